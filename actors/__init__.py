@@ -1,0 +1,1 @@
+"""Long-lived trio tasks with mailboxes or children of their own."""

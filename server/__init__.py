@@ -1,0 +1,1 @@
+"""The Pixtrio server: configuration, CLI, HTTP edge and domain services."""

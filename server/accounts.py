@@ -1,0 +1,87 @@
+"""Accounts: registering, signing in and out, bearer tokens, and editing one's profile."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import UTC, datetime
+
+from storage.errors import Conflict
+from storage.metadata import MetadataStore
+from storage.types import NewUser, Token, User
+
+from .errors import ApiError, invalid
+from .ids import IdGenerator
+from .passwords import Passwords
+from .ratelimit import RateLimiter
+
+USERNAME = re.compile(r"[a-z0-9._]{1,30}")
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.][^@\s]*\.[^@\s]+")
+
+
+def normalise_username(raw: str) -> str:
+    return raw.strip().lower()
+
+
+def hash_token(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+class AccountService:
+    def __init__(
+        self, store: MetadataStore, ids: IdGenerator, passwords: Passwords, limits: RateLimiter
+    ) -> None:
+        self._store = store
+        self._ids = ids
+        self._passwords = passwords
+        self._limits = limits
+
+    async def register(self, username: str, email: str, password: str, *, ip: str) -> tuple[User, str]:
+        """Create an account and sign it in. Raises 422 (bad field), 409 (taken), 429."""
+        await self._limits.check("register_ip", ip)
+        username = normalise_username(username)
+        email = email.strip().lower()
+        if not USERNAME.fullmatch(username):
+            raise invalid("username", "use 1-30 of a-z, 0-9, '.' and '_'")
+        if not EMAIL.fullmatch(email):
+            raise invalid("email", "not an email address")
+        password_hash = await self._passwords.hash(password)
+        new = NewUser(self._ids.next_id(), username, email, password_hash, datetime.now(UTC))
+        try:
+            user = await self._store.create_user(new)
+        except Conflict as exc:
+            raise ApiError(409, f"{exc.field}_taken", f"{exc.field} is already taken") from None
+        return user, await self._issue_token(user.user_id)
+
+    async def login(self, login: str, password: str, *, ip: str) -> tuple[User, str]:
+        """Sign in by username or email. Raises 401 for a wrong pair, 429 when rate limited."""
+        login = login.strip().lower()
+        await self._limits.check("login_ip", ip)
+        await self._limits.check("login_account", login)
+        user = await self._store.get_user_by_login(login)
+        if not await self._passwords.verify(user.password_hash if user else None, password):
+            raise ApiError(401, "invalid_credentials", "wrong login or password")
+        assert user is not None
+        return user, await self._issue_token(user.user_id)
+
+    async def _issue_token(self, user_id: int) -> str:
+        token = secrets.token_urlsafe(32)
+        await self._store.create_token(Token(hash_token(token), user_id, datetime.now(UTC)))
+        return token
+
+    async def authenticate(self, token: str) -> User | None:
+        """The user a live token belongs to, or None."""
+        stored = await self._store.get_token(hash_token(token))
+        if stored is None:
+            return None
+        return await self._store.get_user(stored.user_id)
+
+    async def logout(self, token: str) -> None:
+        await self._store.revoke_token(hash_token(token))
+
+    async def update_profile(self, user: User, *, display_name: str | None, bio: str | None) -> User:
+        updated = await self._store.update_profile(user.user_id, display_name=display_name, bio=bio)
+        if updated is None:  # deleted between authenticating and now
+            raise ApiError(401, "not_authenticated", "this account no longer exists")
+        return updated

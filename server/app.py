@@ -1,0 +1,33 @@
+"""The app factory: a quart-trio app wired to one process's services."""
+
+from __future__ import annotations
+
+from quart_schema import Info, QuartSchema
+from quart_trio import QuartTrio
+
+from .errors import JsonRequest, install_error_handlers
+from .routes import accounts, ops, users
+from .services import Services
+
+MAX_JSON_BODY = 1024 * 1024
+
+
+def create_app(services: Services) -> QuartTrio:
+    """A ready-to-serve ASGI app; it owns no resources (the runtime does)."""
+    app = QuartTrio("pixtrio", static_folder=None)
+    app.request_class = JsonRequest
+    app.config["MAX_CONTENT_LENGTH"] = MAX_JSON_BODY
+    app.extensions["pixtrio"] = services
+    QuartSchema(
+        app,
+        info=Info(title="Pixtrio API", version="1"),
+        openapi_path="/openapi.json",
+        swagger_ui_path="/docs",
+        redoc_ui_path=None,
+        scalar_ui_path=None,
+        security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
+    )
+    install_error_handlers(app)
+    for blueprint in (ops.bp, accounts.bp, users.bp):
+        app.register_blueprint(blueprint)
+    return app

@@ -1,0 +1,57 @@
+"""Bearer-token authentication for routes."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+from quart import g, request
+from quart_schema import security_scheme
+
+from storage.types import User
+
+from .errors import ApiError
+from .services import services
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def viewer() -> User | None:
+    """The signed-in user of this request, or None. A bad token is a 401, not anonymous."""
+    if "viewer" not in g:
+        token = bearer_token()
+        g.viewer = None
+        if token is not None:
+            g.viewer = await services().accounts.authenticate(token)
+            if g.viewer is None:
+                raise ApiError(401, "invalid_token", "the token is unknown or revoked")
+    return g.viewer
+
+
+async def require_viewer() -> User:
+    user = await viewer()
+    if user is None:
+        raise ApiError(401, "not_authenticated", "sign in: send Authorization: Bearer <token>")
+    return user
+
+
+def signed_in(route: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Require a valid bearer token before `route` runs (and document that in OpenAPI)."""
+
+    @wraps(route)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        await require_viewer()
+        return await route(*args, **kwargs)
+
+    secured: Any = security_scheme([{"bearer": []}])
+    return secured(wrapper)

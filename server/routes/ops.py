@@ -1,0 +1,56 @@
+"""Operator routes (health, readiness) and the web client's front page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import trio
+from quart import Blueprint, Response, send_from_directory
+from quart_schema import document_response, hide
+
+from protocol.rest import HealthOut
+from storage.errors import StorageError
+from storage.redis.client import ping as redis_ping
+
+from ..services import services
+
+bp = Blueprint("ops", __name__)
+WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+READY_WITHIN_S = 2.0
+
+
+@bp.get("/healthz")
+@document_response(HealthOut)
+async def healthz() -> dict[str, Any]:
+    """Alive: the process answers."""
+    return {"status": "ok"}
+
+
+@bp.get("/readyz")
+@document_response(HealthOut)
+@document_response(HealthOut, 503)
+async def readyz() -> tuple[dict[str, Any], int]:
+    """Ready: the metadata store and Redis both answer within two seconds."""
+    checks: dict[str, str] = {}
+
+    async def check(name: str, probe: Any) -> None:
+        try:
+            with trio.fail_after(READY_WITHIN_S):
+                await probe()
+            checks[name] = "ok"
+        except (StorageError, trio.TooSlowError) as exc:
+            checks[name] = f"failing: {exc or 'no answer'}"
+
+    s = services()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(check, "metadata", s.store.ping)
+        nursery.start_soon(check, "redis", lambda: redis_ping(s.redis))
+    ready = all(v == "ok" for v in checks.values())
+    return {"status": "ready" if ready else "not_ready", "checks": checks}, 200 if ready else 503
+
+
+@bp.get("/")
+@hide
+async def index() -> Response:
+    return await send_from_directory(WEB_DIR, "index.html")

@@ -1,0 +1,68 @@
+"""Routes under /api/users: profiles, follows and follower lists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint
+from quart_schema import document_response, validate_querystring
+
+from protocol.rest import FollowOut, ListQuery, UserListOut, UserOut
+from storage.types import Page, User
+
+from ..auth import require_viewer, signed_in, viewer
+from ..services import services
+from ..views import user_view
+
+bp = Blueprint("users", __name__)
+
+
+@bp.get("/api/users/<username>")
+@document_response(UserOut)
+async def profile(username: str) -> dict[str, Any]:
+    me = await viewer()
+    user = await services().graph.find(username)
+    followed = await services().graph.follows(me, [user])
+    return user_view(user, followed_by_viewer=user.user_id in followed)
+
+
+@bp.post("/api/users/<username>/follow")
+@signed_in
+@document_response(FollowOut)
+async def follow(username: str) -> dict[str, bool]:
+    await services().graph.follow(await require_viewer(), username)
+    return {"following": True}
+
+
+@bp.delete("/api/users/<username>/follow")
+@signed_in
+@document_response(FollowOut)
+async def unfollow(username: str) -> dict[str, bool]:
+    await services().graph.unfollow(await require_viewer(), username)
+    return {"following": False}
+
+
+async def _user_list(page: Page[User], kind: str) -> dict[str, Any]:
+    followed = await services().graph.follows(await viewer(), page.items)
+    return {
+        "users": [user_view(u, followed_by_viewer=u.user_id in followed) for u in page.items],
+        "next_cursor": services().cursors.encode(kind, page.next_position),
+    }
+
+
+@bp.get("/api/users/<username>/followers")
+@validate_querystring(ListQuery)
+@document_response(UserListOut)
+async def followers(username: str, query_args: ListQuery) -> dict[str, Any]:
+    before = services().cursors.decode("followers", query_args.cursor)
+    page = await services().graph.followers(username, before=before, limit=query_args.limit)
+    return await _user_list(page, "followers")
+
+
+@bp.get("/api/users/<username>/following")
+@validate_querystring(ListQuery)
+@document_response(UserListOut)
+async def following(username: str, query_args: ListQuery) -> dict[str, Any]:
+    before = services().cursors.decode("following", query_args.cursor)
+    page = await services().graph.following(username, before=before, limit=query_args.limit)
+    return await _user_list(page, "following")

@@ -1,0 +1,131 @@
+"""One server process: start the stores, serve HTTP, and stop it all cleanly."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+
+import trio
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.trio import serve as hypercorn_serve
+
+from actors.supervisor import ProcessSupervisor
+from storage.metadata import MetadataStore
+from storage.redis.client import RedisAddress, open_redis
+from storage.redis.embedded import EmbeddedValkey, find_valkey_binary, wait_until_answers
+from storage.redis.leases import lease_worker_id
+from storage.redis.ratelimit import GcraLimiter
+from storage.sqlite import SqliteStore
+
+from .accounts import AccountService
+from .app import create_app
+from .config import Settings
+from .cursors import Cursors
+from .graph import GraphService
+from .ids import MAX_WORKER, IdGenerator
+from .passwords import Passwords
+from .ratelimit import RateLimiter
+from .secret import load_or_create_secret
+from .services import Services
+
+log = logging.getLogger("pixtrio")
+
+
+async def start_embedded_valkey(nursery: trio.Nursery, settings: Settings) -> RedisAddress:
+    """Start a supervised Valkey in `nursery`; returns once it answers."""
+    valkey = EmbeddedValkey.in_data_dir(settings.data_dir, find_valkey_binary(settings.valkey_binary))
+    await trio.to_thread.run_sync(valkey.stop_stale)
+    supervisor = ProcessSupervisor(
+        "valkey",
+        valkey.command(),
+        ready=partial(wait_until_answers, valkey.socket),
+        log_path=valkey.logfile,
+    )
+    await nursery.start(supervisor.run)
+    return RedisAddress(unix_socket=str(valkey.socket))
+
+
+@asynccontextmanager
+async def open_metadata_store(settings: Settings) -> AsyncIterator[MetadataStore]:
+    """The configured metadata store, closed on exit."""
+    store: MetadataStore
+    if settings.mongodb_url:
+        from storage.mongo import MongoStore
+
+        store = await MongoStore.connect(settings.mongodb_url)
+    else:
+        store = await SqliteStore.open(settings.data_dir / "metadata.db")
+    try:
+        yield store
+    finally:
+        with trio.CancelScope(shield=True):
+            await store.aclose()
+
+
+async def run_server(
+    settings: Settings,
+    *,
+    shutdown: trio.Event,
+    task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve until `shutdown` is set, then stop accepting, finish requests and close stores.
+
+    Reports the bound addresses once the server accepts connections.
+    """
+    secret = load_or_create_secret(settings.data_dir)
+    async with trio.open_nursery() as nursery:
+        if settings.redis_url:
+            address = RedisAddress(url=settings.redis_url)
+            redis_name = f"redis at {settings.redis_url}"
+        else:
+            address = await start_embedded_valkey(nursery, settings)
+            redis_name = f"embedded valkey at {address.describe()}"
+        async with open_redis(address) as redis, open_metadata_store(settings) as store:
+            worker_id = settings.worker_id
+            if worker_id is None:
+                worker_id = await lease_worker_id(redis, modulo=MAX_WORKER + 1)
+            ids = IdGenerator(worker_id)
+            limits = RateLimiter(GcraLimiter(redis), settings.rate_limits)
+            services = Services(
+                settings=settings,
+                store=store,
+                redis=redis,
+                redis_description=redis_name,
+                ids=ids,
+                cursors=Cursors(secret),
+                accounts=AccountService(store, ids, Passwords(), limits),
+                graph=GraphService(store, ids),
+            )
+            config = HypercornConfig()
+            config.bind = [f"{settings.host}:{settings.port}"]
+            config.graceful_timeout = settings.shutdown_grace
+            config.accesslog = None
+            config.errorlog = logging.getLogger("hypercorn.error")
+            async with trio.open_nursery() as http:  # exits once hypercorn has drained
+                binds = await http.start(partial(
+                    hypercorn_serve, create_app(services), config, shutdown_trigger=shutdown.wait
+                ))
+                log.info(
+                    "pixtrio listening on %s", ", ".join(binds),
+                    extra={"listen": binds, "metadata": store.name, "redis": redis_name,
+                           "data_dir": str(settings.data_dir.resolve()), "worker_id": worker_id},
+                )
+                task_status.started(binds)
+        nursery.cancel_scope.cancel()  # hypercorn has drained; stop Valkey last
+    log.info("pixtrio stopped")
+
+
+async def serve_until_signalled(settings: Settings) -> None:
+    """Run the server until SIGINT or SIGTERM, then shut down gracefully."""
+    shutdown = trio.Event()
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(partial(run_server, settings, shutdown=shutdown))
+
+            async for signum in signals:
+                log.info("received %s; shutting down", signal.Signals(signum).name)
+                shutdown.set()
+                break

@@ -1,0 +1,1 @@
+"""Storage adapters: metadata (SQLite, MongoDB), Redis, blobs. Driver calls live only here."""

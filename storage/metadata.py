@@ -1,0 +1,141 @@
+"""The metadata store contract: what every adapter (SQLite, MongoDB) must do, alike.
+
+Positions (`before=`) are exclusive upper bounds on a list's ordering key: follow-edge ids
+for follower lists, post ids for post lists. Lists are newest first. All methods may raise
+`StorageError` when the store is unreachable; on cancellation, a write that already reached
+the driver completes before `trio.Cancelled` propagates, so it is never half-applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any, Protocol
+
+from .types import NewUser, Page, Post, PostStatus, Token, User
+
+
+class UserStore(Protocol):
+    async def create_user(self, user: NewUser) -> User:
+        """Store a new user. Raises `Conflict("username"|"email")` when either is taken."""
+        ...
+
+    async def get_user(self, user_id: int) -> User | None: ...
+
+    async def get_user_by_username(self, username: str) -> User | None:
+        """Exact match on the stored (lowercase) username."""
+        ...
+
+    async def get_user_by_login(self, login: str) -> User | None:
+        """The user whose username or email equals `login` (both stored lowercase)."""
+        ...
+
+    async def get_users(self, user_ids: Collection[int]) -> dict[int, User]:
+        """Every user of `user_ids` that exists, by id, in one round trip."""
+        ...
+
+    async def update_profile(
+        self,
+        user_id: int,
+        *,
+        display_name: str | None = None,
+        bio: str | None = None,
+        profile_pic: str | None = None,
+    ) -> User | None:
+        """Set the given (non-None) fields; the updated user, or None if it does not exist."""
+        ...
+
+
+class TokenStore(Protocol):
+    async def create_token(self, token: Token) -> None: ...
+
+    async def get_token(self, token_hash: bytes) -> Token | None:
+        """The live token with this hash, or None when unknown or revoked."""
+        ...
+
+    async def revoke_token(self, token_hash: bytes) -> bool:
+        """Revoke the token; True if it was live."""
+        ...
+
+
+class FollowStore(Protocol):
+    async def follow(self, edge_id: int, follower_id: int, followee_id: int) -> bool:
+        """Add the edge and bump both counters once; False (and no change) if it existed."""
+        ...
+
+    async def unfollow(self, follower_id: int, followee_id: int) -> bool:
+        """Remove the edge and drop both counters once; False (and no change) if absent."""
+        ...
+
+    async def following_among(self, follower_id: int, candidates: Collection[int]) -> set[int]:
+        """The subset of `candidates` that `follower_id` follows, in one round trip."""
+        ...
+
+    async def list_followers(
+        self, user_id: int, *, before: int | None, limit: int
+    ) -> Page[User]:
+        """Users following `user_id`, most recent follow first."""
+        ...
+
+    async def list_following(
+        self, user_id: int, *, before: int | None, limit: int
+    ) -> Page[User]:
+        """Users `user_id` follows, most recent follow first."""
+        ...
+
+    async def follower_ids(self, user_id: int) -> list[int]:
+        """Every follower id of `user_id` (for fan-out), in no promised order."""
+        ...
+
+
+class PostStore(Protocol):
+    async def create_post(self, post: Post) -> None:
+        """Store a new post. Raises `Conflict("post_id")` if the id exists."""
+        ...
+
+    async def get_post(self, post_id: int) -> Post | None: ...
+
+    async def get_posts(self, post_ids: Collection[int]) -> dict[int, Post]:
+        """Every post of `post_ids` that exists, by id, in one round trip."""
+        ...
+
+    async def update_post(self, post_id: int, **fields: Any) -> Post | None:
+        """Set plain fields (caption, location, alt_text, hashtags, media, failure_reason).
+
+        Returns the updated post, or None if it does not exist.
+        """
+        ...
+
+    async def set_post_status(
+        self, post_id: int, status: PostStatus, *, failure_reason: str | None = None
+    ) -> Post | None:
+        """Move a post to `status`; the author's `posts_count` counts ready posts exactly."""
+        ...
+
+    async def delete_post(self, post_id: int) -> Post | None:
+        """Delete the post (keeping `posts_count` exact); the deleted post, or None."""
+        ...
+
+    async def list_posts_by_author(
+        self,
+        author_id: int,
+        *,
+        statuses: Sequence[PostStatus],
+        before: int | None,
+        limit: int,
+    ) -> Page[Post]:
+        """The author's posts with one of `statuses`, newest first."""
+        ...
+
+
+class MetadataStore(UserStore, TokenStore, FollowStore, PostStore, Protocol):
+    """Everything the server keeps durably about users, follows and posts."""
+
+    name: str
+
+    async def ping(self) -> None:
+        """Return once the store answers; raise `StorageError` if it does not."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections; safe to call twice."""
+        ...

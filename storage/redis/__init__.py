@@ -1,0 +1,1 @@
+"""Redis-protocol storage: key names, the client, scripts and the embedded Valkey server."""

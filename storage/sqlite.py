@@ -1,0 +1,497 @@
+"""SQLite metadata adapter: the embedded default.
+
+One writer connection serialised by a trio lock, and a small pool of reader connections;
+WAL with `synchronous=FULL`, so a write that returned survives a crash or power loss.
+Blocking calls run in `trio.to_thread` and are never abandoned: on cancellation the
+statement finishes first, then `trio.Cancelled` propagates.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import trio
+
+from .errors import Conflict, StorageError
+from .types import NewUser, Page, Post, PostStatus, Token, User, ms_from_utc, utc_from_ms
+
+R = TypeVar("R")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    user_id INTEGER PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    email TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    display_name TEXT NOT NULL DEFAULT '',
+    bio TEXT NOT NULL DEFAULT '',
+    profile_pic TEXT,
+    followers_count INTEGER NOT NULL DEFAULT 0,
+    following_count INTEGER NOT NULL DEFAULT 0,
+    posts_count INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    token_hash BLOB PRIMARY KEY,
+    user_id INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS tokens_by_user ON tokens (user_id);
+CREATE TABLE IF NOT EXISTS follows (
+    follower_id INTEGER NOT NULL,
+    followee_id INTEGER NOT NULL,
+    edge_id INTEGER NOT NULL,
+    PRIMARY KEY (follower_id, followee_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS follows_by_followee ON follows (followee_id, edge_id);
+CREATE INDEX IF NOT EXISTS follows_by_follower ON follows (follower_id, edge_id);
+CREATE TABLE IF NOT EXISTS posts (
+    post_id INTEGER PRIMARY KEY,
+    author_id INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    caption TEXT NOT NULL DEFAULT '',
+    location TEXT NOT NULL DEFAULT '',
+    alt_text TEXT NOT NULL DEFAULT '',
+    hashtags TEXT NOT NULL DEFAULT '[]',
+    media TEXT NOT NULL DEFAULT '{}',
+    failure_reason TEXT,
+    like_count INTEGER NOT NULL DEFAULT 0,
+    comment_count INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS posts_by_author ON posts (author_id, post_id);
+"""
+
+USER_COLUMNS = (
+    "user_id, username, email, password_hash, display_name, bio, profile_pic, "
+    "followers_count, following_count, posts_count, created_at"
+)
+POST_COLUMNS = (
+    "post_id, author_id, kind, status, caption, location, alt_text, hashtags, media, "
+    "failure_reason, like_count, comment_count, created_at"
+)
+POST_PLAIN_FIELDS = {"caption", "location", "alt_text", "hashtags", "media", "failure_reason"}
+
+
+def _user(row: sqlite3.Row) -> User:
+    return User(
+        user_id=row["user_id"],
+        username=row["username"],
+        email=row["email"],
+        password_hash=row["password_hash"],
+        display_name=row["display_name"],
+        bio=row["bio"],
+        profile_pic=row["profile_pic"],
+        followers_count=row["followers_count"],
+        following_count=row["following_count"],
+        posts_count=row["posts_count"],
+        created_at=utc_from_ms(row["created_at"]),
+    )
+
+
+def _post(row: sqlite3.Row) -> Post:
+    return Post(
+        post_id=row["post_id"],
+        author_id=row["author_id"],
+        kind=row["kind"],
+        status=row["status"],
+        caption=row["caption"],
+        location=row["location"],
+        alt_text=row["alt_text"],
+        hashtags=tuple(json.loads(row["hashtags"])),
+        media=json.loads(row["media"]),
+        failure_reason=row["failure_reason"],
+        like_count=row["like_count"],
+        comment_count=row["comment_count"],
+        created_at=utc_from_ms(row["created_at"]),
+    )
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _placeholders(n: int) -> str:
+    return ",".join("?" * n)
+
+
+class SqliteStore:
+    """`MetadataStore` on one SQLite file. Open with `await SqliteStore.open(path)`."""
+
+    name = "sqlite"
+
+    def __init__(self, path: Path, writer: sqlite3.Connection, readers: list[sqlite3.Connection]):
+        self.path = path
+        self._writer = writer
+        self._write_lock = trio.Lock()
+        self._all = [writer, *readers]
+        self._idle_readers: list[sqlite3.Connection] = list(readers)
+        self._readers_free = trio.Semaphore(len(readers))
+        self._limiter = trio.CapacityLimiter(len(readers) + 1)
+        self._closed = False
+
+    @classmethod
+    async def open(cls, path: Path, *, readers: int = 4) -> SqliteStore:
+        """Open (creating if needed) the database at `path` with its schema."""
+
+        def setup() -> SqliteStore:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            writer = _connect(path)
+            writer.executescript(SCHEMA)
+            return cls(path, writer, [_connect(path) for _ in range(readers)])
+
+        return await trio.to_thread.run_sync(setup)
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], R]) -> R:
+        async with self._write_lock:
+            return await self._run(fn, self._writer)
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], R]) -> R:
+        async with self._readers_free:
+            conn = self._idle_readers.pop()
+            try:
+                return await self._run(fn, conn)
+            finally:
+                self._idle_readers.append(conn)
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], R], conn: sqlite3.Connection) -> R:
+        if self._closed:
+            raise StorageError("sqlite store is closed")
+        try:
+            return await trio.to_thread.run_sync(fn, conn, limiter=self._limiter)
+        except sqlite3.IntegrityError as exc:
+            raise _conflict(exc) from None
+        except sqlite3.Error as exc:
+            raise StorageError(f"sqlite: {exc}") from None
+
+    async def ping(self) -> None:
+        await self._read(lambda c: c.execute("SELECT 1").fetchone())
+
+    async def aclose(self) -> None:
+        """Wait for running statements, then close every connection; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        with trio.CancelScope(shield=True):
+            async with self._write_lock:
+                for _ in range(len(self._all) - 1):  # every reader back in the pool
+                    await self._readers_free.acquire()
+                for conn in self._all:
+                    conn.close()
+                for _ in range(len(self._all) - 1):  # later reads fail fast, not wait
+                    self._readers_free.release()
+
+    # users
+
+    async def create_user(self, user: NewUser) -> User:
+        def run(c: sqlite3.Connection) -> User:
+            c.execute(
+                "INSERT INTO users (user_id, username, email, password_hash, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (user.user_id, user.username, user.email, user.password_hash,
+                 ms_from_utc(user.created_at)),
+            )
+            return _user(c.execute(f"SELECT {USER_COLUMNS} FROM users WHERE user_id = ?",
+                                   (user.user_id,)).fetchone())
+
+        return await self._write(run)
+
+    async def _one_user(self, where: str, *args: Any) -> User | None:
+        def run(c: sqlite3.Connection) -> User | None:
+            row = c.execute(f"SELECT {USER_COLUMNS} FROM users WHERE {where}", args).fetchone()
+            return _user(row) if row else None
+
+        return await self._read(run)
+
+    async def get_user(self, user_id: int) -> User | None:
+        return await self._one_user("user_id = ?", user_id)
+
+    async def get_user_by_username(self, username: str) -> User | None:
+        return await self._one_user("username = ?", username)
+
+    async def get_user_by_login(self, login: str) -> User | None:
+        return await self._one_user("username = ?1 OR email = ?1", login)
+
+    async def get_users(self, user_ids: Collection[int]) -> dict[int, User]:
+        ids = list(user_ids)
+        if not ids:
+            return {}
+
+        def run(c: sqlite3.Connection) -> dict[int, User]:
+            rows = c.execute(
+                f"SELECT {USER_COLUMNS} FROM users WHERE user_id IN ({_placeholders(len(ids))})",
+                ids,
+            ).fetchall()
+            return {row["user_id"]: _user(row) for row in rows}
+
+        return await self._read(run)
+
+    async def update_profile(
+        self,
+        user_id: int,
+        *,
+        display_name: str | None = None,
+        bio: str | None = None,
+        profile_pic: str | None = None,
+    ) -> User | None:
+        changes = {
+            k: v
+            for k, v in (("display_name", display_name), ("bio", bio), ("profile_pic", profile_pic))
+            if v is not None
+        }
+
+        def run(c: sqlite3.Connection) -> User | None:
+            if changes:
+                sets = ", ".join(f"{k} = ?" for k in changes)
+                c.execute(f"UPDATE users SET {sets} WHERE user_id = ?", (*changes.values(), user_id))
+            row = c.execute(f"SELECT {USER_COLUMNS} FROM users WHERE user_id = ?",
+                            (user_id,)).fetchone()
+            return _user(row) if row else None
+
+        return await self._write(run)
+
+    # tokens
+
+    async def create_token(self, token: Token) -> None:
+        await self._write(lambda c: c.execute(
+            "INSERT INTO tokens (token_hash, user_id, created_at) VALUES (?, ?, ?)",
+            (token.token_hash, token.user_id, ms_from_utc(token.created_at)),
+        ))
+
+    async def get_token(self, token_hash: bytes) -> Token | None:
+        def run(c: sqlite3.Connection) -> Token | None:
+            row = c.execute("SELECT user_id, created_at FROM tokens WHERE token_hash = ?",
+                            (token_hash,)).fetchone()
+            if row is None:
+                return None
+            return Token(token_hash, row["user_id"], utc_from_ms(row["created_at"]))
+
+        return await self._read(run)
+
+    async def revoke_token(self, token_hash: bytes) -> bool:
+        def run(c: sqlite3.Connection) -> bool:
+            return c.execute("DELETE FROM tokens WHERE token_hash = ?", (token_hash,)).rowcount > 0
+
+        return await self._write(run)
+
+    # follows
+
+    async def follow(self, edge_id: int, follower_id: int, followee_id: int) -> bool:
+        def run(c: sqlite3.Connection) -> bool:
+            with _transaction(c):
+                added = c.execute(
+                    "INSERT OR IGNORE INTO follows (follower_id, followee_id, edge_id)"
+                    " VALUES (?, ?, ?)",
+                    (follower_id, followee_id, edge_id),
+                ).rowcount > 0
+                if added:
+                    _bump_follow_counts(c, follower_id, followee_id, +1)
+                return added
+
+        return await self._write(run)
+
+    async def unfollow(self, follower_id: int, followee_id: int) -> bool:
+        def run(c: sqlite3.Connection) -> bool:
+            with _transaction(c):
+                removed = c.execute(
+                    "DELETE FROM follows WHERE follower_id = ? AND followee_id = ?",
+                    (follower_id, followee_id),
+                ).rowcount > 0
+                if removed:
+                    _bump_follow_counts(c, follower_id, followee_id, -1)
+                return removed
+
+        return await self._write(run)
+
+    async def following_among(self, follower_id: int, candidates: Collection[int]) -> set[int]:
+        ids = list(candidates)
+        if not ids:
+            return set()
+
+        def run(c: sqlite3.Connection) -> set[int]:
+            rows = c.execute(
+                "SELECT followee_id FROM follows WHERE follower_id = ?"
+                f" AND followee_id IN ({_placeholders(len(ids))})",
+                (follower_id, *ids),
+            ).fetchall()
+            return {row[0] for row in rows}
+
+        return await self._read(run)
+
+    async def _list_edges(
+        self, mine: str, theirs: str, user_id: int, before: int | None, limit: int
+    ) -> Page[User]:
+        def run(c: sqlite3.Connection) -> Page[User]:
+            rows = c.execute(
+                f"SELECT f.edge_id, {', '.join('u.' + col for col in USER_COLUMNS.split(', '))}"
+                f" FROM follows f JOIN users u ON u.user_id = f.{theirs}"
+                f" WHERE f.{mine} = ? AND f.edge_id < ? ORDER BY f.edge_id DESC LIMIT ?",
+                (user_id, before if before is not None else 2**63 - 1, limit + 1),
+            ).fetchall()
+            more = len(rows) > limit
+            rows = rows[:limit]
+            return Page([_user(r) for r in rows], rows[-1]["edge_id"] if more else None)
+
+        return await self._read(run)
+
+    async def list_followers(self, user_id: int, *, before: int | None, limit: int) -> Page[User]:
+        return await self._list_edges("followee_id", "follower_id", user_id, before, limit)
+
+    async def list_following(self, user_id: int, *, before: int | None, limit: int) -> Page[User]:
+        return await self._list_edges("follower_id", "followee_id", user_id, before, limit)
+
+    async def follower_ids(self, user_id: int) -> list[int]:
+        def run(c: sqlite3.Connection) -> list[int]:
+            rows = c.execute("SELECT follower_id FROM follows WHERE followee_id = ?", (user_id,))
+            return [row[0] for row in rows]
+
+        return await self._read(run)
+
+    # posts
+
+    async def create_post(self, post: Post) -> None:
+        def run(c: sqlite3.Connection) -> None:
+            with _transaction(c):
+                c.execute(
+                    f"INSERT INTO posts ({POST_COLUMNS}) VALUES ({_placeholders(13)})",
+                    (post.post_id, post.author_id, post.kind, post.status, post.caption,
+                     post.location, post.alt_text, json.dumps(list(post.hashtags)),
+                     json.dumps(post.media), post.failure_reason, post.like_count,
+                     post.comment_count, ms_from_utc(post.created_at)),
+                )
+                # posts_count counts ready posts, so one created ready counts too.
+                if post.status == "ready":
+                    c.execute("UPDATE users SET posts_count = posts_count + 1 WHERE user_id = ?",
+                              (post.author_id,))
+
+        await self._write(run)
+
+    async def get_post(self, post_id: int) -> Post | None:
+        return (await self.get_posts([post_id])).get(post_id)
+
+    async def get_posts(self, post_ids: Collection[int]) -> dict[int, Post]:
+        ids = list(post_ids)
+        if not ids:
+            return {}
+
+        def run(c: sqlite3.Connection) -> dict[int, Post]:
+            rows = c.execute(
+                f"SELECT {POST_COLUMNS} FROM posts WHERE post_id IN ({_placeholders(len(ids))})",
+                ids,
+            ).fetchall()
+            return {row["post_id"]: _post(row) for row in rows}
+
+        return await self._read(run)
+
+    async def update_post(self, post_id: int, **fields: Any) -> Post | None:
+        unknown = set(fields) - POST_PLAIN_FIELDS
+        if unknown:
+            raise ValueError(f"not plain post fields: {sorted(unknown)}")
+        values = {
+            k: json.dumps(list(v) if k == "hashtags" else v) if k in ("hashtags", "media") else v
+            for k, v in fields.items()
+        }
+
+        def run(c: sqlite3.Connection) -> Post | None:
+            if values:
+                sets = ", ".join(f"{k} = ?" for k in values)
+                c.execute(f"UPDATE posts SET {sets} WHERE post_id = ?", (*values.values(), post_id))
+            row = c.execute(f"SELECT {POST_COLUMNS} FROM posts WHERE post_id = ?",
+                            (post_id,)).fetchone()
+            return _post(row) if row else None
+
+        return await self._write(run)
+
+    async def set_post_status(
+        self, post_id: int, status: PostStatus, *, failure_reason: str | None = None
+    ) -> Post | None:
+        def run(c: sqlite3.Connection) -> Post | None:
+            with _transaction(c):
+                row = c.execute("SELECT author_id, status FROM posts WHERE post_id = ?",
+                                (post_id,)).fetchone()
+                if row is None:
+                    return None
+                c.execute("UPDATE posts SET status = ?, failure_reason = ? WHERE post_id = ?",
+                          (status, failure_reason, post_id))
+                delta = (status == "ready") - (row["status"] == "ready")
+                if delta:
+                    c.execute("UPDATE users SET posts_count = posts_count + ? WHERE user_id = ?",
+                              (delta, row["author_id"]))
+                return _post(c.execute(f"SELECT {POST_COLUMNS} FROM posts WHERE post_id = ?",
+                                       (post_id,)).fetchone())
+
+        return await self._write(run)
+
+    async def delete_post(self, post_id: int) -> Post | None:
+        def run(c: sqlite3.Connection) -> Post | None:
+            with _transaction(c):
+                row = c.execute(f"SELECT {POST_COLUMNS} FROM posts WHERE post_id = ?",
+                                (post_id,)).fetchone()
+                if row is None:
+                    return None
+                post = _post(row)
+                c.execute("DELETE FROM posts WHERE post_id = ?", (post_id,))
+                if post.status == "ready":
+                    c.execute("UPDATE users SET posts_count = posts_count - 1 WHERE user_id = ?",
+                              (post.author_id,))
+                return post
+
+        return await self._write(run)
+
+    async def list_posts_by_author(
+        self,
+        author_id: int,
+        *,
+        statuses: Sequence[PostStatus],
+        before: int | None,
+        limit: int,
+    ) -> Page[Post]:
+        def run(c: sqlite3.Connection) -> Page[Post]:
+            rows = c.execute(
+                f"SELECT {POST_COLUMNS} FROM posts WHERE author_id = ? AND post_id < ?"
+                f" AND status IN ({_placeholders(len(statuses))})"
+                " ORDER BY post_id DESC LIMIT ?",
+                (author_id, before if before is not None else 2**63 - 1, *statuses, limit + 1),
+            ).fetchall()
+            more = len(rows) > limit
+            rows = rows[:limit]
+            return Page([_post(r) for r in rows], rows[-1]["post_id"] if more else None)
+
+        return await self._read(run)
+
+
+def _bump_follow_counts(c: sqlite3.Connection, follower_id: int, followee_id: int, by: int) -> None:
+    c.execute("UPDATE users SET following_count = following_count + ? WHERE user_id = ?",
+              (by, follower_id))
+    c.execute("UPDATE users SET followers_count = followers_count + ? WHERE user_id = ?",
+              (by, followee_id))
+
+
+def _conflict(exc: sqlite3.IntegrityError) -> Conflict:
+    """Map a UNIQUE failure ("UNIQUE constraint failed: users.email") to its field."""
+    text = str(exc)
+    column = text.rsplit(".", 1)[-1] if "UNIQUE" in text or "PRIMARY" in text else "record"
+    return Conflict(column)

@@ -1,0 +1,42 @@
+"""Small helpers for driving the API in tests."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from typing import Any
+
+import httpx
+
+_names = itertools.count()
+
+
+def unique_name(prefix: str = "u") -> str:
+    """A username no other test of this session uses."""
+    return f"{prefix}{os.getpid()}_{next(_names)}"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def register(client: httpx.AsyncClient, username: str | None = None) -> tuple[str, dict[str, Any]]:
+    """Register a fresh account; returns (token, user)."""
+    username = username or unique_name()
+    response = await client.post("/api/auth/register", json={
+        "username": username, "email": f"{username}@example.com", "password": "correct horse",
+    })
+    assert response.status_code == 201, response.text
+    body = response.json()
+    return body["token"], body["user"]
+
+
+def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
+    """The response is API.md's error shape with `status` (and `code`); returns the error."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    error = response.json()["error"]
+    assert set(error) == {"code", "message"} and error["message"]
+    if code is not None:
+        assert error["code"] == code
+    return error  # type: ignore[no-any-return]

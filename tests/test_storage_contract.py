@@ -1,0 +1,589 @@
+"""The `MetadataStore` contract, run against every adapter.
+
+Adapters: "sqlite" and "mongomock" always; "mongodb" only when `PIXTRIO_TEST_MONGODB_URL`
+names a server (each test then gets its own database, dropped afterwards).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import mongomock
+import pymongo
+import pytest
+import trio
+
+from storage.errors import Conflict, StorageError
+from storage.metadata import MetadataStore
+from storage.mongo import MongoStore
+from storage.sqlite import SqliteStore
+from storage.types import NewUser, Page, Post, PostStatus, Token, User
+
+MONGODB_URL = os.environ.get("PIXTRIO_TEST_MONGODB_URL")
+ADAPTERS = ["sqlite", "mongomock", *(["mongodb"] if MONGODB_URL else [])]
+
+T0 = datetime(2024, 5, 1, 12, 0, 0, 123000, tzinfo=UTC)
+
+_ids = itertools.count(1000)
+
+
+def next_id() -> int:
+    return next(_ids)
+
+
+@pytest.fixture(params=ADAPTERS)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[MetadataStore]:
+    adapter: MetadataStore
+    if request.param == "sqlite":
+        adapter = await SqliteStore.open(tmp_path / "meta.db")
+        try:
+            yield adapter
+        finally:
+            await adapter.aclose()
+    elif request.param == "mongomock":
+        # mongomock is not thread-safe: one driver thread at a time.
+        adapter = await MongoStore.open(mongomock.MongoClient(), "pixtrio_test", threads=1)
+        try:
+            yield adapter
+        finally:
+            await adapter.aclose()
+    else:
+        assert MONGODB_URL is not None
+        database = f"pixtrio_test_{uuid.uuid4().hex[:12]}"
+        adapter = await MongoStore.open(pymongo.MongoClient(MONGODB_URL), database)
+        try:
+            yield adapter
+        finally:
+            await adapter.aclose()
+            with trio.CancelScope(shield=True):
+                await trio.to_thread.run_sync(_drop_database, MONGODB_URL, database)
+
+
+def _drop_database(url: str, database: str) -> None:
+    client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(url)
+    try:
+        client.drop_database(database)
+    finally:
+        client.close()
+
+
+async def make_user(store: MetadataStore, name: str | None = None) -> User:
+    user_id = next_id()
+    name = name or f"user{user_id}"
+    return await store.create_user(
+        NewUser(user_id, name, f"{name}@example.com", "argon2-hash", T0)
+    )
+
+
+def make_post(author_id: int, status: PostStatus = "processing", **fields: Any) -> Post:
+    return Post(
+        post_id=next_id(),
+        author_id=author_id,
+        kind="photo",
+        status=status,
+        created_at=T0,
+        **fields,
+    )
+
+
+async def all_pages(
+    fetch: Callable[..., Awaitable[Page[User]]], user_id: int, limit: int = 2
+) -> list[User]:
+    """Every user of a paged follow list, checking the paging promises on the way."""
+    users: list[User] = []
+    before: int | None = None
+    for _ in range(10_000):
+        page = await fetch(user_id, before=before, limit=limit)
+        assert len(page.items) <= limit
+        users.extend(page.items)
+        if page.next_position is None:
+            break
+        assert len(page.items) == limit
+        assert before is None or page.next_position < before
+        before = page.next_position
+    return users
+
+
+# users
+
+
+async def test_create_and_get_user(store: MetadataStore) -> None:
+    with trio.fail_after(10):
+        user = await make_user(store, "alice")
+        assert user.username == "alice"
+        assert user.email == "alice@example.com"
+        assert user.password_hash == "argon2-hash"
+        assert (user.display_name, user.bio, user.profile_pic) == ("", "", None)
+        assert (user.followers_count, user.following_count, user.posts_count) == (0, 0, 0)
+        assert user.created_at == T0
+
+        assert await store.get_user(user.user_id) == user
+        assert await store.get_user_by_username("alice") == user
+        assert await store.get_user_by_login("alice") == user
+        assert await store.get_user_by_login("alice@example.com") == user
+
+        assert await store.get_user(user.user_id + 999_999) is None
+        assert await store.get_user_by_username("nobody") is None
+        assert await store.get_user_by_username("alice@example.com") is None
+        assert await store.get_user_by_login("nobody@example.com") is None
+
+
+async def test_duplicate_username_conflicts(store: MetadataStore) -> None:
+    with trio.fail_after(10):
+        first = await make_user(store, "bob")
+        with pytest.raises(Conflict) as info:
+            await store.create_user(NewUser(next_id(), "bob", "other@example.com", "h", T0))
+        assert info.value.field == "username"
+        assert await store.get_user_by_login("other@example.com") is None
+        assert await store.get_user_by_username("bob") == first
+
+
+async def test_duplicate_email_conflicts(store: MetadataStore) -> None:
+    with trio.fail_after(10):
+        await make_user(store, "carol")
+        with pytest.raises(Conflict) as info:
+            await store.create_user(NewUser(next_id(), "carol2", "carol@example.com", "h", T0))
+        assert info.value.field == "email"
+        assert isinstance(info.value, StorageError)
+        assert await store.get_user_by_username("carol2") is None
+
+
+async def test_duplicate_user_id_conflicts(store: MetadataStore) -> None:
+    with trio.fail_after(10):
+        user = await make_user(store)
+        with pytest.raises(Conflict) as info:
+            await store.create_user(NewUser(user.user_id, "fresh", "fresh@example.com", "h", T0))
+        assert info.value.field == "user_id"
+
+
+async def test_get_users_batch(store: MetadataStore) -> None:
+    with trio.fail_after(10):
+        users = [await make_user(store) for _ in range(3)]
+        missing = next_id()
+        found = await store.get_users([u.user_id for u in users] + [missing])
+        assert found == {u.user_id: u for u in users}
+        assert await store.get_users([]) == {}
+        assert await store.get_users([missing]) == {}
+
+
+async def test_update_profile(store: MetadataStore) -> None:
+    with trio.fail_after(10):
+        user = await make_user(store)
+        updated = await store.update_profile(user.user_id, display_name="Dee")
+        assert updated is not None
+        assert (updated.display_name, updated.bio, updated.profile_pic) == ("Dee", "", None)
+
+        updated = await store.update_profile(user.user_id, bio="hi", profile_pic="pics/1.jpg")
+        assert updated is not None
+        assert (updated.display_name, updated.bio, updated.profile_pic) == (
+            "Dee", "hi", "pics/1.jpg"
+        )
+        assert await store.update_profile(user.user_id) == updated
+        assert await store.get_user(user.user_id) == updated
+        assert updated.username == user.username and updated.created_at == user.created_at
+
+        assert await store.update_profile(next_id(), bio="ghost") is None
+        assert await store.update_profile(next_id()) is None
+
+
+# tokens
+
+
+async def test_tokens(store: MetadataStore) -> None:
+    with trio.fail_after(10):
+        user = await make_user(store)
+        token = Token(os.urandom(32), user.user_id, T0)
+        await store.create_token(token)
+        assert await store.get_token(token.token_hash) == token
+        assert await store.get_token(os.urandom(32)) is None
+
+        with pytest.raises(Conflict):
+            await store.create_token(token)
+
+        assert await store.revoke_token(token.token_hash) is True
+        assert await store.revoke_token(token.token_hash) is False
+        assert await store.get_token(token.token_hash) is None
+
+
+# follows
+
+
+async def test_follow_and_unfollow_are_idempotent(store: MetadataStore) -> None:
+    with trio.fail_after(10):
+        a, b = await make_user(store), await make_user(store)
+        assert await store.follow(next_id(), a.user_id, b.user_id) is True
+        assert await store.follow(next_id(), a.user_id, b.user_id) is False
+
+        a2, b2 = await store.get_user(a.user_id), await store.get_user(b.user_id)
+        assert a2 is not None and b2 is not None
+        assert (a2.following_count, a2.followers_count) == (1, 0)
+        assert (b2.following_count, b2.followers_count) == (0, 1)
+        assert await store.follower_ids(b.user_id) == [a.user_id]
+
+        assert await store.unfollow(a.user_id, b.user_id) is True
+        assert await store.unfollow(a.user_id, b.user_id) is False
+        assert await store.unfollow(b.user_id, a.user_id) is False
+
+        a3, b3 = await store.get_user(a.user_id), await store.get_user(b.user_id)
+        assert a3 is not None and b3 is not None
+        assert (a3.following_count, a3.followers_count) == (0, 0)
+        assert (b3.following_count, b3.followers_count) == (0, 0)
+        assert await store.follower_ids(b.user_id) == []
+
+
+async def test_follow_storm_keeps_counts_exact(store: MetadataStore) -> None:
+    """Many users follow and unfollow a celebrity and each other at once."""
+    with trio.fail_after(120):
+        celebrity = await make_user(store)
+        users = [await make_user(store) for _ in range(20)]
+        everyone = [celebrity, *users]
+        rng = random.Random(20240501)
+        # Each pair (follower, followee) is only touched by its follower's task, so a
+        # per-task model predicts every answer; counters are shared by all tasks.
+        expected: set[tuple[int, int]] = set()
+
+        async def churn(me: User, plan: list[tuple[str, int]]) -> None:
+            for verb, other in plan:
+                pair = (me.user_id, other)
+                if verb == "follow":
+                    added = await store.follow(next_id(), *pair)
+                    assert added is (pair not in expected)
+                    expected.add(pair)
+                else:
+                    removed = await store.unfollow(*pair)
+                    assert removed is (pair in expected)
+                    expected.discard(pair)
+
+        plans = {
+            u.user_id: [
+                (
+                    rng.choice(["follow", "follow", "unfollow"]),
+                    celebrity.user_id
+                    if rng.random() < 0.5
+                    else rng.choice([o.user_id for o in users if o is not u]),
+                )
+                for _ in range(30)
+            ]
+            for u in users
+        }
+        async with trio.open_nursery() as nursery:
+            for u in users:
+                nursery.start_soon(churn, u, plans[u.user_id])
+
+        current = await store.get_users([u.user_id for u in everyone])
+        for user in everyone:
+            followers = await all_pages(store.list_followers, user.user_id, limit=7)
+            following = await all_pages(store.list_following, user.user_id, limit=7)
+            assert {f.user_id for f in followers} == {a for a, b in expected if b == user.user_id}
+            assert {f.user_id for f in following} == {b for a, b in expected if a == user.user_id}
+            assert current[user.user_id].followers_count == len(followers)
+            assert current[user.user_id].following_count == len(following)
+            assert sorted(await store.follower_ids(user.user_id)) == sorted(
+                f.user_id for f in followers
+            )
+
+
+async def test_racing_follows_of_one_pair_count_once(store: MetadataStore) -> None:
+    with trio.fail_after(30):
+        a, b = await make_user(store), await make_user(store)
+        results: list[bool] = []
+
+        async def follow() -> None:
+            results.append(await store.follow(next_id(), a.user_id, b.user_id))
+
+        async with trio.open_nursery() as nursery:
+            for _ in range(10):
+                nursery.start_soon(follow)
+        assert sorted(results) == [False] * 9 + [True]
+
+        removed: list[bool] = []
+
+        async def unfollow() -> None:
+            removed.append(await store.unfollow(a.user_id, b.user_id))
+
+        async with trio.open_nursery() as nursery:
+            for _ in range(10):
+                nursery.start_soon(unfollow)
+        assert sorted(removed) == [False] * 9 + [True]
+
+        counts = await store.get_users([a.user_id, b.user_id])
+        assert counts[a.user_id].following_count == 0
+        assert counts[b.user_id].followers_count == 0
+
+
+async def test_following_among(store: MetadataStore) -> None:
+    with trio.fail_after(10):
+        me, x, y, z = [await make_user(store) for _ in range(4)]
+        await store.follow(next_id(), me.user_id, x.user_id)
+        await store.follow(next_id(), me.user_id, z.user_id)
+        await store.follow(next_id(), y.user_id, me.user_id)
+        assert await store.following_among(
+            me.user_id, [x.user_id, y.user_id, z.user_id, next_id()]
+        ) == {x.user_id, z.user_id}
+        assert await store.following_among(me.user_id, []) == set()
+        assert await store.following_among(y.user_id, [x.user_id, z.user_id]) == set()
+
+
+async def test_follow_lists_page_newest_first(store: MetadataStore) -> None:
+    with trio.fail_after(10):
+        star = await make_user(store)
+        fans = [await make_user(store) for _ in range(5)]
+        for fan in fans:
+            await store.follow(next_id(), fan.user_id, star.user_id)
+            await store.follow(next_id(), star.user_id, fan.user_id)
+        newest_first = [f.user_id for f in reversed(fans)]
+
+        pages = []
+        before: int | None = None
+        while True:
+            page = await store.list_followers(star.user_id, before=before, limit=2)
+            pages.append([u.user_id for u in page.items])
+            if page.next_position is None:
+                break
+            before = page.next_position
+        assert pages == [newest_first[0:2], newest_first[2:4], newest_first[4:]]
+
+        following = await all_pages(store.list_following, star.user_id, limit=2)
+        assert [u.user_id for u in following] == newest_first
+
+        exact = await store.list_followers(star.user_id, before=None, limit=5)
+        assert len(exact.items) == 5 and exact.next_position is None
+
+        nobody = await make_user(store)
+        empty = await store.list_followers(nobody.user_id, before=None, limit=2)
+        assert (empty.items, empty.next_position) == ([], None)
+
+        # Listed users are full users, counts included.
+        first = (await store.list_followers(star.user_id, before=None, limit=1)).items[0]
+        assert first == await store.get_user(fans[-1].user_id)
+        assert (first.followers_count, first.following_count) == (1, 1)
+
+
+async def test_follower_ids(store: MetadataStore) -> None:
+    with trio.fail_after(10):
+        star = await make_user(store)
+        fans = [await make_user(store) for _ in range(4)]
+        for fan in fans:
+            await store.follow(next_id(), fan.user_id, star.user_id)
+        await store.unfollow(fans[1].user_id, star.user_id)
+        await store.follow(next_id(), star.user_id, fans[0].user_id)
+        assert sorted(await store.follower_ids(star.user_id)) == sorted(
+            f.user_id for f in fans if f is not fans[1]
+        )
+        assert await store.follower_ids(fans[0].user_id) == [star.user_id]
+
+
+# posts
+
+
+async def test_create_and_get_posts(store: MetadataStore) -> None:
+    with trio.fail_after(10):
+        author = await make_user(store)
+        post = make_post(
+            author.user_id,
+            caption="sunset",
+            location="Lisbon",
+            alt_text="an orange sky",
+            hashtags=("sun", "sea"),
+            media={"variants": {"thumb": "p/1/thumb.jpg"}, "width": 1080},
+        )
+        await store.create_post(post)
+        assert await store.get_post(post.post_id) == post
+        assert await store.get_post(next_id()) is None
+
+        with pytest.raises(Conflict) as info:
+            await store.create_post(
+                Post(post.post_id, author.user_id, "video", "processing", created_at=T0)
+            )
+        assert info.value.field == "post_id"
+        assert await store.get_post(post.post_id) == post
+
+        other = make_post(author.user_id)
+        await store.create_post(other)
+        missing = next_id()
+        assert await store.get_posts([post.post_id, other.post_id, missing]) == {
+            post.post_id: post,
+            other.post_id: other,
+        }
+        assert await store.get_posts([]) == {}
+
+        refreshed = await store.get_user(author.user_id)
+        assert refreshed is not None and refreshed.posts_count == 0
+
+
+async def test_update_post(store: MetadataStore) -> None:
+    with trio.fail_after(10):
+        author = await make_user(store)
+        post = make_post(author.user_id, caption="old")
+        await store.create_post(post)
+
+        updated = await store.update_post(
+            post.post_id, caption="new", hashtags=["a", "b"], media={"k": [1, 2]}
+        )
+        assert updated is not None
+        assert updated.caption == "new"
+        assert updated.hashtags == ("a", "b")
+        assert updated.media == {"k": [1, 2]}
+        assert (updated.status, updated.kind, updated.location) == ("processing", "photo", "")
+        assert await store.get_post(post.post_id) == updated
+
+        updated = await store.update_post(post.post_id, failure_reason="x", location="Porto")
+        assert updated is not None
+        assert (updated.failure_reason, updated.location, updated.caption) == ("x", "Porto", "new")
+        assert await store.update_post(post.post_id) == updated
+
+        with pytest.raises(ValueError):
+            await store.update_post(post.post_id, status="ready")
+        with pytest.raises(ValueError):
+            await store.update_post(post.post_id, like_count=5)
+        assert await store.get_post(post.post_id) == updated
+
+        assert await store.update_post(next_id(), caption="ghost") is None
+
+
+async def test_post_status_keeps_posts_count_exact(store: MetadataStore) -> None:
+    with trio.fail_after(10):
+        author = await make_user(store)
+
+        async def posts_count() -> int:
+            user = await store.get_user(author.user_id)
+            assert user is not None
+            return user.posts_count
+
+        post = make_post(author.user_id)
+        await store.create_post(post)
+        assert await posts_count() == 0
+
+        ready = await store.set_post_status(post.post_id, "ready")
+        assert ready is not None and ready.status == "ready" and ready.failure_reason is None
+        assert await store.get_post(post.post_id) == ready
+        assert await posts_count() == 1
+
+        assert await store.set_post_status(post.post_id, "ready") == ready
+        assert await posts_count() == 1
+
+        failed = await store.set_post_status(post.post_id, "failed", failure_reason="codec")
+        assert failed is not None
+        assert (failed.status, failed.failure_reason) == ("failed", "codec")
+        assert await store.get_post(post.post_id) == failed
+        assert await posts_count() == 0
+
+        assert await store.set_post_status(post.post_id, "failed") is not None
+        assert await posts_count() == 0
+        assert await store.set_post_status(post.post_id, "processing") is not None
+        assert await posts_count() == 0
+        assert await store.set_post_status(next_id(), "ready") is None
+        assert await posts_count() == 0
+
+
+async def test_delete_post(store: MetadataStore) -> None:
+    with trio.fail_after(10):
+        author = await make_user(store)
+
+        async def posts_count() -> int:
+            user = await store.get_user(author.user_id)
+            assert user is not None
+            return user.posts_count
+
+        kept, gone, never_ready = (make_post(author.user_id) for _ in range(3))
+        for post in (kept, gone, never_ready):
+            await store.create_post(post)
+        await store.set_post_status(kept.post_id, "ready")
+        ready_gone = await store.set_post_status(gone.post_id, "ready")
+        assert await posts_count() == 2
+
+        assert await store.delete_post(gone.post_id) == ready_gone
+        assert await posts_count() == 1
+        assert await store.delete_post(gone.post_id) is None
+        assert await posts_count() == 1
+        assert await store.get_post(gone.post_id) is None
+
+        assert await store.delete_post(never_ready.post_id) == never_ready
+        assert await posts_count() == 1
+        assert await store.get_post(kept.post_id) is not None
+
+
+async def test_post_created_ready_counts(store: MetadataStore) -> None:
+    with trio.fail_after(10):
+        author = await make_user(store)
+        post = make_post(author.user_id, status="ready")
+        await store.create_post(post)
+        user = await store.get_user(author.user_id)
+        assert user is not None and user.posts_count == 1
+        assert await store.delete_post(post.post_id) == post
+        user = await store.get_user(author.user_id)
+        assert user is not None and user.posts_count == 0
+
+
+async def test_list_posts_by_author(store: MetadataStore) -> None:
+    with trio.fail_after(10):
+        author, other = await make_user(store), await make_user(store)
+        statuses: list[PostStatus] = ["ready", "processing", "ready", "failed", "ready", "ready"]
+        posts = []
+        for status in statuses:
+            post = make_post(author.user_id)
+            await store.create_post(post)
+            if status != "processing":
+                await store.set_post_status(post.post_id, status)
+            posts.append(post.post_id)
+        elsewhere = make_post(other.user_id)
+        await store.create_post(elsewhere)
+        await store.set_post_status(elsewhere.post_id, "ready")
+
+        ready_newest_first = [p for p, s in reversed(list(zip(posts, statuses, strict=True)))
+                              if s == "ready"]
+        seen: list[int] = []
+        before: int | None = None
+        pages = 0
+        while True:
+            page = await store.list_posts_by_author(
+                author.user_id, statuses=["ready"], before=before, limit=3
+            )
+            pages += 1
+            assert all(p.status == "ready" and p.author_id == author.user_id for p in page.items)
+            seen.extend(p.post_id for p in page.items)
+            if page.next_position is None:
+                break
+            before = page.next_position
+        assert seen == ready_newest_first
+        assert pages == 2
+
+        both = await store.list_posts_by_author(
+            author.user_id, statuses=["processing", "failed"], before=None, limit=10
+        )
+        assert [p.post_id for p in both.items] == [posts[3], posts[1]]
+        assert both.next_position is None
+
+        below = await store.list_posts_by_author(
+            author.user_id, statuses=["ready", "processing", "failed"], before=posts[3], limit=2
+        )
+        assert [p.post_id for p in below.items] == [posts[2], posts[1]]
+        assert below.next_position == posts[1]
+
+        none = await store.list_posts_by_author(
+            next_id(), statuses=["ready"], before=None, limit=5
+        )
+        assert (none.items, none.next_position) == ([], None)
+
+
+# lifecycle
+
+
+async def test_ping(store: MetadataStore) -> None:
+    with trio.fail_after(10):
+        await store.ping()
+
+
+async def test_aclose_twice(store: MetadataStore) -> None:
+    with trio.fail_after(10):
+        await store.aclose()
+        await store.aclose()
+        with pytest.raises(StorageError):
+            await store.ping()
