@@ -64,6 +64,8 @@ class ProcessSupervisor:
                 process: trio.Process = await nursery.start(partial(
                     trio.run_process, self.command, check=False,
                     stdout=output, stderr=subprocess.STDOUT,
+                    # Its own session: a terminal's Ctrl-C reaches us, and we stop the child.
+                    start_new_session=True,
                 ))
                 self.pid = process.pid
                 with trio.move_on_after(self._ready_within) as waiting:

@@ -58,8 +58,9 @@ class AccountService:
         """Sign in by username or email. Raises 401 for a wrong pair, 429 when rate limited."""
         login = login.strip().lower()
         await self._limits.check("login_ip", ip)
-        await self._limits.check("login_account", login)
         user = await self._store.get_user_by_login(login)
+        # Keyed by account, so alternating username and email buys no extra attempts.
+        await self._limits.check("login_account", f"user:{user.user_id}" if user else f"name:{login}")
         if not await self._passwords.verify(user.password_hash if user else None, password):
             raise ApiError(401, "invalid_credentials", "wrong login or password")
         assert user is not None

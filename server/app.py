@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from quart import request
 from quart_schema import Info, QuartSchema
 from quart_trio import QuartTrio
 
@@ -10,6 +11,16 @@ from .routes import accounts, ops, users
 from .services import Services
 
 MAX_JSON_BODY = 1024 * 1024
+
+
+async def read_body_first() -> None:
+    """Receive the whole (size-capped) body before any answer, even a 401, 404 or 405.
+
+    Answering while the body is still arriving lets a keep-alive client send its next
+    request in the same TCP read as the rest of this body, and hypercorn's HTTP/1.1
+    connection recycling can then stall that connection for good.
+    """
+    await request.get_data(cache=True)
 
 
 def create_app(services: Services) -> QuartTrio:
@@ -28,6 +39,7 @@ def create_app(services: Services) -> QuartTrio:
         security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
     )
     install_error_handlers(app)
+    app.before_request(read_body_first)
     for blueprint in (ops.bp, accounts.bp, users.bp):
         app.register_blueprint(blueprint)
     return app

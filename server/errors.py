@@ -11,6 +11,8 @@ from quart_schema import RequestSchemaValidationError
 from quart_trio.wrappers import TrioRequest
 from werkzeug.exceptions import HTTPException
 
+from storage.errors import StorageError
+
 log = logging.getLogger("pixtrio.http")
 
 HTTP_CODES = {
@@ -68,7 +70,16 @@ def _validation_message(exc: RequestSchemaValidationError) -> tuple[int, str]:
 
 
 class JsonRequest(TrioRequest):
-    """A request whose unreadable JSON body is a clear 400, not a generic one."""
+    """A request whose body is always read as JSON, whatever its Content-Type says.
+
+    An unreadable body is a clear 400 rather than a generic one or a 500.
+    """
+
+    async def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        try:
+            return await super().get_json(True, silent, cache)
+        except UnicodeDecodeError:
+            raise ApiError(400, "malformed_json", "the request body is not UTF-8") from None
 
     def on_json_loading_failed(self, error: Exception) -> Any:
         raise ApiError(400, "malformed_json", f"the request body is not valid JSON: {error}")
@@ -99,6 +110,14 @@ def install_error_handlers(app: Quart) -> None:
         if status == 405 and allowed:
             headers["Allow"] = ", ".join(sorted(allowed))
         return error_response(status, code, message, headers)
+
+    @app.errorhandler(StorageError)
+    async def storage_error(exc: StorageError) -> Response:
+        log.warning("store unavailable: %s", exc)
+        return error_response(
+            503, "unavailable", "a backing store is not answering; retry shortly",
+            {"Retry-After": "1"},
+        )
 
     @app.errorhandler(Exception)
     async def unexpected(exc: Exception) -> Response:

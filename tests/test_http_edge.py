@@ -1,0 +1,62 @@
+"""The HTTP edge under awkward clients: keep-alive with late bodies, and schema fuzzing."""
+
+from __future__ import annotations
+
+import sys
+from urllib.parse import urlsplit
+
+import httpx
+import trio
+
+from tests.support.api import register
+from tests.support.server import ServerProcess
+
+
+async def read_response(stream: trio.SocketStream, buffer: bytearray) -> bytes:
+    """One HTTP/1.1 response (Content-Length framed) from `stream`."""
+    while b"\r\n\r\n" not in buffer:
+        buffer += await stream.receive_some(65536)
+    head, _, rest = bytes(buffer).partition(b"\r\n\r\n")
+    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))
+    while len(rest) < length:
+        rest += await stream.receive_some(65536)
+    del buffer[: len(head) + 4 + length]
+    return head.split(b"\r\n")[0]
+
+
+async def test_keep_alive_survives_a_body_sent_after_the_headers(live_server: ServerProcess) -> None:
+    """A 401 must not be answered before the body arrives, or the next request can stall."""
+    url = urlsplit(live_server.url)
+    body = b'{"bio": null}'
+    request = (b"PATCH /api/me HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               b"Content-Length: %d\r\n\r\n" % len(body))
+    with trio.fail_after(10):
+        stream = await trio.open_tcp_stream(url.hostname or "127.0.0.1", url.port or 80)
+        async with stream:
+            buffer = bytearray()
+            for _ in range(3):
+                await stream.send_all(request)
+                await trio.sleep(0.05)
+                # the rest of this body and the next request in one TCP write
+                await stream.send_all(body + b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert (await read_response(stream, buffer)).endswith(b"401 ")
+                assert (await read_response(stream, buffer)).endswith(b"200 ")
+
+
+async def test_schemathesis_finds_no_server_errors(live_server: ServerProcess) -> None:
+    """Fuzz every documented operation from the OpenAPI spec; no answer may be a 5xx."""
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        token, _ = await register(client)
+    command = [
+        sys.executable, "-m", "schemathesis.cli", "run", f"{live_server.url}/openapi.json",
+        "--checks", "not_a_server_error", "--max-examples", "25", "--seed", "20261125",
+        "--request-timeout", "10", "--header", f"Authorization: Bearer {token}",
+        # logging out would revoke the token the rest of the run signs in with
+        "--exclude-path", "/api/auth/logout", "--no-color",
+    ]
+    with trio.fail_after(600):
+        result = await trio.run_process(command, capture_stdout=True, capture_stderr=True, check=False)
+    output = result.stdout.decode(errors="replace") + result.stderr.decode(errors="replace")
+    assert result.returncode == 0, output[-6000:]
+    assert "generated" in output and " passed" in output

@@ -1,0 +1,68 @@
+"""Settings, rate-limit rules, cursors and the signing secret."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from server.config import ConfigError, Settings
+from server.cursors import Cursors
+from server.errors import ApiError
+from server.ratelimit import DEFAULT_LIMITS, Limit, parse_limits
+from server.secret import load_or_create_secret
+
+
+def test_defaults_and_environment() -> None:
+    assert Settings.from_env({}) == Settings()
+    settings = Settings.from_env({
+        "PIXTRIO_HOST": "0.0.0.0", "PIXTRIO_PORT": "9000", "PIXTRIO_DATA_DIR": "/srv/px",
+        "PIXTRIO_REDIS_URL": "redis://r:6379/0", "PIXTRIO_WORKER_ID": "5",
+    })
+    assert (settings.host, settings.port, str(settings.data_dir)) == ("0.0.0.0", 9000, "/srv/px")
+    assert settings.redis_url == "redis://r:6379/0" and settings.worker_id == 5
+    assert settings.with_overrides(port=1234, host=None).port == 1234
+
+
+@pytest.mark.parametrize("env", [
+    {"PIXTRIO_PORT": "eighty"}, {"PIXTRIO_PORT": "70000"}, {"PIXTRIO_WORKER_ID": "4096"},
+    {"PIXTRIO_LOG_LEVEL": "loud"}, {"PIXTRIO_RATE_LIMITS": "login_ip=lots"},
+])
+def test_bad_settings_name_the_variable(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError, match=next(iter(env))):
+        Settings.from_env(env)
+
+
+def test_rate_limit_rules() -> None:
+    assert parse_limits("") == DEFAULT_LIMITS
+    limits = parse_limits("login_ip=500/5m, register_ip=off,login_account=3/1.5h")
+    assert limits["login_ip"] == Limit(500, 300)
+    assert limits["register_ip"] is None
+    assert limits["login_account"] == Limit(3, 5400)
+    for bad in ("nosuch=1/1m", "login_ip=0/1m", "login_ip=5", "login_ip=5/1y"):
+        with pytest.raises(ValueError):
+            parse_limits(bad)
+
+
+def test_cursors_round_trip_and_refuse_forgeries() -> None:
+    cursors = Cursors(b"k" * 32)
+    token = cursors.encode("followers", 123456789)
+    assert token is not None and cursors.decode("followers", token) == 123456789
+    assert cursors.encode("followers", None) is None and cursors.decode("followers", None) is None
+    for bad in ("", "!!!", token[:-2] + "AA", "é"):
+        if bad:
+            with pytest.raises(ApiError):
+                cursors.decode("followers", bad)
+    with pytest.raises(ApiError):
+        cursors.decode("following", token)
+    with pytest.raises(ApiError):
+        Cursors(b"x" * 32).decode("followers", token)
+
+
+def test_secret_is_made_once_with_owner_only_mode(tmp_path: Path) -> None:
+    first = load_or_create_secret(tmp_path / "d")
+    assert len(first) == 32
+    assert load_or_create_secret(tmp_path / "d") == first
+    mode = stat.S_IMODE((tmp_path / "d" / "signing.key").stat().st_mode)
+    assert mode == 0o600
