@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
 import trio
 
+from actors.supervisor import ChildFailedToStart
+from storage.errors import StorageError
+
 from .config import ConfigError, Settings
 from .logs import configure_logging
 from .runtime import serve_until_signalled
+
+log = logging.getLogger("pixtrio")
+
+
+def leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    """The plain exceptions inside nested exception groups."""
+    found: list[BaseException] = []
+    for exc in group.exceptions:
+        found.extend(leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
+    return found
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,8 +48,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pixtrio: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
-    trio.run(serve_until_signalled, settings)
-    return 0
+    failures: list[BaseException] = []
+    try:
+        trio.run(serve_until_signalled, settings)
+    except* (StorageError, ChildFailedToStart) as group:
+        failures.extend(leaves(group))
+    for exc in failures:
+        log.error("pixtrio could not start: %s", exc)
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -35,12 +35,12 @@ async def open_redis(address: RedisAddress) -> AsyncIterator[coredis.Redis[str]]
         client: coredis.Redis[str] = coredis.Redis.from_url(address.url, decode_responses=True)
     else:
         client = coredis.Redis(unix_socket_path=address.unix_socket, decode_responses=True)
-    try:
-        async with client:
+    async with client:
+        try:
             await client.ping()
-            yield client
-    except RedisError as exc:
-        raise StorageError(f"redis at {address.describe()}: {exc}") from None
+        except RedisError as exc:
+            raise StorageError(f"redis at {address.describe()}: {exc}") from None
+        yield client
 
 
 async def ping(client: coredis.Redis[str]) -> None:

@@ -1,0 +1,129 @@
+"""Helpers shared by the benchmarks: a server, setup calls, load runs and result output.
+
+The server (`tests.support.server.ServerProcess`) and the load generator (`bench.load`)
+each run in their own process, so neither steals the other's event loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from tests.support.server import ServerProcess  # noqa: E402
+
+RESULTS = REPO / "bench" / "results"
+PASSWORD = "bench password"
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def catch_signals() -> None:
+    """Make SIGINT and SIGTERM unwind (so the server gets stopped), even in a background job."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+
+
+@contextlib.contextmanager
+def server(env: dict[str, str] | None = None) -> Iterator[ServerProcess]:
+    """A running `pixtrio serve` in a throw-away data dir; stopped (and Valkey too) on exit."""
+    catch_signals()
+    with tempfile.TemporaryDirectory(prefix="pixtrio-bench-") as tmp:
+        with ServerProcess(Path(tmp) / "data", env=env) as proc:
+            yield proc
+
+
+def call(
+    base: str, method: str, path: str, body: Any = None, token: str | None = None,
+    expect: tuple[int, ...] = (200, 201),
+) -> Any:
+    """One JSON API call for setup (stdlib only); returns the decoded body."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(base + path, data=data, method=method)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read()
+    if status not in expect:
+        raise RuntimeError(f"{method} {path} -> {status}: {raw[:300]!r}")
+    return json.loads(raw) if raw else None
+
+
+def register(base: str, username: str) -> str:
+    """Register `username`; returns its bearer token."""
+    body = call(base, "POST", "/api/auth/register", {
+        "username": username, "email": f"{username}@example.com", "password": PASSWORD,
+    }, expect=(201,))
+    return str(body["token"])
+
+
+def run_load(
+    url: str, path: str, *, concurrency: int, duration: float,
+    headers: list[str] | None = None, rate: float | None = None,
+) -> dict[str, Any]:
+    """Run `python -m bench.load` in a child process; returns its JSON result."""
+    cmd = [sys.executable, "-m", "bench.load", "--url", url, "--path", path,
+           "--concurrency", str(concurrency), "--duration", str(duration)]
+    for header in headers or []:
+        cmd += ["--header", header]
+    if rate:
+        cmd += ["--rate", str(rate)]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True,
+                          timeout=duration + 60, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"bench.load failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def warm_up(url: str, paths: list[str], *, headers: list[str] | None = None,
+            duration: float = 2.0, concurrency: int = 8) -> None:
+    """Load each path briefly so imports, caches and connections are warm; fails on errors."""
+    for path in paths:
+        result = run_load(url, path, concurrency=concurrency, duration=duration, headers=headers)
+        if result["errors"] or not result["requests"]:
+            raise RuntimeError(f"warm-up of {path} failed: {result}")
+
+
+def machine_info() -> dict[str, Any]:
+    """Where the figures were measured."""
+    return {
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "loadavg_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+    }
+
+
+def emit(name: str, result: dict[str, Any]) -> Path:
+    """Print `result` as JSON on stdout and write it to bench/results/<name>.json."""
+    text = json.dumps(result, indent=2)
+    print(text)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(text + "\n")
+    return path
