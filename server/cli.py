@@ -53,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         trio.run(serve_until_signalled, settings)
     except* (StorageError, ChildFailedToStart) as group:
         failures.extend(leaves(group))
-    for exc in failures:
-        log.error("pixtrio could not start: %s", exc)
+    for failure in failures:
+        log.error("pixtrio could not start: %s", failure)
     return 1 if failures else 0
 
 
