@@ -73,10 +73,7 @@ class AccountService:
 
     async def authenticate(self, token: str) -> User | None:
         """The user a live token belongs to, or None."""
-        stored = await self._store.get_token(hash_token(token))
-        if stored is None:
-            return None
-        return await self._store.get_user(stored.user_id)
+        return await self._store.get_token_user(hash_token(token))
 
     async def logout(self, token: str) -> None:
         await self._store.revoke_token(hash_token(token))

@@ -48,8 +48,8 @@ class UserStore(Protocol):
 class TokenStore(Protocol):
     async def create_token(self, token: Token) -> None: ...
 
-    async def get_token(self, token_hash: bytes) -> Token | None:
-        """The live token with this hash, or None when unknown or revoked."""
+    async def get_token_user(self, token_hash: bytes) -> User | None:
+        """The user a live token with this hash belongs to (one round trip), or None."""
         ...
 
     async def revoke_token(self, token_hash: bytes) -> bool:

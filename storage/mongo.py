@@ -279,12 +279,13 @@ class MongoStore:
 
         await self._run(run)
 
-    async def get_token(self, token_hash: bytes) -> Token | None:
-        def run() -> Token | None:
-            doc = self._tokens.find_one({"_id": token_hash})
-            if doc is None:
+    async def get_token_user(self, token_hash: bytes) -> User | None:
+        def run() -> User | None:
+            token = self._tokens.find_one({"_id": token_hash}, {"user_id": 1})
+            if token is None:
                 return None
-            return Token(token_hash, doc["user_id"], utc_from_ms(doc["created_at"]))
+            doc = self._users.find_one({"_id": token["user_id"]})
+            return _user(doc) if doc else None
 
         return await self._run(run)
 

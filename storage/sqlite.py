@@ -1,9 +1,13 @@
 """SQLite metadata adapter: the embedded default.
 
-One writer connection serialised by a trio lock, and a small pool of reader connections;
 WAL with `synchronous=FULL`, so a write that returned survives a crash or power loss.
-Blocking calls run in `trio.to_thread` and are never abandoned: on cancellation the
-statement finishes first, then `trio.Cancelled` propagates.
+
+Writes (which fsync) run on one writer connection in `trio.to_thread`, serialised by a
+trio lock, and are never abandoned: on cancellation the statement finishes first, then
+`trio.Cancelled` propagates. Bounded reads (a row by key, one page of at most a few
+hundred rows) run on the event loop itself: with WAL they never wait for the writer, and
+measured here one takes ~4 us while a thread hop costs ~130 us. Unbounded reads (every
+follower of a user) go to a small pool of reader threads.
 """
 
 from __future__ import annotations
@@ -143,25 +147,33 @@ class SqliteStore:
 
     name = "sqlite"
 
-    def __init__(self, path: Path, writer: sqlite3.Connection, readers: list[sqlite3.Connection]):
+    def __init__(
+        self,
+        path: Path,
+        writer: sqlite3.Connection,
+        inline: sqlite3.Connection,
+        readers: list[sqlite3.Connection],
+    ) -> None:
         self.path = path
         self._writer = writer
+        self._inline = inline
         self._write_lock = trio.Lock()
-        self._all = [writer, *readers]
+        self._all = [writer, inline, *readers]
         self._idle_readers: list[sqlite3.Connection] = list(readers)
+        self._reader_count = len(readers)
         self._readers_free = trio.Semaphore(len(readers))
         self._limiter = trio.CapacityLimiter(len(readers) + 1)
         self._closed = False
 
     @classmethod
-    async def open(cls, path: Path, *, readers: int = 4) -> SqliteStore:
+    async def open(cls, path: Path, *, readers: int = 2) -> SqliteStore:
         """Open (creating if needed) the database at `path` with its schema."""
 
         def setup() -> SqliteStore:
             path.parent.mkdir(parents=True, exist_ok=True)
             writer = _connect(path)
             writer.executescript(SCHEMA)
-            return cls(path, writer, [_connect(path) for _ in range(readers)])
+            return cls(path, writer, _connect(path), [_connect(path) for _ in range(readers)])
 
         return await trio.to_thread.run_sync(setup)
 
@@ -170,6 +182,12 @@ class SqliteStore:
             return await self._run(fn, self._writer)
 
     async def _read(self, fn: Callable[[sqlite3.Connection], R]) -> R:
+        """Run a bounded read on the event loop (see the module docstring)."""
+        await trio.lowlevel.checkpoint()
+        with self._driver_errors():
+            return fn(self._inline)
+
+    async def _read_in_thread(self, fn: Callable[[sqlite3.Connection], R]) -> R:
         async with self._readers_free:
             conn = self._idle_readers.pop()
             try:
@@ -178,10 +196,16 @@ class SqliteStore:
                 self._idle_readers.append(conn)
 
     async def _run(self, fn: Callable[[sqlite3.Connection], R], conn: sqlite3.Connection) -> R:
+        with self._driver_errors():
+            return await trio.to_thread.run_sync(fn, conn, limiter=self._limiter)
+
+    @contextmanager
+    def _driver_errors(self) -> Iterator[None]:
+        """Refuse use after close; map driver errors to storage errors."""
         if self._closed:
             raise StorageError("sqlite store is closed")
         try:
-            return await trio.to_thread.run_sync(fn, conn, limiter=self._limiter)
+            yield
         except sqlite3.IntegrityError as exc:
             raise _conflict(exc) from None
         except sqlite3.Error as exc:
@@ -197,11 +221,11 @@ class SqliteStore:
         self._closed = True
         with trio.CancelScope(shield=True):
             async with self._write_lock:
-                for _ in range(len(self._all) - 1):  # every reader back in the pool
+                for _ in range(self._reader_count):  # every reader thread back in the pool
                     await self._readers_free.acquire()
                 for conn in self._all:
                     conn.close()
-                for _ in range(len(self._all) - 1):  # later reads fail fast, not wait
+                for _ in range(self._reader_count):  # later reads fail fast, not wait
                     self._readers_free.release()
 
     # users
@@ -281,13 +305,14 @@ class SqliteStore:
             (token.token_hash, token.user_id, ms_from_utc(token.created_at)),
         ))
 
-    async def get_token(self, token_hash: bytes) -> Token | None:
-        def run(c: sqlite3.Connection) -> Token | None:
-            row = c.execute("SELECT user_id, created_at FROM tokens WHERE token_hash = ?",
-                            (token_hash,)).fetchone()
-            if row is None:
-                return None
-            return Token(token_hash, row["user_id"], utc_from_ms(row["created_at"]))
+    async def get_token_user(self, token_hash: bytes) -> User | None:
+        def run(c: sqlite3.Connection) -> User | None:
+            row = c.execute(
+                f"SELECT {', '.join('u.' + col for col in USER_COLUMNS.split(', '))}"
+                " FROM tokens t JOIN users u ON u.user_id = t.user_id WHERE t.token_hash = ?",
+                (token_hash,),
+            ).fetchone()
+            return _user(row) if row else None
 
         return await self._read(run)
 
@@ -368,7 +393,7 @@ class SqliteStore:
             rows = c.execute("SELECT follower_id FROM follows WHERE followee_id = ?", (user_id,))
             return [row[0] for row in rows]
 
-        return await self._read(run)
+        return await self._read_in_thread(run)
 
     # posts
 

@@ -201,15 +201,15 @@ async def test_tokens(store: MetadataStore) -> None:
         user = await make_user(store)
         token = Token(os.urandom(32), user.user_id, T0)
         await store.create_token(token)
-        assert await store.get_token(token.token_hash) == token
-        assert await store.get_token(os.urandom(32)) is None
+        assert await store.get_token_user(token.token_hash) == user
+        assert await store.get_token_user(os.urandom(32)) is None
 
         with pytest.raises(Conflict):
             await store.create_token(token)
 
         assert await store.revoke_token(token.token_hash) is True
         assert await store.revoke_token(token.token_hash) is False
-        assert await store.get_token(token.token_hash) is None
+        assert await store.get_token_user(token.token_hash) is None
 
 
 # follows
