@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import stat
 import subprocess
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -46,11 +47,14 @@ async def test_restart_keeps_users_follows_and_tokens(data_dir: Path) -> None:
             await client.post("/api/users/bob/follow", headers=bearer(ann_token))
             await client.patch("/api/me", headers=bearer(ann_token), json={"bio": "kept"})
         first_valkey = valkey_pid(data_dir)
+        assert stat.S_IMODE((data_dir / "signing.key").stat().st_mode) == 0o600
+        secret = (data_dir / "signing.key").read_text()
         assert server.stop() == 0
     assert not alive(first_valkey), "valkey must stop with the server"
     assert any(e.get("msg") == "pixtrio stopped" for e in server.log_entries())
 
     with ServerProcess(data_dir) as again:
+        assert (data_dir / "signing.key").read_text() == secret, "the secret is made only once"
         async with httpx.AsyncClient(base_url=again.url) as client:
             me = await client.get("/api/me", headers=bearer(ann_token))
             assert me.status_code == 200 and me.json()["bio"] == "kept"
@@ -60,6 +64,16 @@ async def test_restart_keeps_users_follows_and_tokens(data_dir: Path) -> None:
                 "followed_by_viewer"] is True
             login = await client.post("/api/auth/login", json={"login": "bob", "password": "correct horse"})
             assert login.status_code == 200 and login.json()["user"]["user_id"] == bob["user_id"]
+
+
+async def test_ctrl_c_stops_server_and_valkey(data_dir: Path) -> None:
+    with ServerProcess(data_dir) as server:
+        valkey = valkey_pid(data_dir)
+        assert server.stop(signum=signal.SIGINT) == 0
+    assert not alive(valkey)
+    messages = [e.get("msg", "") for e in server.log_entries()]
+    assert "received SIGINT; shutting down" in messages and messages[-1] == "pixtrio stopped"
+    assert not any(e.get("level") == "error" for e in server.log_entries())
 
 
 async def test_killed_valkey_is_restarted(data_dir: Path) -> None:
@@ -114,6 +128,11 @@ async def test_external_redis_and_readiness(data_dir: Path, tmp_path: Path) -> N
             listening = [e for e in server.log_entries() if e.get("msg", "").startswith("pixtrio listening")]
             assert listening[0]["redis"] == f"redis at redis://127.0.0.1:{port}/0"
             assert not (data_dir / "valkey").exists(), "no embedded Valkey with PIXTRIO_REDIS_URL"
+            # a second process sharing the Redis gets its own id-generator worker field
+            with ServerProcess(tmp_path / "second", env=env) as second:
+                second_listening = [e for e in second.log_entries()
+                                    if e.get("msg", "").startswith("pixtrio listening")]
+                assert second_listening[0]["worker_id"] != listening[0]["worker_id"]
             async with httpx.AsyncClient(base_url=server.url) as client:
                 assert (await client.get("/readyz")).status_code == 200
                 valkey.kill()

@@ -66,12 +66,12 @@ class ServerProcess:
     def log_entries(self) -> list[dict[str, Any]]:
         return [e for e in map(self._parse, self.lines) if e]
 
-    def stop(self, *, timeout: float = 30) -> int:
-        """SIGTERM, then wait; returns the exit code (kills it if it does not stop in time)."""
+    def stop(self, *, timeout: float = 30, signum: int = signal.SIGTERM) -> int:
+        """Send `signum`, then wait; returns the exit code (kills it if it does not stop in time)."""
         if self.process is None:
             return 0
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            self.process.send_signal(signum)
         try:
             return self.process.wait(timeout)
         except subprocess.TimeoutExpired:
