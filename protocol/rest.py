@@ -72,3 +72,63 @@ class FollowOut(BaseModel):
 class HealthOut(BaseModel):
     status: str
     checks: dict[str, str] = {}
+    media_queue_depth: int | None = None
+
+
+class UploadUrlIn(BaseModel):
+    content_type: str = Field(max_length=100, description="MIME type of the bytes to be PUT")
+    size: int = Field(gt=0, description="exact size in bytes of the body to be PUT")
+
+
+class UploadUrlOut(BaseModel):
+    post_id: str
+    upload_url: str
+    expires_at: str
+
+
+class PublishIn(BaseModel):
+    caption: str | None = Field(default=None, max_length=2200)
+    location: str | None = Field(default=None, max_length=100)
+    alt_text: str | None = Field(default=None, max_length=1000)
+
+
+class AuthorOut(BaseModel):
+    user_id: str
+    username: str
+    profile_pic: str | None
+
+
+class RenditionOut(BaseModel):
+    webp: str
+    jpeg: str
+    avif: str | None = None
+
+
+class PostOut(BaseModel):
+    post_id: str
+    author: AuthorOut
+    kind: str
+    status: str
+    media_url: str | None
+    thumbnail_url: str | None
+    placeholder: str | None
+    blurhash: str | None
+    width: int | None
+    height: int | None
+    variants: dict[str, RenditionOut]
+    caption: str
+    location: str
+    alt_text: str
+    hashtags: list[str]
+    taken_at: str | None
+    camera: dict[str, str | None] | None
+    like_count: int
+    comment_count: int
+    liked_by_viewer: bool
+    created_at: str
+    failure_reason: str | None = None
+
+
+class PostListOut(BaseModel):
+    posts: list[PostOut]
+    next_cursor: str | None

@@ -26,6 +26,12 @@ class Settings:
     rate_limits: Mapping[str, Limit | None] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     log_level: str = "info"
     shutdown_grace: float = 10.0
+    max_upload_bytes: int = 25 * 1024 * 1024
+    max_avatar_bytes: int = 10 * 1024 * 1024
+    media_workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    media_memory_limit: int = 1024 * 1024 * 1024
+    media_job_timeout: float = 60.0
+    media_visibility_timeout: float = 90.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -61,6 +67,14 @@ class Settings:
             rate_limits=limits,
             log_level=(get("LOG_LEVEL") or cls.log_level).lower(),
             shutdown_grace=number("SHUTDOWN_GRACE", float, cls.shutdown_grace),
+            max_upload_bytes=int(number("MAX_UPLOAD_BYTES", int, cls.max_upload_bytes)),
+            max_avatar_bytes=int(number("MAX_AVATAR_BYTES", int, cls.max_avatar_bytes)),
+            media_workers=int(number("MEDIA_WORKERS", int, os.cpu_count() or 1)),
+            media_memory_limit=int(number("MEDIA_MEMORY_LIMIT", int, cls.media_memory_limit)),
+            media_job_timeout=number("MEDIA_JOB_TIMEOUT", float, cls.media_job_timeout),
+            media_visibility_timeout=number(
+                "MEDIA_VISIBILITY_TIMEOUT", float, cls.media_visibility_timeout
+            ),
         )
         settings.check()
         return settings
@@ -76,5 +90,14 @@ class Settings:
             raise ConfigError(f"PIXTRIO_PORT must be 0..65535, got {self.port}")
         if self.worker_id is not None and not 0 <= self.worker_id < 1024:
             raise ConfigError(f"PIXTRIO_WORKER_ID must be 0..1023, got {self.worker_id}")
+        for name in ("max_upload_bytes", "max_avatar_bytes", "media_workers", "media_memory_limit",
+                     "media_job_timeout", "media_visibility_timeout"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"PIXTRIO_{name.upper()} must be positive")
+        if self.media_visibility_timeout <= self.media_job_timeout:
+            raise ConfigError(
+                "PIXTRIO_MEDIA_VISIBILITY_TIMEOUT must exceed PIXTRIO_MEDIA_JOB_TIMEOUT, or a"
+                " job still running could be handed to a second worker"
+            )
         if self.log_level not in ("debug", "info", "warning", "error"):
             raise ConfigError(f"PIXTRIO_LOG_LEVEL must be debug|info|warning|error, got {self.log_level!r}")

@@ -8,28 +8,40 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
 
+import coredis
 import trio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as hypercorn_serve
+from media.photos import configure_worker
 
+from actors.media_jobs import MediaJobRunner
 from actors.supervisor import ProcessSupervisor
+from actors.worker_pool import WorkerPool, open_worker_pool
+from storage.blobs.filesystem import FilesystemBlobStore
 from storage.metadata import MetadataStore
 from storage.redis.client import RedisAddress, open_redis
 from storage.redis.embedded import EmbeddedValkey, find_valkey_binary, wait_until_answers
+from storage.redis.jobs import JobQueue
 from storage.redis.leases import lease_worker_id
 from storage.redis.ratelimit import GcraLimiter
 from storage.sqlite import SqliteStore
 
 from .accounts import AccountService
 from .app import create_app
+from .avatars import AvatarService
 from .config import Settings
 from .cursors import Cursors
 from .graph import GraphService
 from .ids import MAX_WORKER, IdGenerator
+from .media_keys import MediaKeys
 from .passwords import Passwords
+from .posts import PostService
+from .processing import PhotoJobs
 from .ratelimit import RateLimiter
 from .secret import load_or_create_secret
 from .services import Services
+from .streaming import StreamingBodies
+from .uploads import UploadService
 
 log = logging.getLogger("pixtrio")
 
@@ -65,6 +77,66 @@ async def open_metadata_store(settings: Settings) -> AsyncIterator[MetadataStore
             await store.aclose()
 
 
+def build_services(
+    settings: Settings,
+    secret: bytes,
+    store: MetadataStore,
+    redis: coredis.Redis[str],
+    redis_name: str,
+    ids: IdGenerator,
+    pool: WorkerPool,
+) -> Services:
+    """Every service of one process, wired to the stores it uses."""
+    blobs = FilesystemBlobStore(settings.data_dir / "media")
+    media_keys = MediaKeys(secret)
+    jobs = JobQueue(redis, "media")
+    limits = RateLimiter(GcraLimiter(redis), settings.rate_limits)
+    return Services(
+        settings=settings,
+        store=store,
+        redis=redis,
+        redis_description=redis_name,
+        ids=ids,
+        cursors=Cursors(secret),
+        accounts=AccountService(store, ids, Passwords(), limits),
+        graph=GraphService(store, ids),
+        blobs=blobs,
+        media_keys=media_keys,
+        media_jobs=jobs,
+        uploads=UploadService(secret, ids, blobs, redis, media_keys,
+                              max_bytes=settings.max_upload_bytes),
+        posts=PostService(store, blobs, jobs, media_keys),
+        avatars=AvatarService(store, blobs, pool, media_keys, ids,
+                              max_bytes=settings.max_avatar_bytes),
+    )
+
+
+async def serve_http(
+    services: Services, shutdown: trio.Event, task_status: trio.TaskStatus[list[str]]
+) -> list[str]:
+    """Serve HTTP until `shutdown` is set and in-flight requests have drained; the binds."""
+    settings = services.settings
+    config = HypercornConfig()
+    config.bind = [f"{settings.host}:{settings.port}"]
+    config.graceful_timeout = settings.shutdown_grace
+    config.accesslog = None
+    config.errorlog = logging.getLogger("hypercorn.error")
+    app = StreamingBodies(create_app(services), services)
+    async with trio.open_nursery() as http:  # exits once hypercorn has drained
+        binds: list[str] = await http.start(partial(
+            hypercorn_serve, app, config, shutdown_trigger=shutdown.wait
+        ))
+        log.info(
+            "pixtrio listening on %s", ", ".join(binds),
+            extra={"listen": binds, "metadata": services.store.name,
+                   "redis": services.redis_description, "blobs": services.blobs.name,
+                   "data_dir": str(settings.data_dir.resolve()), "worker_id": services.ids.worker_id,
+                   "media_workers": settings.media_workers},
+        )
+        task_status.started(binds)
+    return binds
+
+
 async def run_server(
     settings: Settings,
     *,
@@ -88,32 +160,23 @@ async def run_server(
             if worker_id is None:
                 worker_id = await lease_worker_id(redis, modulo=MAX_WORKER + 1)
             ids = IdGenerator(worker_id)
-            limits = RateLimiter(GcraLimiter(redis), settings.rate_limits)
-            services = Services(
-                settings=settings,
-                store=store,
-                redis=redis,
-                redis_description=redis_name,
-                ids=ids,
-                cursors=Cursors(secret),
-                accounts=AccountService(store, ids, Passwords(), limits),
-                graph=GraphService(store, ids),
-            )
-            config = HypercornConfig()
-            config.bind = [f"{settings.host}:{settings.port}"]
-            config.graceful_timeout = settings.shutdown_grace
-            config.accesslog = None
-            config.errorlog = logging.getLogger("hypercorn.error")
-            async with trio.open_nursery() as http:  # exits once hypercorn has drained
-                binds = await http.start(partial(
-                    hypercorn_serve, create_app(services), config, shutdown_trigger=shutdown.wait
-                ))
-                log.info(
-                    "pixtrio listening on %s", ", ".join(binds),
-                    extra={"listen": binds, "metadata": store.name, "redis": redis_name,
-                           "data_dir": str(settings.data_dir.resolve()), "worker_id": worker_id},
+            async with open_worker_pool(
+                size=settings.media_workers,
+                time_limit=settings.media_job_timeout,
+                init=partial(configure_worker, settings.media_memory_limit),
+            ) as pool:
+                services = build_services(settings, secret, store, redis, redis_name, ids, pool)
+                runner = MediaJobRunner(
+                    services.media_jobs,
+                    PhotoJobs(store, services.blobs, pool, services.media_keys),
+                    loops=settings.media_workers,
+                    visibility_timeout=settings.media_visibility_timeout,
                 )
-                task_status.started(binds)
+                async with trio.open_nursery() as media:
+                    await media.start(runner.run)
+                    binds = await serve_http(services, shutdown, task_status)
+                    log.info("pixtrio stopped serving %s", ", ".join(binds))
+                    media.cancel_scope.cancel()  # unfinished jobs are reclaimed later
         nursery.cancel_scope.cancel()  # hypercorn has drained; stop Valkey last
     log.info("pixtrio stopped")
 

@@ -8,13 +8,19 @@ from typing import cast
 import coredis
 from quart import current_app
 
+from storage.blobs import BlobStore
 from storage.metadata import MetadataStore
+from storage.redis.jobs import JobQueue
 
 from .accounts import AccountService
+from .avatars import AvatarService
 from .config import Settings
 from .cursors import Cursors
 from .graph import GraphService
 from .ids import IdGenerator
+from .media_keys import MediaKeys
+from .posts import PostService
+from .uploads import UploadService
 
 
 @dataclass
@@ -27,6 +33,12 @@ class Services:
     cursors: Cursors
     accounts: AccountService
     graph: GraphService
+    blobs: BlobStore
+    media_keys: MediaKeys
+    media_jobs: JobQueue
+    uploads: UploadService
+    posts: PostService
+    avatars: AvatarService
 
 
 def services() -> Services:

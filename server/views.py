@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from storage.types import User
+from storage.types import Post, User
+
+from .media_keys import MediaKeys
 
 
 def user_view(user: User, *, followed_by_viewer: bool = False, with_email: bool = False) -> dict[str, Any]:
@@ -21,4 +24,50 @@ def user_view(user: User, *, followed_by_viewer: bool = False, with_email: bool 
     }
     if with_email:
         view["email"] = user.email
+    return view
+
+
+def rfc3339(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def author_view(user: User) -> dict[str, Any]:
+    return {"user_id": str(user.user_id), "username": user.username, "profile_pic": user.profile_pic}
+
+
+def post_view(
+    post: Post, author: User, media_keys: MediaKeys, *, liked_by_viewer: bool = False
+) -> dict[str, Any]:
+    """API.md's `post`: media fields are null until the post is ready."""
+    media = post.media
+    variants = {
+        size: {fmt: media_keys.url(key) for fmt, key in formats.items()}
+        for size, formats in media.get("variants", {}).items()
+    }
+    sizes = sorted(variants, key=int)
+    view: dict[str, Any] = {
+        "post_id": str(post.post_id),
+        "author": author_view(author),
+        "kind": post.kind,
+        "status": post.status,
+        "media_url": variants[sizes[-1]]["webp"] if sizes else None,
+        "thumbnail_url": variants[sizes[0]]["webp"] if sizes else None,
+        "placeholder": media.get("placeholder"),
+        "blurhash": media.get("blurhash"),
+        "width": media.get("width"),
+        "height": media.get("height"),
+        "variants": variants,
+        "caption": post.caption,
+        "location": post.location,
+        "alt_text": post.alt_text,
+        "hashtags": list(post.hashtags),
+        "taken_at": media.get("taken_at"),
+        "camera": media.get("camera"),
+        "like_count": post.like_count,
+        "comment_count": post.comment_count,
+        "liked_by_viewer": liked_by_viewer,
+        "created_at": rfc3339(post.created_at),
+    }
+    if post.status == "failed":
+        view["failure_reason"] = post.failure_reason
     return view

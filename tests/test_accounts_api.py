@@ -131,4 +131,6 @@ async def test_health_and_ready(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"metadata": "ok", "redis": "ok"}
+    assert ready.json()["checks"] == {
+        "metadata": "ok", "redis": "ok", "blobs": "ok", "media_queue": "ok"}
+    assert ready.json()["media_queue_depth"] >= 0

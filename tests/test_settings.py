@@ -66,3 +66,23 @@ def test_secret_is_made_once_with_owner_only_mode(tmp_path: Path) -> None:
     assert load_or_create_secret(tmp_path / "d") == first
     mode = stat.S_IMODE((tmp_path / "d" / "signing.key").stat().st_mode)
     assert mode == 0o600
+
+
+def test_upload_urls_expire(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import time as real_time
+
+    from server import uploads
+    from server.ids import IdGenerator
+    from server.media_keys import MediaKeys
+    from storage.blobs.filesystem import FilesystemBlobStore
+
+    service = uploads.UploadService(b"s" * 32, IdGenerator(1), FilesystemBlobStore(tmp_path),
+                                    None, MediaKeys(b"s" * 32), max_bytes=100)  # type: ignore[arg-type]
+    grant, url = service.issue(7, "image/png", 10)
+    token = url.removeprefix("/upload/")
+    assert service.verify(token) == grant
+    later = real_time.time() + uploads.UPLOAD_URL_TTL_S + 1
+    monkeypatch.setattr(uploads.time, "time", lambda: later)
+    with pytest.raises(ApiError) as refused:
+        service.verify(token)
+    assert refused.value.status == 403 and refused.value.code == "upload_url_expired"

@@ -31,8 +31,12 @@ async def healthz() -> dict[str, Any]:
 @document_response(HealthOut)
 @document_response(HealthOut, 503)
 async def readyz() -> tuple[dict[str, Any], int]:
-    """Ready: the metadata store and Redis both answer within two seconds."""
+    """Ready: the metadata store, Redis and the blob store answer within two seconds."""
     checks: dict[str, str] = {}
+    depth: list[int] = []
+
+    async def queue_depth() -> None:
+        depth.append(await s.media_jobs.depth())
 
     async def check(name: str, probe: Any) -> None:
         try:
@@ -46,8 +50,12 @@ async def readyz() -> tuple[dict[str, Any], int]:
     async with trio.open_nursery() as nursery:
         nursery.start_soon(check, "metadata", s.store.ping)
         nursery.start_soon(check, "redis", lambda: redis_ping(s.redis))
+        nursery.start_soon(check, "blobs", s.blobs.ping)
+        nursery.start_soon(check, "media_queue", queue_depth)
     ready = all(v == "ok" for v in checks.values())
-    return {"status": "ready" if ready else "not_ready", "checks": checks}, 200 if ready else 503
+    answer = {"status": "ready" if ready else "not_ready", "checks": checks,
+              "media_queue_depth": depth[0] if depth else None}
+    return answer, 200 if ready else 503
 
 
 @bp.get("/")

@@ -1,0 +1,80 @@
+"""Profile pictures: square crops made in a worker process, served like post media."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import trio
+from media.photos import MediaRejected, make_avatar
+
+from actors.worker_pool import WorkerPool
+from storage.blobs import BlobStore
+from storage.metadata import MetadataStore
+from storage.types import User
+
+from .errors import ApiError
+from .ids import IdGenerator
+from .media_keys import MediaKeys
+from .processing import content_type
+from .staging import stage_body
+
+PROFILE_PIC = ("320", "jpeg")  # the rendition `profile_pic` points at
+
+
+class AvatarService:
+    def __init__(
+        self,
+        store: MetadataStore,
+        blobs: BlobStore,
+        pool: WorkerPool,
+        media_keys: MediaKeys,
+        ids: IdGenerator,
+        *,
+        max_bytes: int,
+    ) -> None:
+        self._store = store
+        self._blobs = blobs
+        self._pool = pool
+        self._keys = media_keys
+        self._ids = ids
+        self.max_bytes = max_bytes
+
+    async def replace(self, user: User, body: AsyncIterator[bytes]) -> User:
+        """Make and store the new avatar's renditions, then point `profile_pic` at them.
+
+        Raises 413 (too big), 415 (not an image), 422 (an image libvips cannot use).
+        The previous avatar's files are deleted once the profile points at the new ones.
+        """
+        workdir = Path(tempfile.mkdtemp(prefix=f"avatar-{user.user_id}-", dir=self._blobs.staging_dir()))
+        try:
+            staged = await stage_body(body, workdir / "original", max_bytes=self.max_bytes)
+            if staged.sniffed_type is None:
+                raise ApiError(415, "unsupported_media_type",
+                               "send the raw bytes of a JPEG, PNG, WebP, HEIC/HEIF or GIF image")
+            try:
+                renditions = await self._pool.run(make_avatar, str(workdir / "original"), str(workdir))
+            except MediaRejected as exc:
+                raise ApiError(422, "invalid_image", f"image: {exc.reason}") from None
+            version = self._ids.next_id()
+            keys = {}
+            for size, files in renditions.items():
+                for fmt, name in files.items():
+                    key = self._keys.avatar_file(user.user_id, version, name)
+                    await self._blobs.put_file(key, workdir / name, content_type=content_type(name))
+                    keys[size, fmt] = key
+        finally:
+            with trio.CancelScope(shield=True):
+                await trio.to_thread.run_sync(shutil.rmtree, workdir, True)
+        updated = await self._store.update_profile(
+            user.user_id, profile_pic=self._keys.url(keys[PROFILE_PIC])
+        )
+        if updated is None:
+            raise ApiError(401, "not_authenticated", "this account no longer exists")
+        if user.profile_pic:
+            old = self._keys.key_of(user.profile_pic)
+            if old is not None:
+                await self._blobs.delete_prefix(old.rsplit("/", 1)[0])
+        return updated

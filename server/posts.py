@@ -1,0 +1,80 @@
+"""Posts: publishing an upload, who may see a post, deleting, and an author's post list."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from storage.blobs import BlobStore
+from storage.errors import Conflict
+from storage.metadata import MetadataStore
+from storage.redis.jobs import JobQueue
+from storage.types import Page, Post, PostStatus, User
+
+from .errors import ApiError, not_found
+from .media_keys import MediaKeys
+from .text import hashtags
+
+VISIBLE_TO_ALL: tuple[PostStatus, ...] = ("ready",)
+VISIBLE_TO_AUTHOR: tuple[PostStatus, ...] = ("processing", "ready", "failed")
+
+
+def visible(post: Post, viewer: User | None) -> bool:
+    """Others see only ready posts; authors also see their processing and failed ones."""
+    return post.status == "ready" or (viewer is not None and viewer.user_id == post.author_id)
+
+
+class PostService:
+    def __init__(
+        self, store: MetadataStore, blobs: BlobStore, jobs: JobQueue, media_keys: MediaKeys
+    ) -> None:
+        self._store = store
+        self._blobs = blobs
+        self._jobs = jobs
+        self._keys = media_keys
+
+    async def publish(
+        self, viewer: User, post_id: int, *, caption: str, location: str, alt_text: str
+    ) -> Post:
+        """Turn the viewer's upload into a processing post and queue its media job.
+
+        Raises 404 when there is no such upload of the viewer's, 409 when already published.
+        """
+        upload = await self._blobs.head(self._keys.original(post_id))
+        if upload is None or upload.metadata.get("user_id") != str(viewer.user_id):
+            raise not_found("upload")
+        post = Post(
+            post_id=post_id, author_id=viewer.user_id, kind="photo", status="processing",
+            created_at=datetime.now(UTC), caption=caption, location=location,
+            alt_text=alt_text, hashtags=hashtags(caption),
+        )
+        try:
+            await self._store.create_post(post)
+        except Conflict:
+            raise ApiError(409, "already_published", "this post has already been published") from None
+        await self._jobs.add(str(post_id), kind="photo")
+        return post
+
+    async def get(self, viewer: User | None, post_id: int) -> Post:
+        """The post if the viewer may see it. Raises 404 otherwise."""
+        post = await self._store.get_post(post_id)
+        if post is None or not visible(post, viewer):
+            raise not_found("post")
+        return post
+
+    async def delete(self, viewer: User, post_id: int) -> None:
+        """Delete the viewer's post with every rendition and its original. Raises 404/403."""
+        post = await self.get(viewer, post_id)
+        if post.author_id != viewer.user_id:
+            raise ApiError(403, "forbidden", "only the author can delete a post")
+        await self._store.delete_post(post_id)
+        await self._blobs.delete_prefix(self._keys.post_root(post_id))
+        await self._blobs.delete_prefix(self._keys.original(post_id))
+
+    async def by_author(
+        self, viewer: User | None, author: User, *, before: int | None, limit: int
+    ) -> Page[Post]:
+        own = viewer is not None and viewer.user_id == author.user_id
+        return await self._store.list_posts_by_author(
+            author.user_id, statuses=VISIBLE_TO_AUTHOR if own else VISIBLE_TO_ALL,
+            before=before, limit=limit,
+        )

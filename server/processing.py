@@ -1,0 +1,88 @@
+"""Turning an uploaded original into a ready post: the photo job, run by the media nursery."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import trio
+from media.photos import MediaRejected, PhotoResult, process_photo
+
+from actors.worker_pool import WorkerPool
+from storage.blobs import BlobStore
+from storage.metadata import MetadataStore
+from storage.redis.jobs import Job
+
+from .media_keys import MediaKeys
+
+log = logging.getLogger("pixtrio.media")
+
+CONTENT_TYPES = {"webp": "image/webp", "jpeg": "image/jpeg", "avif": "image/avif"}
+
+
+def content_type(name: str) -> str:
+    return CONTENT_TYPES[name.rsplit(".", 1)[-1]]
+
+
+class PhotoJobs:
+    """The `JobHandler` for photo posts: idempotent, keyed by post id."""
+
+    def __init__(
+        self, store: MetadataStore, blobs: BlobStore, pool: WorkerPool, media_keys: MediaKeys
+    ) -> None:
+        self._store = store
+        self._blobs = blobs
+        self._pool = pool
+        self._keys = media_keys
+
+    async def handle(self, job: Job) -> None:
+        """Make the variants and mark the post ready (or failed, for an unusable image).
+
+        A post that is gone or no longer processing is done already. Raises on transient
+        failures (worker crash, timeout, store errors) so the job is retried.
+        """
+        post_id = int(job.key)
+        post = await self._store.get_post(post_id)
+        if post is None or post.status != "processing":
+            return
+        workdir = Path(tempfile.mkdtemp(prefix=f"post-{post_id}-", dir=self._blobs.staging_dir()))
+        try:
+            async with self._blobs.local_copy(self._keys.original(post_id)) as original:
+                try:
+                    result = await self._pool.run(process_photo, str(original), str(workdir))
+                except MediaRejected as exc:
+                    await self._store.set_post_status(post_id, "failed", failure_reason=exc.reason)
+                    return
+            media = await self._store_variants(post_id, result, workdir)
+        finally:
+            with trio.CancelScope(shield=True):
+                await trio.to_thread.run_sync(shutil.rmtree, workdir, True)
+        if await self._store.update_post(post_id, media=media) is None or \
+                await self._store.set_post_status(post_id, "ready") is None:
+            await self._blobs.delete_prefix(self._keys.post_root(post_id))  # deleted meanwhile
+            return
+        log.info("post %d ready", post_id)
+
+    async def _store_variants(self, post_id: int, result: PhotoResult, workdir: Path) -> dict[str, Any]:
+        variants: dict[str, dict[str, str]] = {}
+        for size, files in result.variants.items():
+            for fmt, name in files.items():
+                key = self._keys.post_file(post_id, name)
+                await self._blobs.put_file(key, workdir / name, content_type=content_type(name))
+                variants.setdefault(size, {})[fmt] = key
+        camera = {"make": result.camera_make, "model": result.camera_model}
+        return {
+            "width": result.width,
+            "height": result.height,
+            "variants": variants,
+            "placeholder": result.placeholder,
+            "blurhash": result.blurhash,
+            "taken_at": result.taken_at,
+            "camera": camera if any(camera.values()) else None,
+        }
+
+    async def give_up(self, job: Job, reason: str) -> None:
+        await self._store.set_post_status(int(job.key), "failed", failure_reason=reason)

@@ -1,0 +1,73 @@
+"""The media origin: `GET /media/<key>` serves renditions the way a CDN wants them."""
+
+from __future__ import annotations
+
+import re
+
+from quart import Blueprint, Response, request
+from quart_schema import hide
+
+from storage.blobs import check_key
+
+from ..errors import ApiError, not_found
+from ..services import services
+
+bp = Blueprint("media", __name__)
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """(start, end-exclusive) for a single satisfiable `Range`; None to send everything.
+
+    Raises a 416 `ApiError` for a range that starts past the end.
+    """
+    match = RANGE.fullmatch((header or "").strip())
+    if not match or match.groups() == ("", ""):
+        return None  # absent, multi-range or malformed: a full answer is always allowed
+    first, last = match.groups()
+    if first == "":  # the last N bytes
+        start, end = max(0, size - int(last)), size
+    else:
+        start, end = int(first), min(size, int(last) + 1) if last else size
+    if start >= size or start >= end:
+        raise ApiError(416, "range_not_satisfiable", f"the blob has {size} bytes",
+                       headers={"Content-Range": f"bytes */{size}"})
+    return start, end
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
+    return "*" in tags or etag in tags
+
+
+@bp.get("/media/<path:key>")
+@hide
+async def media(key: str) -> Response:
+    s = services()
+    try:
+        check_key(key)
+    except ValueError:
+        raise not_found("media") from None
+    info = await s.blobs.head(key) if s.media_keys.servable(key) else None
+    if info is None:
+        raise not_found("media")
+    headers = {
+        "ETag": info.etag,
+        "Cache-Control": IMMUTABLE,
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'",
+        "Accept-Ranges": "bytes",
+    }
+    if etag_matches(request.headers.get("If-None-Match"), info.etag):
+        return Response(b"", 304, headers)
+    span = byte_range(request.headers.get("Range"), info.size)
+    start, end = span or (0, info.size)
+    if span:
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{info.size}"
+    headers["Content-Length"] = str(end - start)
+    body = s.blobs.read(key, start=start, end=end)
+    return Response(body, 206 if span else 200, headers, content_type=info.content_type)

@@ -1,0 +1,88 @@
+"""Routes for posts: upload URLs, publishing, reading, deleting, an author's posts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from quart import Blueprint
+from quart_schema import document_response, validate_querystring, validate_request
+
+from protocol.rest import ListQuery, PostListOut, PostOut, PublishIn, UploadUrlIn, UploadUrlOut
+from storage.types import Post, User
+
+from ..auth import require_viewer, signed_in, viewer
+from ..errors import not_found
+from ..services import services
+from ..views import post_view, rfc3339
+
+bp = Blueprint("posts", __name__)
+
+
+def parse_post_id(raw: str) -> int:
+    if not raw.isdigit() or len(raw) > 19:
+        raise not_found("post")
+    return int(raw)
+
+
+async def post_views(posts: list[Post], authors: dict[int, User] | None = None) -> list[dict[str, Any]]:
+    """Hydrate posts with their authors (one batched lookup)."""
+    s = services()
+    if authors is None:
+        authors = await s.store.get_users({p.author_id for p in posts})
+    return [post_view(p, authors[p.author_id], s.media_keys) for p in posts if p.author_id in authors]
+
+
+@bp.post("/api/posts/upload-url")
+@signed_in
+@validate_request(UploadUrlIn)
+@document_response(UploadUrlOut, 201)
+async def upload_url(data: UploadUrlIn) -> tuple[dict[str, Any], int]:
+    me = await require_viewer()
+    grant, url = services().uploads.issue(me.user_id, data.content_type, data.size)
+    expires = datetime.fromtimestamp(grant.expires_ms / 1000, UTC)
+    return {"post_id": str(grant.post_id), "upload_url": url, "expires_at": rfc3339(expires)}, 201
+
+
+@bp.post("/api/posts/<post_id>/publish")
+@signed_in
+@validate_request(PublishIn)
+@document_response(PostOut, 202)
+async def publish(post_id: str, data: PublishIn) -> tuple[dict[str, Any], int]:
+    me = await require_viewer()
+    post = await services().posts.publish(
+        me, parse_post_id(post_id), caption=data.caption or "", location=data.location or "",
+        alt_text=data.alt_text or "",
+    )
+    return (await post_views([post], {me.user_id: me}))[0], 202
+
+
+@bp.get("/api/posts/<post_id>")
+@document_response(PostOut)
+async def get_post(post_id: str) -> dict[str, Any]:
+    post = await services().posts.get(await viewer(), parse_post_id(post_id))
+    views = await post_views([post])
+    if not views:
+        raise not_found("post")
+    return views[0]
+
+
+@bp.delete("/api/posts/<post_id>")
+@signed_in
+async def delete_post(post_id: str) -> tuple[str, int]:
+    await services().posts.delete(await require_viewer(), parse_post_id(post_id))
+    return "", 204
+
+
+@bp.get("/api/users/<username>/posts")
+@validate_querystring(ListQuery)
+@document_response(PostListOut)
+async def user_posts(username: str, query_args: ListQuery) -> dict[str, Any]:
+    s = services()
+    author = await s.graph.find(username)
+    before = s.cursors.decode("posts", query_args.cursor)
+    page = await s.posts.by_author(await viewer(), author, before=before, limit=query_args.limit)
+    return {
+        "posts": await post_views(page.items, {author.user_id: author}),
+        "next_cursor": s.cursors.encode("posts", page.next_position),
+    }

@@ -1,0 +1,107 @@
+"""Durable job queues on Redis Streams with one consumer group per queue.
+
+A job stays in the group's pending list until it is acknowledged. A worker that dies
+leaves it there; another worker reclaims it with XAUTOCLAIM once it has been idle for the
+visibility timeout. Attempts are counted per job key, so a job that keeps failing can be
+given up on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import coredis
+from coredis.exceptions import RedisError
+
+from ..errors import StorageError
+from . import keys
+
+GROUP = "workers"
+
+
+@dataclass(frozen=True)
+class Job:
+    entry_id: str
+    key: str  # what the job is about, e.g. a post id; one attempt counter per key
+    fields: dict[str, str]
+
+
+class JobQueue:
+    def __init__(self, client: coredis.Redis[str], queue: str) -> None:
+        self._client = client
+        self.queue = queue
+        self._stream = keys.job_stream(queue)
+        self._attempts = keys.job_attempts(queue)
+
+    async def ensure_group(self) -> None:
+        """Create the stream and its consumer group if they do not exist."""
+        try:
+            await self._client.xgroup_create(self._stream, GROUP, identifier="0", mkstream=True)
+        except RedisError as exc:
+            if "already exists" not in str(exc) and "BUSYGROUP" not in str(exc):
+                raise StorageError(f"redis: {exc}") from None
+
+    async def add(self, key: str, **fields: str) -> str:
+        """Enqueue a job about `key`; returns its entry id."""
+        try:
+            entry = await self._client.xadd(self._stream, {"key": key, **fields})
+        except RedisError as exc:
+            raise StorageError(f"redis: {exc}") from None
+        return str(entry)
+
+    async def take(self, consumer: str, *, block_ms: int) -> Job | None:
+        """A new job for `consumer`, waiting up to `block_ms`; None if none came."""
+        try:
+            answer = await self._client.xreadgroup(
+                GROUP, consumer, streams={self._stream: ">"}, count=1, block=block_ms
+            )
+        except RedisError as exc:
+            raise StorageError(f"redis: {exc}") from None
+        for entries in (answer or {}).values():
+            for entry in entries:
+                return _job(entry.identifier, entry.field_values)
+        return None
+
+    async def reclaim(self, consumer: str, *, min_idle_ms: int) -> Job | None:
+        """A job some worker took but has not acknowledged for `min_idle_ms`, now `consumer`'s."""
+        try:
+            answer = await self._client.xautoclaim(
+                self._stream, GROUP, consumer, min_idle_ms, "0-0", count=1
+            )
+        except RedisError as exc:
+            raise StorageError(f"redis: {exc}") from None
+        for entry in answer[1]:
+            if entry.field_values:  # deleted entries come back empty
+                return _job(entry.identifier, entry.field_values)
+        return None
+
+    async def start_attempt(self, job: Job) -> int:
+        """Count one more attempt at `job`; returns how many there have been."""
+        try:
+            return int(await self._client.hincrby(self._attempts, job.key, 1))
+        except RedisError as exc:
+            raise StorageError(f"redis: {exc}") from None
+
+    async def finish(self, job: Job) -> None:
+        """Acknowledge and drop `job` and its attempt count; done or given up on."""
+        try:
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.xack(self._stream, GROUP, [job.entry_id])
+                pipe.xdel(self._stream, [job.entry_id])
+                pipe.hdel(self._attempts, [job.key])
+        except RedisError as exc:
+            raise StorageError(f"redis: {exc}") from None
+
+    async def depth(self) -> int:
+        """Jobs waiting or in progress."""
+        try:
+            return int(await self._client.xlen(self._stream))
+        except RedisError as exc:
+            raise StorageError(f"redis: {exc}") from None
+
+
+def _job(entry_id: object, values: Mapping[Any, Any]) -> Job:
+    fields = {str(k): str(v) for k, v in values.items()}
+    return Job(str(entry_id), fields.pop("key", ""), fields)
