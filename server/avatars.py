@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import trio
-from media.photos import MediaRejected, make_avatar
 
 from actors.worker_pool import WorkerPool
+from media.photos import MediaRejected, make_avatar
 from storage.blobs import BlobStore
 from storage.metadata import MetadataStore
 from storage.types import User

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from media.photos import MediaRejected, PhotoResult, process_photo
 
 from actors.worker_pool import WorkerPool
+from media.photos import MediaRejected, PhotoResult, process_photo
 from storage.blobs import BlobStore
 from storage.metadata import MetadataStore
 from storage.redis.jobs import Job

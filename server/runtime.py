@@ -12,11 +12,11 @@ import coredis
 import trio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as hypercorn_serve
-from media.photos import configure_worker
 
 from actors.media_jobs import MediaJobRunner
 from actors.supervisor import ProcessSupervisor
 from actors.worker_pool import WorkerPool, open_worker_pool
+from media.photos import configure_worker
 from storage.blobs.filesystem import FilesystemBlobStore
 from storage.metadata import MetadataStore
 from storage.redis.client import RedisAddress, open_redis

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import trio
+
 from media.sniff import SNIFF_BYTES, sniff_image
 
 from .errors import ApiError
