@@ -24,6 +24,8 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.profile_lookup
+	$(BIN)/python -m bench.photo_pipeline
+	$(BIN)/python -m bench.uploads
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache
