@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import AsyncIterator
-from pathlib import Path
-
-import trio
 
 from actors.worker_pool import WorkerPool
 from media.photos import MediaRejected, make_avatar
@@ -18,7 +13,7 @@ from storage.types import User
 from .errors import ApiError
 from .ids import IdGenerator
 from .media_keys import MediaKeys
-from .processing import content_type
+from .renditions import scratch_dir, store_renditions
 from .staging import stage_body
 
 PROFILE_PIC = ("320", "jpeg")  # the rendition `profile_pic` points at
@@ -48,8 +43,7 @@ class AvatarService:
         Raises 413 (too big), 415 (not an image), 422 (an image libvips cannot use).
         The previous avatar's files are deleted once the profile points at the new ones.
         """
-        workdir = Path(tempfile.mkdtemp(prefix=f"avatar-{user.user_id}-", dir=self._blobs.staging_dir()))
-        try:
+        async with scratch_dir(self._blobs, f"avatar-{user.user_id}-") as workdir:
             staged = await stage_body(body, workdir / "original", max_bytes=self.max_bytes)
             if staged.sniffed_type is None:
                 raise ApiError(415, "unsupported_media_type",
@@ -59,17 +53,13 @@ class AvatarService:
             except MediaRejected as exc:
                 raise ApiError(422, "invalid_image", f"image: {exc.reason}") from None
             version = self._ids.next_id()
-            keys = {}
-            for size, files in renditions.items():
-                for fmt, name in files.items():
-                    key = self._keys.avatar_file(user.user_id, version, name)
-                    await self._blobs.put_file(key, workdir / name, content_type=content_type(name))
-                    keys[size, fmt] = key
-        finally:
-            with trio.CancelScope(shield=True):
-                await trio.to_thread.run_sync(shutil.rmtree, workdir, True)
+            keys = await store_renditions(
+                self._blobs, workdir, renditions,
+                lambda name: self._keys.avatar_file(user.user_id, version, name),
+            )
+        size, fmt = PROFILE_PIC
         updated = await self._store.update_profile(
-            user.user_id, profile_pic=self._keys.url(keys[PROFILE_PIC])
+            user.user_id, profile_pic=self._keys.url(keys[size][fmt])
         )
         if updated is None:
             raise ApiError(401, "not_authenticated", "this account no longer exists")

@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Any
-
-import trio
 
 from actors.worker_pool import WorkerPool
 from media.photos import MediaRejected, PhotoResult, process_photo
@@ -17,14 +12,9 @@ from storage.metadata import MetadataStore
 from storage.redis.jobs import Job
 
 from .media_keys import MediaKeys
+from .renditions import scratch_dir, store_renditions
 
 log = logging.getLogger("pixtrio.media")
-
-CONTENT_TYPES = {"webp": "image/webp", "jpeg": "image/jpeg", "avif": "image/avif"}
-
-
-def content_type(name: str) -> str:
-    return CONTENT_TYPES[name.rsplit(".", 1)[-1]]
 
 
 class PhotoJobs:
@@ -48,41 +38,36 @@ class PhotoJobs:
         post = await self._store.get_post(post_id)
         if post is None or post.status != "processing":
             return
-        workdir = Path(tempfile.mkdtemp(prefix=f"post-{post_id}-", dir=self._blobs.staging_dir()))
-        try:
+        async with scratch_dir(self._blobs, f"post-{post_id}-") as workdir:
             async with self._blobs.local_copy(self._keys.original(post_id)) as original:
                 try:
                     result = await self._pool.run(process_photo, str(original), str(workdir))
                 except MediaRejected as exc:
                     await self._store.set_post_status(post_id, "failed", failure_reason=exc.reason)
                     return
-            media = await self._store_variants(post_id, result, workdir)
-        finally:
-            with trio.CancelScope(shield=True):
-                await trio.to_thread.run_sync(shutil.rmtree, workdir, True)
+            variants = await store_renditions(
+                self._blobs, workdir, result.variants, lambda name: self._keys.post_file(post_id, name)
+            )
+        media = media_fields(result, variants)
         if await self._store.update_post(post_id, media=media) is None or \
                 await self._store.set_post_status(post_id, "ready") is None:
             await self._blobs.delete_prefix(self._keys.post_root(post_id))  # deleted meanwhile
             return
         log.info("post %d ready", post_id)
 
-    async def _store_variants(self, post_id: int, result: PhotoResult, workdir: Path) -> dict[str, Any]:
-        variants: dict[str, dict[str, str]] = {}
-        for size, files in result.variants.items():
-            for fmt, name in files.items():
-                key = self._keys.post_file(post_id, name)
-                await self._blobs.put_file(key, workdir / name, content_type=content_type(name))
-                variants.setdefault(size, {})[fmt] = key
-        camera = {"make": result.camera_make, "model": result.camera_model}
-        return {
-            "width": result.width,
-            "height": result.height,
-            "variants": variants,
-            "placeholder": result.placeholder,
-            "blurhash": result.blurhash,
-            "taken_at": result.taken_at,
-            "camera": camera if any(camera.values()) else None,
-        }
-
     async def give_up(self, job: Job, reason: str) -> None:
         await self._store.set_post_status(int(job.key), "failed", failure_reason=reason)
+
+
+def media_fields(result: PhotoResult, variants: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """What a ready post keeps about its media (`variants` maps size -> format -> key)."""
+    camera = {"make": result.camera_make, "model": result.camera_model}
+    return {
+        "width": result.width,
+        "height": result.height,
+        "variants": variants,
+        "placeholder": result.placeholder,
+        "blurhash": result.blurhash,
+        "taken_at": result.taken_at,
+        "camera": camera if any(camera.values()) else None,
+    }

@@ -61,6 +61,11 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def bare_type(value: str | None) -> str:
+    """A MIME type without parameters, lowercase: "image/JPEG; q=1" -> "image/jpeg"."""
+    return (value or "").split(";")[0].strip().lower()
+
+
 def same_type(declared: str, actual: str) -> bool:
     return declared == actual or {declared, actual} <= HEIF_FAMILY
 
@@ -88,7 +93,7 @@ class UploadService:
 
     def issue(self, user_id: int, content_type: str, size: int) -> tuple[UploadGrant, str]:
         """A grant for a new post and its URL path. Raises 415 (type) or 413 (size)."""
-        content_type = content_type.split(";")[0].strip().lower()
+        content_type = bare_type(content_type)
         if content_type not in PHOTO_TYPES:
             raise ApiError(415, "unsupported_media_type",
                            f"content_type must be one of {', '.join(sorted(PHOTO_TYPES))}")
@@ -128,8 +133,7 @@ class UploadService:
         Raises 415 (type), 413 (longer than declared), 400 (shorter), 409 (URL already
         used). On any failure nothing is stored and the URL may be used again.
         """
-        declared = (content_type or "").split(";")[0].strip().lower()
-        if declared != grant.content_type:
+        if bare_type(content_type) != grant.content_type:
             raise ApiError(415, "unsupported_media_type",
                            f"Content-Type must be {grant.content_type}, as declared")
         if content_length is not None and content_length > grant.size:
