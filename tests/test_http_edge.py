@@ -16,11 +16,12 @@ async def read_response(stream: trio.SocketStream, buffer: bytearray) -> bytes:
     """One HTTP/1.1 response (Content-Length framed) from `stream`."""
     while b"\r\n\r\n" not in buffer:
         buffer += await stream.receive_some(65536)
-    head, _, rest = bytes(buffer).partition(b"\r\n\r\n")
+    head = bytes(buffer).partition(b"\r\n\r\n")[0]
     length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
                   if line.lower().startswith(b"content-length:"))
-    while len(rest) < length:
-        rest += await stream.receive_some(65536)
+    # everything read stays in `buffer`: the next response may already be in it
+    while len(buffer) < len(head) + 4 + length:
+        buffer += await stream.receive_some(65536)
     del buffer[: len(head) + 4 + length]
     return head.split(b"\r\n")[0]
 
