@@ -52,11 +52,10 @@ GOALS = {
     "ratio_vs_pillow_naive": 2.5,
     "peak_rss_mb": 120.0,  # per worker process
 }
-# The encoder settings of media.photos, in Pillow's words.
-WEBP = {"quality": WEBP_OPTIONS["Q"], "method": WEBP_OPTIONS["effort"]}
-JPEG = {"quality": JPEG_OPTIONS["Q"], "optimize": JPEG_OPTIONS["optimize_coding"]}
-PLACEHOLDER_WEBP = {"quality": PLACEHOLDER_WEBP_OPTIONS["Q"],
-                    "method": PLACEHOLDER_WEBP_OPTIONS["effort"]}
+# media.photos encodes with Pillow too, so both sides use the very same encoder settings.
+WEBP = WEBP_OPTIONS
+JPEG = JPEG_OPTIONS
+PLACEHOLDER_WEBP = PLACEHOLDER_WEBP_OPTIONS
 
 Job = Callable[[str, str], object]
 
