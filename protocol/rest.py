@@ -73,6 +73,7 @@ class HealthOut(BaseModel):
     status: str
     checks: dict[str, str] = {}
     media_queue_depth: int | None = None
+    video_queue_depth: int | None = None
 
 
 class UploadUrlIn(BaseModel):
@@ -127,6 +128,9 @@ class PostOut(BaseModel):
     liked_by_viewer: bool
     created_at: str
     failure_reason: str | None = None
+    hls_url: str | None = Field(default=None, description="video posts: the HLS master playlist")
+    mp4_url: str | None = Field(default=None, description="video posts: a progressive MP4")
+    duration_s: float | None = Field(default=None, description="video posts: length in seconds")
 
 
 class PostListOut(BaseModel):

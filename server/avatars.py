@@ -45,7 +45,7 @@ class AvatarService:
         """
         async with scratch_dir(self._blobs, f"avatar-{user.user_id}-") as workdir:
             staged = await stage_body(body, workdir / "original", max_bytes=self.max_bytes)
-            if staged.sniffed_type is None:
+            if staged.sniffed_type is None or not staged.sniffed_type.startswith("image/"):
                 raise ApiError(415, "unsupported_media_type",
                                "send the raw bytes of a JPEG, PNG, WebP, HEIC/HEIF or GIF image")
             try:

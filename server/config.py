@@ -9,6 +9,8 @@ from pathlib import Path
 
 from .ratelimit import DEFAULT_LIMITS, Limit, parse_limits
 
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow")
+
 
 class ConfigError(ValueError):
     """A setting has a value the server cannot use; the message names the setting."""
@@ -32,6 +34,18 @@ class Settings:
     media_memory_limit: int = 1024 * 1024 * 1024
     media_job_timeout: float = 60.0
     media_visibility_timeout: float = 90.0
+    max_video_bytes: int = 100 * 1024 * 1024
+    max_video_seconds: float = 60.0
+    video_workers: int = 1
+    video_job_timeout: float = 300.0
+    video_memory_limit: int = 4 * 1024 * 1024 * 1024
+    video_preset: str = "superfast"
+    ffmpeg: str | None = None
+
+    @property
+    def video_visibility_timeout(self) -> float:
+        """A video job outlives its time limit by a little (storing renditions, poster)."""
+        return self.video_job_timeout + 60.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -75,6 +89,13 @@ class Settings:
             media_visibility_timeout=number(
                 "MEDIA_VISIBILITY_TIMEOUT", float, cls.media_visibility_timeout
             ),
+            max_video_bytes=int(number("MAX_VIDEO_BYTES", int, cls.max_video_bytes)),
+            max_video_seconds=number("MAX_VIDEO_SECONDS", float, cls.max_video_seconds),
+            video_workers=int(number("VIDEO_WORKERS", int, cls.video_workers)),
+            video_job_timeout=number("VIDEO_JOB_TIMEOUT", float, cls.video_job_timeout),
+            video_memory_limit=int(number("VIDEO_MEMORY_LIMIT", int, cls.video_memory_limit)),
+            video_preset=(get("VIDEO_PRESET") or cls.video_preset).lower(),
+            ffmpeg=get("FFMPEG"),
         )
         settings.check()
         return settings
@@ -91,7 +112,9 @@ class Settings:
         if self.worker_id is not None and not 0 <= self.worker_id < 1024:
             raise ConfigError(f"PIXTRIO_WORKER_ID must be 0..1023, got {self.worker_id}")
         for name in ("max_upload_bytes", "max_avatar_bytes", "media_workers", "media_memory_limit",
-                     "media_job_timeout", "media_visibility_timeout"):
+                     "media_job_timeout", "media_visibility_timeout", "max_video_bytes",
+                     "max_video_seconds", "video_workers", "video_job_timeout",
+                     "video_memory_limit"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"PIXTRIO_{name.upper()} must be positive")
         if self.media_visibility_timeout <= self.media_job_timeout:
@@ -99,5 +122,8 @@ class Settings:
                 "PIXTRIO_MEDIA_VISIBILITY_TIMEOUT must exceed PIXTRIO_MEDIA_JOB_TIMEOUT, or a"
                 " job still running could be handed to a second worker"
             )
+        if self.video_preset not in X264_PRESETS:
+            raise ConfigError(f"PIXTRIO_VIDEO_PRESET must be one of {', '.join(X264_PRESETS)},"
+                              f" got {self.video_preset!r}")
         if self.log_level not in ("debug", "info", "warning", "error"):
             raise ConfigError(f"PIXTRIO_LOG_LEVEL must be debug|info|warning|error, got {self.log_level!r}")

@@ -13,6 +13,7 @@ from storage.types import Page, Post, PostStatus, User
 from .errors import ApiError, not_found
 from .media_keys import MediaKeys
 from .text import hashtags
+from .uploads import post_kind
 
 VISIBLE_TO_ALL: tuple[PostStatus, ...] = ("ready",)
 VISIBLE_TO_AUTHOR: tuple[PostStatus, ...] = ("processing", "ready", "failed")
@@ -25,25 +26,28 @@ def visible(post: Post, viewer: User | None) -> bool:
 
 class PostService:
     def __init__(
-        self, store: MetadataStore, blobs: BlobStore, jobs: JobQueue, media_keys: MediaKeys
+        self, store: MetadataStore, blobs: BlobStore, photo_jobs: JobQueue, video_jobs: JobQueue,
+        media_keys: MediaKeys,
     ) -> None:
         self._store = store
         self._blobs = blobs
-        self._jobs = jobs
+        self._queues = {"photo": photo_jobs, "video": video_jobs}
         self._keys = media_keys
 
     async def publish(
         self, viewer: User, post_id: int, *, caption: str, location: str, alt_text: str
     ) -> Post:
-        """Turn the viewer's upload into a processing post and queue its media job.
+        """Turn the viewer's upload into a processing post and queue its media job (photos
+        and videos each on a queue of their own).
 
         Raises 404 when there is no such upload of the viewer's, 409 when already published.
         """
         upload = await self._blobs.head(self._keys.original(post_id))
         if upload is None or upload.metadata.get("user_id") != str(viewer.user_id):
             raise not_found("upload")
+        kind = post_kind(upload.content_type)
         post = Post(
-            post_id=post_id, author_id=viewer.user_id, kind="photo", status="processing",
+            post_id=post_id, author_id=viewer.user_id, kind=kind, status="processing",
             created_at=datetime.now(UTC), caption=caption, location=location,
             alt_text=alt_text, hashtags=hashtags(caption),
         )
@@ -51,7 +55,7 @@ class PostService:
             await self._store.create_post(post)
         except Conflict:
             raise ApiError(409, "already_published", "this post has already been published") from None
-        await self._jobs.add(str(post_id), kind="photo")
+        await self._queues[kind].add(str(post_id), kind=kind)
         return post
 
     async def get(self, viewer: User | None, post_id: int) -> Post:

@@ -12,7 +12,10 @@ import trio
 
 from storage.blobs import BlobStore
 
-CONTENT_TYPES = {"webp": "image/webp", "jpeg": "image/jpeg", "avif": "image/avif"}
+CONTENT_TYPES = {
+    "webp": "image/webp", "jpeg": "image/jpeg", "avif": "image/avif",
+    "m3u8": "application/vnd.apple.mpegurl", "ts": "video/mp2t", "mp4": "video/mp4",
+}
 
 
 def content_type(name: str) -> str:

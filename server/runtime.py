@@ -13,6 +13,7 @@ import trio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as hypercorn_serve
 
+from actors.ffmpeg import find_ffmpeg
 from actors.media_jobs import MediaJobRunner
 from actors.supervisor import ProcessSupervisor
 from actors.worker_pool import WorkerPool, open_worker_pool
@@ -42,6 +43,7 @@ from .secret import load_or_create_secret
 from .services import Services
 from .streaming import StreamingBodies
 from .uploads import UploadService
+from .video_processing import VideoJobs, VideoSettings
 
 log = logging.getLogger("pixtrio")
 
@@ -77,6 +79,14 @@ async def open_metadata_store(settings: Settings) -> AsyncIterator[MetadataStore
             await store.aclose()
 
 
+def video_settings(settings: Settings) -> VideoSettings:
+    return VideoSettings(
+        ffmpeg=find_ffmpeg(settings.ffmpeg), preset=settings.video_preset,
+        max_seconds=settings.max_video_seconds, time_limit=settings.video_job_timeout,
+        memory_limit=settings.video_memory_limit,
+    )
+
+
 def build_services(
     settings: Settings,
     secret: bytes,
@@ -90,6 +100,7 @@ def build_services(
     blobs = FilesystemBlobStore(settings.data_dir / "media")
     media_keys = MediaKeys(secret)
     jobs = JobQueue(redis, "media")
+    video_jobs = JobQueue(redis, "video")
     limits = RateLimiter(GcraLimiter(redis), settings.rate_limits)
     return Services(
         settings=settings,
@@ -103,9 +114,11 @@ def build_services(
         blobs=blobs,
         media_keys=media_keys,
         media_jobs=jobs,
+        video_jobs=video_jobs,
         uploads=UploadService(secret, ids, blobs, redis, media_keys,
-                              max_bytes=settings.max_upload_bytes),
-        posts=PostService(store, blobs, jobs, media_keys),
+                              max_bytes=settings.max_upload_bytes,
+                              max_video_bytes=settings.max_video_bytes),
+        posts=PostService(store, blobs, jobs, video_jobs, media_keys),
         avatars=AvatarService(store, blobs, pool, media_keys, ids,
                               max_bytes=settings.max_avatar_bytes),
     )
@@ -166,14 +179,22 @@ async def run_server(
                 init=partial(configure_worker, settings.media_memory_limit),
             ) as pool:
                 services = build_services(settings, secret, store, redis, redis_name, ids, pool)
-                runner = MediaJobRunner(
+                photos = MediaJobRunner(
                     services.media_jobs,
                     PhotoJobs(store, services.blobs, pool, services.media_keys),
                     loops=settings.media_workers,
                     visibility_timeout=settings.media_visibility_timeout,
                 )
+                videos = MediaJobRunner(
+                    services.video_jobs,
+                    VideoJobs(store, services.blobs, pool, services.media_keys,
+                              video_settings(settings)),
+                    loops=settings.video_workers,
+                    visibility_timeout=settings.video_visibility_timeout,
+                )
                 async with trio.open_nursery() as media:
-                    await media.start(runner.run)
+                    await media.start(photos.run)
+                    await media.start(videos.run)
                     binds = await serve_http(services, shutdown, task_status)
                     log.info("pixtrio stopped serving %s", ", ".join(binds))
                     media.cancel_scope.cancel()  # unfinished jobs are reclaimed later

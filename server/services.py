@@ -36,6 +36,7 @@ class Services:
     blobs: BlobStore
     media_keys: MediaKeys
     media_jobs: JobQueue
+    video_jobs: JobQueue
     uploads: UploadService
     posts: PostService
     avatars: AvatarService

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import trio
 
-from media.sniff import SNIFF_BYTES, sniff_image
+from media.sniff import SNIFF_BYTES, sniff
 
 from .errors import ApiError
 
@@ -19,7 +19,7 @@ from .errors import ApiError
 class Staged:
     received: int
     sha256: str
-    sniffed_type: str | None  # the image type its magic bytes say, or None
+    sniffed_type: str | None  # the image or video type its magic bytes say, or None
 
 
 async def stage_body(chunks: AsyncIterator[bytes], path: Path, *, max_bytes: int) -> Staged:
@@ -50,4 +50,4 @@ async def stage_body(chunks: AsyncIterator[bytes], path: Path, *, max_bytes: int
             os.fsync(f.fileno())
 
         await trio.to_thread.run_sync(sync)
-    return Staged(received, digest.hexdigest(), sniff_image(head))
+    return Staged(received, digest.hexdigest(), sniff(head))

@@ -26,6 +26,7 @@ from coredis.exceptions import RedisError
 from storage.blobs import BlobStore
 from storage.errors import StorageError
 from storage.redis import keys
+from storage.types import PostKind
 
 from .errors import ApiError
 from .ids import IdGenerator
@@ -33,7 +34,10 @@ from .media_keys import MediaKeys
 from .staging import stage_body
 
 PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif", "image/gif"})
-HEIF_FAMILY = frozenset({"image/heic", "image/heif"})
+VIDEO_TYPES = frozenset({"video/mp4", "video/quicktime", "video/webm"})
+UPLOAD_TYPES = PHOTO_TYPES | VIDEO_TYPES
+SAME_FAMILY = (frozenset({"image/heic", "image/heif"}), frozenset({"video/mp4", "video/quicktime"}))
+"""Types one container format shares: clients name them loosely, so either will do."""
 UPLOAD_URL_TTL_S = 15 * 60
 
 
@@ -67,7 +71,12 @@ def bare_type(value: str | None) -> str:
 
 
 def same_type(declared: str, actual: str) -> bool:
-    return declared == actual or {declared, actual} <= HEIF_FAMILY
+    return declared == actual or any({declared, actual} <= family for family in SAME_FAMILY)
+
+
+def post_kind(content_type: str) -> PostKind:
+    """"video" for the video types, else "photo"."""
+    return "video" if bare_type(content_type) in VIDEO_TYPES else "photo"
 
 
 class UploadService:
@@ -80,6 +89,7 @@ class UploadService:
         media_keys: MediaKeys,
         *,
         max_bytes: int,
+        max_video_bytes: int,
     ) -> None:
         self._key = hashlib.sha256(b"pixtrio upload\x00" + secret).digest()
         self._ids = ids
@@ -87,6 +97,7 @@ class UploadService:
         self._redis = redis
         self._keys = media_keys
         self.max_bytes = max_bytes
+        self.max_video_bytes = max_video_bytes
 
     def _seal(self, payload: bytes) -> str:
         return _b64(hmac.new(self._key, payload, "sha256").digest())
@@ -94,11 +105,12 @@ class UploadService:
     def issue(self, user_id: int, content_type: str, size: int) -> tuple[UploadGrant, str]:
         """A grant for a new post and its URL path. Raises 415 (type) or 413 (size)."""
         content_type = bare_type(content_type)
-        if content_type not in PHOTO_TYPES:
+        if content_type not in UPLOAD_TYPES:
             raise ApiError(415, "unsupported_media_type",
-                           f"content_type must be one of {', '.join(sorted(PHOTO_TYPES))}")
-        if size > self.max_bytes:
-            raise ApiError(413, "too_large", f"size: at most {self.max_bytes} bytes")
+                           f"content_type must be one of {', '.join(sorted(UPLOAD_TYPES))}")
+        limit = self.max_video_bytes if content_type in VIDEO_TYPES else self.max_bytes
+        if size > limit:
+            raise ApiError(413, "too_large", f"size: at most {limit} bytes for {content_type}")
         grant = UploadGrant(user_id, self._ids.next_id(), content_type, size,
                             int((time.time() + UPLOAD_URL_TTL_S) * 1000))
         payload = json.dumps([grant.user_id, grant.post_id, grant.content_type, grant.size,
@@ -154,7 +166,8 @@ class UploadService:
                                f"received {body.received} of the declared {grant.size} bytes")
             if body.sniffed_type is None:
                 raise ApiError(415, "unsupported_media_type",
-                               "the bytes are not a JPEG, PNG, WebP, HEIC/HEIF or GIF image")
+                               "the bytes are not a JPEG, PNG, WebP, HEIC/HEIF or GIF image,"
+                               " nor an MP4, MOV or WebM video")
             if not same_type(grant.content_type, body.sniffed_type):
                 raise ApiError(415, "unsupported_media_type",
                                f"the bytes are {body.sniffed_type}, not the declared {grant.content_type}")

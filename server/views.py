@@ -68,6 +68,10 @@ def post_view(
         "liked_by_viewer": liked_by_viewer,
         "created_at": rfc3339(post.created_at),
     }
+    if post.kind == "video":
+        view["hls_url"] = media_keys.url(media["hls"]) if "hls" in media else None
+        view["mp4_url"] = media_keys.url(media["mp4"]) if "mp4" in media else None
+        view["duration_s"] = media.get("duration_s")
     if post.status == "failed":
         view["failure_reason"] = post.failure_reason
     return view

@@ -77,7 +77,8 @@ def test_upload_urls_expire(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     from storage.blobs.filesystem import FilesystemBlobStore
 
     service = uploads.UploadService(b"s" * 32, IdGenerator(1), FilesystemBlobStore(tmp_path),
-                                    None, MediaKeys(b"s" * 32), max_bytes=100)  # type: ignore[arg-type]
+                                    None, MediaKeys(b"s" * 32), max_bytes=100,  # type: ignore[arg-type]
+                                    max_video_bytes=1000)
     grant, url = service.issue(7, "image/png", 10)
     token = url.removeprefix("/upload/")
     assert service.verify(token) == grant

@@ -15,6 +15,9 @@ from ..services import services
 bp = Blueprint("media", __name__)
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+PLAYLIST = "public, max-age=60"
+"""HLS playlists are the one thing a player re-reads: a short TTL lets an operator re-run a
+video's ladder behind the same URL, while every segment and image stays immutable."""
 RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 
 
@@ -57,7 +60,7 @@ async def media(key: str) -> Response:
         raise not_found("media")
     headers = {
         "ETag": info.etag,
-        "Cache-Control": IMMUTABLE,
+        "Cache-Control": PLAYLIST if key.endswith(".m3u8") else IMMUTABLE,
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "default-src 'none'",
         "Accept-Ranges": "bytes",

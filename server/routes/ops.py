@@ -33,10 +33,11 @@ async def healthz() -> dict[str, Any]:
 async def readyz() -> tuple[dict[str, Any], int]:
     """Ready: the metadata store, Redis and the blob store answer within two seconds."""
     checks: dict[str, str] = {}
-    depth: list[int] = []
+    depth: dict[str, int] = {}
 
     async def queue_depth() -> None:
-        depth.append(await s.media_jobs.depth())
+        depth["media"] = await s.media_jobs.depth()
+        depth["video"] = await s.video_jobs.depth()
 
     async def check(name: str, probe: Any) -> None:
         try:
@@ -54,7 +55,7 @@ async def readyz() -> tuple[dict[str, Any], int]:
         nursery.start_soon(check, "media_queue", queue_depth)
     ready = all(v == "ok" for v in checks.values())
     answer = {"status": "ready" if ready else "not_ready", "checks": checks,
-              "media_queue_depth": depth[0] if depth else None}
+              "media_queue_depth": depth.get("media"), "video_queue_depth": depth.get("video")}
     return answer, 200 if ready else 503
 
 
