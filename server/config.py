@@ -37,14 +37,15 @@ class Settings:
     max_video_bytes: int = 100 * 1024 * 1024
     max_video_seconds: float = 60.0
     video_workers: int = 1
-    video_job_timeout: float = 300.0
+    video_job_timeout: float = 900.0
+    video_cpu_limit: float = 600.0
     video_memory_limit: int = 4 * 1024 * 1024 * 1024
     video_preset: str = "superfast"
     ffmpeg: str | None = None
 
     @property
     def video_visibility_timeout(self) -> float:
-        """A video job outlives its time limit by a little (storing renditions, poster)."""
+        """A taken video job is reclaimed a minute after its attempt would have timed out."""
         return self.video_job_timeout + 60.0
 
     @classmethod
@@ -93,6 +94,7 @@ class Settings:
             max_video_seconds=number("MAX_VIDEO_SECONDS", float, cls.max_video_seconds),
             video_workers=int(number("VIDEO_WORKERS", int, cls.video_workers)),
             video_job_timeout=number("VIDEO_JOB_TIMEOUT", float, cls.video_job_timeout),
+            video_cpu_limit=number("VIDEO_CPU_LIMIT", float, cls.video_cpu_limit),
             video_memory_limit=int(number("VIDEO_MEMORY_LIMIT", int, cls.video_memory_limit)),
             video_preset=(get("VIDEO_PRESET") or cls.video_preset).lower(),
             ffmpeg=get("FFMPEG"),
@@ -114,7 +116,7 @@ class Settings:
         for name in ("max_upload_bytes", "max_avatar_bytes", "media_workers", "media_memory_limit",
                      "media_job_timeout", "media_visibility_timeout", "max_video_bytes",
                      "max_video_seconds", "video_workers", "video_job_timeout",
-                     "video_memory_limit"):
+                     "video_cpu_limit", "video_memory_limit"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"PIXTRIO_{name.upper()} must be positive")
         if self.media_visibility_timeout <= self.media_job_timeout:

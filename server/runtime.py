@@ -82,7 +82,8 @@ async def open_metadata_store(settings: Settings) -> AsyncIterator[MetadataStore
 def video_settings(settings: Settings) -> VideoSettings:
     return VideoSettings(
         ffmpeg=find_ffmpeg(settings.ffmpeg), preset=settings.video_preset,
-        max_seconds=settings.max_video_seconds, time_limit=settings.video_job_timeout,
+        max_seconds=settings.max_video_seconds, cpu_limit=settings.video_cpu_limit,
+        time_limit=settings.video_job_timeout,
         memory_limit=settings.video_memory_limit,
     )
 

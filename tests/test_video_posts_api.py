@@ -143,13 +143,15 @@ async def test_photos_keep_moving_while_videos_transcode(client: httpx.AsyncClie
         assert (await settled(client, token, post_id, within=180))["status"] == "ready"
 
 
-async def test_time_limit_fails_the_post_and_nothing_else(tmp_path: Path) -> None:
-    env = {"PIXTRIO_VIDEO_JOB_TIMEOUT": "0.5"}
-    with ServerProcess(tmp_path / "data", env=env).start() as server:
+async def test_cpu_limit_fails_the_post_and_nothing_else(tmp_path: Path) -> None:
+    """What a file that sends FFmpeg into a busy loop meets: its CPU budget runs out."""
+    env = {"PIXTRIO_VIDEO_CPU_LIMIT": "0.5"}
+    with ServerProcess(tmp_path / "data", env=env) as server:
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
             token, _ = await register(client)
             source = videos.clip(tmp_path / "in.mp4", size=(1280, 720), seconds=6)
             post = await post_video(client, token, source)
             assert post["status"] == "failed"
-            assert post["failure_reason"] == "converting the video took longer than 0.5 s"
+            assert post["failure_reason"] == ("the video could not be converted:"
+                                              " it needed more than 0.5 s of CPU time")
             assert (await post_photo(client, token, images.jpeg(400, 300)))["status"] == "ready"
