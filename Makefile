@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.profile_lookup
 	$(BIN)/python -m bench.photo_pipeline
 	$(BIN)/python -m bench.uploads
+	$(BIN)/python -m bench.video_pipeline
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

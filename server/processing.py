@@ -48,15 +48,23 @@ class PhotoJobs:
             variants = await store_renditions(
                 self._blobs, workdir, result.variants, lambda name: self._keys.post_file(post_id, name)
             )
-        media = media_fields(result, variants)
-        if await self._store.update_post(post_id, media=media) is None or \
-                await self._store.set_post_status(post_id, "ready") is None:
-            await self._blobs.delete_prefix(self._keys.post_root(post_id))  # deleted meanwhile
-            return
-        log.info("post %d ready", post_id)
+        if await mark_ready(self._store, self._blobs, self._keys, post_id,
+                            media_fields(result, variants)):
+            log.info("post %d ready", post_id)
 
     async def give_up(self, job: Job, reason: str) -> None:
         await self._store.set_post_status(int(job.key), "failed", failure_reason=reason)
+
+
+async def mark_ready(store: MetadataStore, blobs: BlobStore, media_keys: MediaKeys,
+                     post_id: int, media: dict[str, Any]) -> bool:
+    """Record a processed post's `media` and make it ready. False when the post was deleted
+    meanwhile; the renditions just stored for it are then removed."""
+    if await store.update_post(post_id, media=media) is None or \
+            await store.set_post_status(post_id, "ready") is None:
+        await blobs.delete_prefix(media_keys.post_root(post_id))
+        return False
+    return True
 
 
 def media_fields(result: PhotoResult, variants: dict[str, dict[str, str]]) -> dict[str, Any]:

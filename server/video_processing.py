@@ -19,7 +19,7 @@ from storage.metadata import MetadataStore
 from storage.redis.jobs import Job
 
 from .media_keys import MediaKeys
-from .processing import media_fields
+from .processing import mark_ready, media_fields
 from .renditions import content_type, scratch_dir, store_renditions
 
 log = logging.getLogger("pixtrio.media")
@@ -85,11 +85,8 @@ class VideoJobs:
                         await self._fail(post_id, f"the video could not be converted: {exc.reason}")
                         return
             media = await self._store_files(post_id, workdir, media)
-        if await self._store.update_post(post_id, media=media) is None or \
-                await self._store.set_post_status(post_id, "ready") is None:
-            await self._blobs.delete_prefix(self._keys.post_root(post_id))  # deleted meanwhile
-            return
-        log.info("video post %d ready", post_id)
+        if await mark_ready(self._store, self._blobs, self._keys, post_id, media):
+            log.info("video post %d ready", post_id)
 
     async def give_up(self, job: Job, reason: str) -> None:
         await self._fail(int(job.key), reason)
