@@ -1,17 +1,18 @@
 """The metadata store contract: what every adapter (SQLite, MongoDB) must do, alike.
 
 Positions (`before=`) are exclusive upper bounds on a list's ordering key: follow-edge ids
-for follower lists, post ids for post lists. Lists are newest first. All methods may raise
+for follower lists, post ids for post lists. Lists are newest first, except comments
+(oldest first, with `after=` as the exclusive lower bound). All methods may raise
 `StorageError` when the store is unreachable; on cancellation, a write that already reached
 the driver completes before `trio.Cancelled` propagates, so it is never half-applied.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Protocol
 
-from .types import NewUser, Page, Post, PostStatus, Token, User
+from .types import Comment, NewUser, Page, Post, PostStatus, Token, User
 
 
 class UserStore(Protocol):
@@ -86,6 +87,10 @@ class FollowStore(Protocol):
         """Every follower id of `user_id` (for fan-out), in no promised order."""
         ...
 
+    async def following_ids(self, user_id: int) -> list[int]:
+        """Every id `user_id` follows (to rebuild a timeline), in no promised order."""
+        ...
+
 
 class PostStore(Protocol):
     async def create_post(self, post: Post) -> None:
@@ -112,7 +117,15 @@ class PostStore(Protocol):
         ...
 
     async def delete_post(self, post_id: int) -> Post | None:
-        """Delete the post (keeping `posts_count` exact); the deleted post, or None."""
+        """Delete the post with its likes and comments (keeping `posts_count` exact); the
+        deleted post, or None."""
+        ...
+
+    async def recent_ready_post_ids(
+        self, author_ids: Collection[int], *, limit: int
+    ) -> list[tuple[int, int]]:
+        """(post id, author id) of the newest `limit` ready posts by any of `author_ids`,
+        newest first, in one round trip (to build timelines)."""
         ...
 
     async def list_posts_by_author(
@@ -127,8 +140,50 @@ class PostStore(Protocol):
         ...
 
 
-class MetadataStore(UserStore, TokenStore, FollowStore, PostStore, Protocol):
-    """Everything the server keeps durably about users, follows and posts."""
+class LikeStore(Protocol):
+    async def add_like(self, post_id: int, user_id: int) -> bool:
+        """Record that the user likes the post; False (and no change) if it already did."""
+        ...
+
+    async def remove_like(self, post_id: int, user_id: int) -> bool:
+        """Forget the user's like of the post; False (and no change) if there was none."""
+        ...
+
+    async def liked_among(self, user_id: int, post_ids: Collection[int]) -> set[int]:
+        """The subset of `post_ids` the user likes, in one round trip."""
+        ...
+
+    async def count_likes(self, post_ids: Collection[int]) -> dict[int, int]:
+        """The exact number of recorded likes of each post (0 included), in one round trip."""
+        ...
+
+    async def set_like_counts(self, counts: Mapping[int, int]) -> None:
+        """Store each post's `like_count` (posts that are gone are skipped)."""
+        ...
+
+
+class CommentStore(Protocol):
+    async def create_comment(self, comment: Comment) -> bool:
+        """Store the comment and bump its post's `comment_count`; False (and no change)
+        if the post does not exist."""
+        ...
+
+    async def get_comment(self, comment_id: int) -> Comment | None: ...
+
+    async def delete_comment(self, comment_id: int) -> Comment | None:
+        """Delete the comment and drop its post's `comment_count`; the comment, or None."""
+        ...
+
+    async def list_comments(
+        self, post_id: int, *, after: int | None, limit: int
+    ) -> Page[Comment]:
+        """The post's comments oldest first; `after` is an exclusive lower bound."""
+        ...
+
+
+class MetadataStore(UserStore, TokenStore, FollowStore, PostStore, LikeStore, CommentStore,
+                    Protocol):
+    """Everything the server keeps durably about users, follows, posts, likes and comments."""
 
     name: str
 

@@ -5,7 +5,7 @@ never abandoned: on cancellation the call (including every step of a multi-step 
 always runs inside one thread call) finishes first, then `trio.Cancelled` propagates.
 
 There are no multi-document transactions: counters (`followers_count`, `following_count`,
-`posts_count`) are kept exact by bumping them only after the write that justifies them
+`posts_count`, `comment_count`) are kept exact by bumping them only after the write that justifies them
 succeeded (a unique-index insert, a `delete_one` that deleted, a `find_one_and_update` that
 saw the previous status). Concurrent callers therefore never double-count; a process crash
 between the two writes can still leave one counter off.
@@ -24,7 +24,17 @@ from pymongo.collection import Collection as MongoCollection
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from .errors import Conflict, StorageError
-from .types import NewUser, Page, Post, PostStatus, Token, User, ms_from_utc, utc_from_ms
+from .types import (
+    Comment,
+    NewUser,
+    Page,
+    Post,
+    PostStatus,
+    Token,
+    User,
+    ms_from_utc,
+    utc_from_ms,
+)
 
 R = TypeVar("R")
 Doc = dict[str, Any]
@@ -67,6 +77,18 @@ def _post(doc: Mapping[str, Any]) -> Post:
     )
 
 
+def _comment(doc: Mapping[str, Any]) -> Comment:
+    return Comment(
+        comment_id=doc["_id"],
+        post_id=doc["post_id"],
+        author_id=doc["author_id"],
+        text=doc["text"],
+        hashtags=tuple(doc["hashtags"]),
+        mentions=tuple(doc["mentions"]),
+        created_at=utc_from_ms(doc["created_at"]),
+    )
+
+
 def _post_doc(post: Post) -> Doc:
     return {
         "_id": post.post_id,
@@ -101,6 +123,8 @@ class MongoStore:
         self._tokens: MongoCollection[Doc] = db["tokens"]
         self._follows: MongoCollection[Doc] = db["follows"]
         self._posts: MongoCollection[Doc] = db["posts"]
+        self._likes: MongoCollection[Doc] = db["likes"]
+        self._comments: MongoCollection[Doc] = db["comments"]
         self._limiter = trio.CapacityLimiter(threads)
         self._closed = False
 
@@ -146,6 +170,9 @@ class MongoStore:
         self._follows.create_index([("followee_id", ASCENDING), ("edge_id", DESCENDING)])
         self._follows.create_index([("follower_id", ASCENDING), ("edge_id", DESCENDING)])
         self._posts.create_index([("author_id", ASCENDING), ("_id", DESCENDING)])
+        self._likes.create_index([("post_id", ASCENDING), ("user_id", ASCENDING)], unique=True)
+        self._likes.create_index([("user_id", ASCENDING), ("post_id", ASCENDING)])
+        self._comments.create_index([("post_id", ASCENDING), ("_id", ASCENDING)])
 
     async def _run(self, fn: Callable[[], R]) -> R:
         """Run `fn` in a worker thread; driver errors become `Conflict` / `StorageError`."""
@@ -377,6 +404,13 @@ class MongoStore:
 
         return await self._run(run)
 
+    async def following_ids(self, user_id: int) -> list[int]:
+        def run() -> list[int]:
+            docs = self._follows.find({"follower_id": user_id}, {"_id": 0, "followee_id": 1})
+            return [doc["followee_id"] for doc in docs]
+
+        return await self._run(run)
+
     # posts
 
     async def create_post(self, post: Post) -> None:
@@ -455,6 +489,8 @@ class MongoStore:
             doc = self._posts.find_one_and_delete({"_id": post_id})
             if doc is None:
                 return None
+            self._likes.delete_many({"post_id": post_id})
+            self._comments.delete_many({"post_id": post_id})
             if doc["status"] == "ready":
                 self._users.update_one({"_id": doc["author_id"]}, {"$inc": {"posts_count": -1}})
             return _post(doc)
@@ -478,6 +514,123 @@ class MongoStore:
             more = len(docs) > limit
             docs = docs[:limit]
             return Page([_post(d) for d in docs], docs[-1]["_id"] if more else None)
+
+        return await self._run(run)
+
+    async def recent_ready_post_ids(
+        self, author_ids: Collection[int], *, limit: int
+    ) -> list[tuple[int, int]]:
+        ids = list(author_ids)
+        if not ids:
+            return []
+
+        def run() -> list[tuple[int, int]]:
+            docs = self._posts.find({"author_id": {"$in": ids}, "status": "ready"},
+                                    {"_id": 1, "author_id": 1}).sort("_id", DESCENDING).limit(limit)
+            return [(doc["_id"], doc["author_id"]) for doc in docs]
+
+        return await self._run(run)
+
+    # likes
+
+    async def add_like(self, post_id: int, user_id: int) -> bool:
+        def run() -> bool:
+            try:
+                self._likes.insert_one({"post_id": post_id, "user_id": user_id})
+            except DuplicateKeyError:
+                return False
+            return True
+
+        return await self._run(run)
+
+    async def remove_like(self, post_id: int, user_id: int) -> bool:
+        return await self._run(lambda: self._likes.delete_one(
+            {"post_id": post_id, "user_id": user_id}).deleted_count == 1)
+
+    async def liked_among(self, user_id: int, post_ids: Collection[int]) -> set[int]:
+        ids = list(post_ids)
+        if not ids:
+            return set()
+
+        def run() -> set[int]:
+            docs = self._likes.find({"user_id": user_id, "post_id": {"$in": ids}},
+                                    {"_id": 0, "post_id": 1})
+            return {doc["post_id"] for doc in docs}
+
+        return await self._run(run)
+
+    async def count_likes(self, post_ids: Collection[int]) -> dict[int, int]:
+        ids = list(post_ids)
+        if not ids:
+            return {}
+
+        def run() -> dict[int, int]:
+            groups = self._likes.aggregate([
+                {"$match": {"post_id": {"$in": ids}}},
+                {"$group": {"_id": "$post_id", "count": {"$sum": 1}}},
+            ])
+            return {post_id: 0 for post_id in ids} | {g["_id"]: g["count"] for g in groups}
+
+        return await self._run(run)
+
+    async def set_like_counts(self, counts: Mapping[int, int]) -> None:
+        if not counts:
+            return
+
+        def run() -> None:  # update_one each: mongomock's bulk_write lags PyMongo's
+            for post_id, count in counts.items():
+                self._posts.update_one({"_id": post_id}, {"$set": {"like_count": count}})
+
+        await self._run(run)
+
+    # comments
+
+    async def create_comment(self, comment: Comment) -> bool:
+        """Bump the post's `comment_count` first (it must exist), then insert; a crash in
+        between leaves the count one high, never a comment on a missing post."""
+
+        def run() -> bool:
+            bumped = self._posts.update_one({"_id": comment.post_id},
+                                            {"$inc": {"comment_count": 1}}).matched_count
+            if not bumped:
+                return False
+            self._comments.insert_one({
+                "_id": comment.comment_id, "post_id": comment.post_id,
+                "author_id": comment.author_id, "text": comment.text,
+                "hashtags": list(comment.hashtags), "mentions": list(comment.mentions),
+                "created_at": ms_from_utc(comment.created_at),
+            })
+            return True
+
+        return await self._run(run)
+
+    async def get_comment(self, comment_id: int) -> Comment | None:
+        def run() -> Comment | None:
+            doc = self._comments.find_one({"_id": comment_id})
+            return _comment(doc) if doc is not None else None
+
+        return await self._run(run)
+
+    async def delete_comment(self, comment_id: int) -> Comment | None:
+        def run() -> Comment | None:
+            doc = self._comments.find_one_and_delete({"_id": comment_id})
+            if doc is None:
+                return None
+            self._posts.update_one({"_id": doc["post_id"]}, {"$inc": {"comment_count": -1}})
+            return _comment(doc)
+
+        return await self._run(run)
+
+    async def list_comments(self, post_id: int, *, after: int | None, limit: int) -> Page[Comment]:
+        query: Doc = {"post_id": post_id}
+        if after is not None:
+            query["_id"] = {"$gt": after}
+
+        def run() -> Page[Comment]:
+            docs = list(self._comments.find(query).sort("_id", ASCENDING).limit(limit + 1))
+            more = len(docs) > limit
+            docs = docs[:limit]
+            return Page([_comment(d) for d in docs], docs[-1]["_id"] if more else None)
 
         return await self._run(run)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,7 +22,17 @@ from typing import Any, TypeVar
 import trio
 
 from .errors import Conflict, StorageError
-from .types import NewUser, Page, Post, PostStatus, Token, User, ms_from_utc, utc_from_ms
+from .types import (
+    Comment,
+    NewUser,
+    Page,
+    Post,
+    PostStatus,
+    Token,
+    User,
+    ms_from_utc,
+    utc_from_ms,
+)
 
 R = TypeVar("R")
 
@@ -70,6 +80,22 @@ CREATE TABLE IF NOT EXISTS posts (
     created_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS posts_by_author ON posts (author_id, post_id);
+CREATE TABLE IF NOT EXISTS likes (
+    post_id INTEGER NOT NULL,
+    user_id INTEGER NOT NULL,
+    PRIMARY KEY (post_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS likes_by_user ON likes (user_id, post_id);
+CREATE TABLE IF NOT EXISTS comments (
+    comment_id INTEGER PRIMARY KEY,
+    post_id INTEGER NOT NULL,
+    author_id INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    hashtags TEXT NOT NULL DEFAULT '[]',
+    mentions TEXT NOT NULL DEFAULT '[]',
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS comments_by_post ON comments (post_id, comment_id);
 """
 
 USER_COLUMNS = (
@@ -81,6 +107,7 @@ POST_COLUMNS = (
     "failure_reason, like_count, comment_count, created_at"
 )
 POST_PLAIN_FIELDS = {"caption", "location", "alt_text", "hashtags", "media", "failure_reason"}
+COMMENT_COLUMNS = "comment_id, post_id, author_id, text, hashtags, mentions, created_at"
 
 
 def _user(row: sqlite3.Row) -> User:
@@ -113,6 +140,18 @@ def _post(row: sqlite3.Row) -> Post:
         failure_reason=row["failure_reason"],
         like_count=row["like_count"],
         comment_count=row["comment_count"],
+        created_at=utc_from_ms(row["created_at"]),
+    )
+
+
+def _comment(row: sqlite3.Row) -> Comment:
+    return Comment(
+        comment_id=row["comment_id"],
+        post_id=row["post_id"],
+        author_id=row["author_id"],
+        text=row["text"],
+        hashtags=tuple(json.loads(row["hashtags"])),
+        mentions=tuple(json.loads(row["mentions"])),
         created_at=utc_from_ms(row["created_at"]),
     )
 
@@ -395,6 +434,13 @@ class SqliteStore:
 
         return await self._read_in_thread(run)
 
+    async def following_ids(self, user_id: int) -> list[int]:
+        def run(c: sqlite3.Connection) -> list[int]:
+            rows = c.execute("SELECT followee_id FROM follows WHERE follower_id = ?", (user_id,))
+            return [row[0] for row in rows]
+
+        return await self._read_in_thread(run)
+
     # posts
 
     async def create_post(self, post: Post) -> None:
@@ -479,6 +525,8 @@ class SqliteStore:
                     return None
                 post = _post(row)
                 c.execute("DELETE FROM posts WHERE post_id = ?", (post_id,))
+                c.execute("DELETE FROM likes WHERE post_id = ?", (post_id,))
+                c.execute("DELETE FROM comments WHERE post_id = ?", (post_id,))
                 if post.status == "ready":
                     c.execute("UPDATE users SET posts_count = posts_count - 1 WHERE user_id = ?",
                               (post.author_id,))
@@ -504,6 +552,132 @@ class SqliteStore:
             more = len(rows) > limit
             rows = rows[:limit]
             return Page([_post(r) for r in rows], rows[-1]["post_id"] if more else None)
+
+        return await self._read(run)
+
+    async def recent_ready_post_ids(
+        self, author_ids: Collection[int], *, limit: int
+    ) -> list[tuple[int, int]]:
+        ids = list(author_ids)
+        if not ids:
+            return []
+
+        def run(c: sqlite3.Connection) -> list[tuple[int, int]]:
+            # One index range per author (posts_by_author), merged: no scan of other posts.
+            rows = c.execute(
+                f"SELECT post_id, author_id FROM posts WHERE author_id IN ({_placeholders(len(ids))})"
+                " AND status = 'ready' ORDER BY post_id DESC LIMIT ?",
+                (*ids, limit),
+            ).fetchall()
+            return [(row[0], row[1]) for row in rows]
+
+        return await self._read_in_thread(run)
+
+    # likes
+
+    async def add_like(self, post_id: int, user_id: int) -> bool:
+        return await self._write(lambda c: c.execute(
+            "INSERT OR IGNORE INTO likes (post_id, user_id) VALUES (?, ?)", (post_id, user_id),
+        ).rowcount > 0)
+
+    async def remove_like(self, post_id: int, user_id: int) -> bool:
+        return await self._write(lambda c: c.execute(
+            "DELETE FROM likes WHERE post_id = ? AND user_id = ?", (post_id, user_id),
+        ).rowcount > 0)
+
+    async def liked_among(self, user_id: int, post_ids: Collection[int]) -> set[int]:
+        ids = list(post_ids)
+        if not ids:
+            return set()
+
+        def run(c: sqlite3.Connection) -> set[int]:
+            rows = c.execute(
+                "SELECT post_id FROM likes WHERE user_id = ?"
+                f" AND post_id IN ({_placeholders(len(ids))})",
+                (user_id, *ids),
+            ).fetchall()
+            return {row[0] for row in rows}
+
+        return await self._read(run)
+
+    async def count_likes(self, post_ids: Collection[int]) -> dict[int, int]:
+        ids = list(post_ids)
+        if not ids:
+            return {}
+
+        def run(c: sqlite3.Connection) -> dict[int, int]:
+            rows = c.execute(
+                f"SELECT post_id, COUNT(*) FROM likes WHERE post_id IN ({_placeholders(len(ids))})"
+                " GROUP BY post_id",
+                ids,
+            ).fetchall()
+            return {post_id: 0 for post_id in ids} | {row[0]: row[1] for row in rows}
+
+        return await self._read_in_thread(run)
+
+    async def set_like_counts(self, counts: Mapping[int, int]) -> None:
+        if not counts:
+            return
+
+        def run(c: sqlite3.Connection) -> None:
+            with _transaction(c):
+                c.executemany("UPDATE posts SET like_count = ? WHERE post_id = ?",
+                              [(count, post_id) for post_id, count in counts.items()])
+
+        await self._write(run)
+
+    # comments
+
+    async def create_comment(self, comment: Comment) -> bool:
+        def run(c: sqlite3.Connection) -> bool:
+            with _transaction(c):
+                bumped = c.execute(
+                    "UPDATE posts SET comment_count = comment_count + 1 WHERE post_id = ?",
+                    (comment.post_id,),
+                ).rowcount > 0
+                if bumped:
+                    c.execute(
+                        f"INSERT INTO comments ({COMMENT_COLUMNS}) VALUES ({_placeholders(7)})",
+                        (comment.comment_id, comment.post_id, comment.author_id, comment.text,
+                         json.dumps(list(comment.hashtags)), json.dumps(list(comment.mentions)),
+                         ms_from_utc(comment.created_at)),
+                    )
+                return bumped
+
+        return await self._write(run)
+
+    async def get_comment(self, comment_id: int) -> Comment | None:
+        def run(c: sqlite3.Connection) -> Comment | None:
+            row = c.execute(f"SELECT {COMMENT_COLUMNS} FROM comments WHERE comment_id = ?",
+                            (comment_id,)).fetchone()
+            return _comment(row) if row else None
+
+        return await self._read(run)
+
+    async def delete_comment(self, comment_id: int) -> Comment | None:
+        def run(c: sqlite3.Connection) -> Comment | None:
+            with _transaction(c):
+                row = c.execute(f"SELECT {COMMENT_COLUMNS} FROM comments WHERE comment_id = ?",
+                                (comment_id,)).fetchone()
+                if row is None:
+                    return None
+                c.execute("DELETE FROM comments WHERE comment_id = ?", (comment_id,))
+                c.execute("UPDATE posts SET comment_count = comment_count - 1 WHERE post_id = ?",
+                          (row["post_id"],))
+                return _comment(row)
+
+        return await self._write(run)
+
+    async def list_comments(self, post_id: int, *, after: int | None, limit: int) -> Page[Comment]:
+        def run(c: sqlite3.Connection) -> Page[Comment]:
+            rows = c.execute(
+                f"SELECT {COMMENT_COLUMNS} FROM comments WHERE post_id = ? AND comment_id > ?"
+                " ORDER BY comment_id LIMIT ?",
+                (post_id, after if after is not None else -1, limit + 1),
+            ).fetchall()
+            more = len(rows) > limit
+            rows = rows[:limit]
+            return Page([_comment(r) for r in rows], rows[-1]["comment_id"] if more else None)
 
         return await self._read(run)
 

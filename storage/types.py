@@ -73,6 +73,18 @@ class Post:
 
 
 @dataclass(frozen=True, slots=True)
+class Comment:
+    comment_id: int
+    post_id: int
+    author_id: int
+    text: str
+    created_at: datetime
+    hashtags: tuple[str, ...] = ()
+    mentions: tuple[str, ...] = ()
+    """Lowercase usernames mentioned with @, kept for notifications."""
+
+
+@dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
     """One page of a list; `next_position` is where the next page starts, or None at the end."""
 

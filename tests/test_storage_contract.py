@@ -24,7 +24,7 @@ from storage.errors import Conflict, StorageError
 from storage.metadata import MetadataStore
 from storage.mongo import MongoStore
 from storage.sqlite import SqliteStore
-from storage.types import NewUser, Page, Post, PostStatus, Token, User
+from storage.types import Comment, NewUser, Page, Post, PostStatus, Token, User
 
 MONGODB_URL = os.environ.get("PIXTRIO_TEST_MONGODB_URL")
 ADAPTERS = ["sqlite", "mongomock", *(["mongodb"] if MONGODB_URL else [])]
@@ -378,6 +378,9 @@ async def test_follower_ids(store: MetadataStore) -> None:
             f.user_id for f in fans if f is not fans[1]
         )
         assert await store.follower_ids(fans[0].user_id) == [star.user_id]
+        assert sorted(await store.following_ids(fans[0].user_id)) == [star.user_id]
+        assert sorted(await store.following_ids(star.user_id)) == [fans[0].user_id]
+        assert await store.following_ids(fans[1].user_id) == []
 
 
 # posts
@@ -574,6 +577,107 @@ async def test_list_posts_by_author(store: MetadataStore) -> None:
 
 
 # lifecycle
+
+
+async def test_recent_ready_post_ids(store: MetadataStore) -> None:
+    a, b, c = [await make_user(store) for _ in range(3)]
+    made = []
+    for author, status in [(a, "ready"), (b, "ready"), (c, "ready"), (a, "processing"),
+                           (b, "ready"), (a, "failed"), (a, "ready")]:
+        post = make_post(author.user_id, status)  # type: ignore[arg-type]
+        await store.create_post(post)
+        made.append((post.post_id, author.user_id, status))
+    expected = [(pid, uid) for pid, uid, st in reversed(made)
+                if st == "ready" and uid in (a.user_id, b.user_id)]
+    assert await store.recent_ready_post_ids([a.user_id, b.user_id], limit=10) == expected
+    assert await store.recent_ready_post_ids([a.user_id, b.user_id], limit=2) == expected[:2]
+    assert await store.recent_ready_post_ids([], limit=5) == []
+
+
+async def test_likes_are_idempotent_and_counted(store: MetadataStore) -> None:
+    author = await make_user(store)
+    post, other = make_post(author.user_id, "ready"), make_post(author.user_id, "ready")
+    await store.create_post(post)
+    await store.create_post(other)
+    fans = [await make_user(store) for _ in range(3)]
+    assert await store.add_like(post.post_id, fans[0].user_id)
+    assert not await store.add_like(post.post_id, fans[0].user_id)
+    assert await store.add_like(post.post_id, fans[1].user_id)
+    assert await store.add_like(other.post_id, fans[1].user_id)
+    assert await store.liked_among(fans[1].user_id, [post.post_id, other.post_id, 1]) == {
+        post.post_id, other.post_id}
+    assert await store.liked_among(fans[2].user_id, [post.post_id]) == set()
+    assert await store.count_likes([post.post_id, other.post_id, 7]) == {
+        post.post_id: 2, other.post_id: 1, 7: 0}
+    assert await store.remove_like(post.post_id, fans[0].user_id)
+    assert not await store.remove_like(post.post_id, fans[0].user_id)
+    assert await store.count_likes([post.post_id]) == {post.post_id: 1}
+
+    await store.set_like_counts({post.post_id: 1, other.post_id: 1, 123456: 9})
+    got = await store.get_posts([post.post_id, other.post_id])
+    assert (got[post.post_id].like_count, got[other.post_id].like_count) == (1, 1)
+
+
+async def test_concurrent_likes_record_each_user_once(store: MetadataStore) -> None:
+    author = await make_user(store)
+    post = make_post(author.user_id, "ready")
+    await store.create_post(post)
+    users = [next_id() for _ in range(30)]
+    results: list[bool] = []
+
+    async def like(user_id: int) -> None:
+        results.append(await store.add_like(post.post_id, user_id))
+
+    with trio.fail_after(20):
+        async with trio.open_nursery() as nursery:
+            for user_id in users + users:  # every user twice, at once
+                nursery.start_soon(like, user_id)
+    assert results.count(True) == 30
+    assert await store.count_likes([post.post_id]) == {post.post_id: 30}
+
+
+def make_comment(post_id: int, author_id: int, text: str = "nice") -> Comment:
+    return Comment(comment_id=next_id(), post_id=post_id, author_id=author_id, text=text,
+                   created_at=T0, hashtags=("tag",), mentions=("someone",))
+
+
+async def test_comments(store: MetadataStore) -> None:
+    author, fan = await make_user(store), await make_user(store)
+    post = make_post(author.user_id, "ready")
+    await store.create_post(post)
+    comments = [make_comment(post.post_id, fan.user_id, f"c{i}") for i in range(5)]
+    for comment in comments:
+        assert await store.create_comment(comment)
+    assert not await store.create_comment(make_comment(999_999, fan.user_id))
+    assert await store.get_comment(comments[2].comment_id) == comments[2]
+    assert (await store.get_post(post.post_id)).comment_count == 5  # type: ignore[union-attr]
+
+    seen, after = [], None
+    while True:
+        page = await store.list_comments(post.post_id, after=after, limit=2)
+        seen += page.items
+        if page.next_position is None:
+            break
+        after = page.next_position
+    assert seen == comments  # oldest first, every one once
+
+    assert await store.delete_comment(comments[0].comment_id) == comments[0]
+    assert await store.delete_comment(comments[0].comment_id) is None
+    assert await store.get_comment(comments[0].comment_id) is None
+    assert (await store.get_post(post.post_id)).comment_count == 4  # type: ignore[union-attr]
+
+
+async def test_deleting_a_post_deletes_its_likes_and_comments(store: MetadataStore) -> None:
+    author, fan = await make_user(store), await make_user(store)
+    post = make_post(author.user_id, "ready")
+    await store.create_post(post)
+    await store.add_like(post.post_id, fan.user_id)
+    comment = make_comment(post.post_id, fan.user_id)
+    await store.create_comment(comment)
+    await store.delete_post(post.post_id)
+    assert await store.liked_among(fan.user_id, [post.post_id]) == set()
+    assert await store.count_likes([post.post_id]) == {post.post_id: 0}
+    assert await store.get_comment(comment.comment_id) is None
 
 
 async def test_ping(store: MetadataStore) -> None:
