@@ -136,3 +136,27 @@ class PostOut(BaseModel):
 class PostListOut(BaseModel):
     posts: list[PostOut]
     next_cursor: str | None
+
+
+class LikeOut(BaseModel):
+    liked: bool
+    like_count: int
+
+
+class CommentIn(BaseModel):
+    text: str = Field(max_length=2200, description="1–2,200 characters; #hashtags and @mentions are read out")
+
+
+class CommentOut(BaseModel):
+    comment_id: str
+    post_id: str
+    author: AuthorOut
+    text: str
+    hashtags: list[str]
+    mentions: list[str]
+    created_at: str
+
+
+class CommentListOut(BaseModel):
+    comments: list[CommentOut]
+    next_cursor: str | None

@@ -7,7 +7,7 @@ from quart_schema import Info, QuartSchema
 from quart_trio import QuartTrio
 
 from .errors import JsonRequest, install_error_handlers
-from .routes import accounts, media, ops, posts, users
+from .routes import accounts, feed, media, ops, posts, users
 from .services import Services
 
 MAX_JSON_BODY = 1024 * 1024
@@ -40,6 +40,6 @@ def create_app(services: Services) -> QuartTrio:
     )
     install_error_handlers(app)
     app.before_request(read_body_first)
-    for blueprint in (ops.bp, accounts.bp, users.bp, posts.bp, media.bp):
+    for blueprint in (ops.bp, accounts.bp, users.bp, posts.bp, feed.bp, media.bp):
         app.register_blueprint(blueprint)
     return app

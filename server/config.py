@@ -42,6 +42,11 @@ class Settings:
     video_memory_limit: int = 4 * 1024 * 1024 * 1024
     video_preset: str = "superfast"
     ffmpeg: str | None = None
+    celebrity_threshold: int = 10_000
+    like_shards: int = 8
+    like_flush_interval: float = 2.0
+    timeline_ttl: int = 14 * 24 * 3600
+    post_cache_ttl: int = 600
 
     @property
     def video_visibility_timeout(self) -> float:
@@ -98,6 +103,11 @@ class Settings:
             video_memory_limit=int(number("VIDEO_MEMORY_LIMIT", int, cls.video_memory_limit)),
             video_preset=(get("VIDEO_PRESET") or cls.video_preset).lower(),
             ffmpeg=get("FFMPEG"),
+            celebrity_threshold=int(number("CELEBRITY_THRESHOLD", int, cls.celebrity_threshold)),
+            like_shards=int(number("LIKE_SHARDS", int, cls.like_shards)),
+            like_flush_interval=number("LIKE_FLUSH_INTERVAL", float, cls.like_flush_interval),
+            timeline_ttl=int(number("TIMELINE_TTL", int, cls.timeline_ttl)),
+            post_cache_ttl=int(number("POST_CACHE_TTL", int, cls.post_cache_ttl)),
         )
         settings.check()
         return settings
@@ -116,7 +126,8 @@ class Settings:
         for name in ("max_upload_bytes", "max_avatar_bytes", "media_workers", "media_memory_limit",
                      "media_job_timeout", "media_visibility_timeout", "max_video_bytes",
                      "max_video_seconds", "video_workers", "video_job_timeout",
-                     "video_cpu_limit", "video_memory_limit"):
+                     "video_cpu_limit", "video_memory_limit", "celebrity_threshold",
+                     "like_shards", "like_flush_interval", "timeline_ttl", "post_cache_ttl"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"PIXTRIO_{name.upper()} must be positive")
         if self.media_visibility_timeout <= self.media_job_timeout:

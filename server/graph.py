@@ -7,13 +7,15 @@ from storage.types import Page, User
 
 from .accounts import USERNAME, normalise_username
 from .errors import ApiError, not_found
+from .feed import FeedService
 from .ids import IdGenerator
 
 
 class GraphService:
-    def __init__(self, store: MetadataStore, ids: IdGenerator) -> None:
+    def __init__(self, store: MetadataStore, ids: IdGenerator, feed: FeedService) -> None:
         self._store = store
         self._ids = ids
+        self._feed = feed
 
     async def find(self, username: str) -> User:
         """The user named `username` (any case). Raises 404."""
@@ -34,12 +36,14 @@ class GraphService:
         target = await self.find(username)
         if target.user_id == viewer.user_id:
             raise ApiError(422, "invalid_field", "username: you cannot follow yourself")
-        await self._store.follow(self._ids.next_id(), viewer.user_id, target.user_id)
+        if await self._store.follow(self._ids.next_id(), viewer.user_id, target.user_id):
+            await self._feed.followed(viewer.user_id, target.user_id)
 
     async def unfollow(self, viewer: User, username: str) -> None:
         """Stop following `username`; idempotent. Raises 404."""
         target = await self.find(username)
-        await self._store.unfollow(viewer.user_id, target.user_id)
+        if await self._store.unfollow(viewer.user_id, target.user_id):
+            await self._feed.unfollowed(viewer.user_id, target.user_id)
 
     async def followers(self, username: str, *, before: int | None, limit: int) -> Page[User]:
         user = await self.find(username)

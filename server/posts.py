@@ -8,9 +8,12 @@ from storage.blobs import BlobStore
 from storage.errors import Conflict
 from storage.metadata import MetadataStore
 from storage.redis.jobs import JobQueue
+from storage.redis.like_counters import LikeCounters
+from storage.redis.post_cache import PostCache
 from storage.types import Page, Post, PostStatus, User
 
 from .errors import ApiError, not_found
+from .feed import FeedService
 from .media_keys import MediaKeys
 from .text import hashtags
 from .uploads import post_kind
@@ -27,12 +30,15 @@ def visible(post: Post, viewer: User | None) -> bool:
 class PostService:
     def __init__(
         self, store: MetadataStore, blobs: BlobStore, photo_jobs: JobQueue, video_jobs: JobQueue,
-        media_keys: MediaKeys,
+        media_keys: MediaKeys, feed: FeedService, cache: PostCache, counters: LikeCounters,
     ) -> None:
         self._store = store
         self._blobs = blobs
         self._queues = {"photo": photo_jobs, "video": video_jobs}
         self._keys = media_keys
+        self._feed = feed
+        self._cache = cache
+        self._counters = counters
 
     async def publish(
         self, viewer: User, post_id: int, *, caption: str, location: str, alt_text: str
@@ -66,11 +72,15 @@ class PostService:
         return post
 
     async def delete(self, viewer: User, post_id: int) -> None:
-        """Delete the viewer's post with every rendition and its original. Raises 404/403."""
+        """Delete the viewer's post with every rendition and its original, and take it out
+        of the cache and every timeline. Raises 404/403."""
         post = await self.get(viewer, post_id)
         if post.author_id != viewer.user_id:
             raise ApiError(403, "forbidden", "only the author can delete a post")
         await self._store.delete_post(post_id)
+        await self._cache.changed(post_id, None)
+        await self._feed.post_deleted(post)
+        await self._counters.forget(post_id)
         await self._blobs.delete_prefix(self._keys.post_root(post_id))
         await self._blobs.delete_prefix(self._keys.original(post_id))
 

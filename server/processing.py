@@ -11,6 +11,7 @@ from storage.blobs import BlobStore
 from storage.metadata import MetadataStore
 from storage.redis.jobs import Job
 
+from .feed import FeedService
 from .media_keys import MediaKeys
 from .renditions import scratch_dir, store_renditions
 
@@ -21,12 +22,14 @@ class PhotoJobs:
     """The `JobHandler` for photo posts: idempotent, keyed by post id."""
 
     def __init__(
-        self, store: MetadataStore, blobs: BlobStore, pool: WorkerPool, media_keys: MediaKeys
+        self, store: MetadataStore, blobs: BlobStore, pool: WorkerPool, media_keys: MediaKeys,
+        feed: FeedService,
     ) -> None:
         self._store = store
         self._blobs = blobs
         self._pool = pool
         self._keys = media_keys
+        self._feed = feed
 
     async def handle(self, job: Job) -> None:
         """Make the variants and mark the post ready (or failed, for an unusable image).
@@ -48,7 +51,7 @@ class PhotoJobs:
             variants = await store_renditions(
                 self._blobs, workdir, result.variants, lambda name: self._keys.post_file(post_id, name)
             )
-        if await mark_ready(self._store, self._blobs, self._keys, post_id,
+        if await mark_ready(self._store, self._blobs, self._keys, self._feed, post_id,
                             media_fields(result, variants)):
             log.info("post %d ready", post_id)
 
@@ -57,13 +60,14 @@ class PhotoJobs:
 
 
 async def mark_ready(store: MetadataStore, blobs: BlobStore, media_keys: MediaKeys,
-                     post_id: int, media: dict[str, Any]) -> bool:
-    """Record a processed post's `media` and make it ready. False when the post was deleted
-    meanwhile; the renditions just stored for it are then removed."""
+                     feed: FeedService, post_id: int, media: dict[str, Any]) -> bool:
+    """Record a processed post's `media`, make it ready and queue its fan-out. False when
+    the post was deleted meanwhile; the renditions just stored for it are then removed."""
     if await store.update_post(post_id, media=media) is None or \
             await store.set_post_status(post_id, "ready") is None:
         await blobs.delete_prefix(media_keys.post_root(post_id))
         return False
+    await feed.post_ready(post_id)
     return True
 
 

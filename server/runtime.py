@@ -24,18 +24,25 @@ from storage.redis.client import RedisAddress, open_redis
 from storage.redis.embedded import EmbeddedValkey, find_valkey_binary, wait_until_answers
 from storage.redis.jobs import JobQueue
 from storage.redis.leases import lease_worker_id
+from storage.redis.like_counters import LikeCounters
+from storage.redis.post_cache import PostCache
 from storage.redis.ratelimit import GcraLimiter
+from storage.redis.timelines import Timelines
 from storage.sqlite import SqliteStore
 
 from .accounts import AccountService
 from .app import create_app
 from .avatars import AvatarService
+from .comments import CommentService
 from .config import Settings
 from .cursors import Cursors
+from .feed import FeedService
 from .graph import GraphService
 from .ids import MAX_WORKER, IdGenerator
+from .likes import LikeService
 from .media_keys import MediaKeys
 from .passwords import Passwords
+from .post_reader import PostReader
 from .posts import PostService
 from .processing import PhotoJobs
 from .ratelimit import RateLimiter
@@ -46,6 +53,9 @@ from .uploads import UploadService
 from .video_processing import VideoJobs, VideoSettings
 
 log = logging.getLogger("pixtrio")
+
+FANOUT_VISIBILITY_TIMEOUT = 60.0
+"""Seconds before a fan-out job taken by a process that died is run again."""
 
 
 async def start_embedded_valkey(nursery: trio.Nursery, settings: Settings) -> RedisAddress:
@@ -102,6 +112,13 @@ def build_services(
     media_keys = MediaKeys(secret)
     jobs = JobQueue(redis, "media")
     video_jobs = JobQueue(redis, "video")
+    fanout_jobs = JobQueue(redis, "fanout")
+    cache = PostCache(redis, ttl_s=settings.post_cache_ttl)
+    counters = LikeCounters(redis, shards=settings.like_shards)
+    reader = PostReader(store, cache, counters, media_keys)
+    feed = FeedService(store, Timelines(redis, ttl_s=settings.timeline_ttl), reader, fanout_jobs,
+                       celebrity_threshold=settings.celebrity_threshold)
+    posts = PostService(store, blobs, jobs, video_jobs, media_keys, feed, cache, counters)
     limits = RateLimiter(GcraLimiter(redis), settings.rate_limits)
     return Services(
         settings=settings,
@@ -111,7 +128,7 @@ def build_services(
         ids=ids,
         cursors=Cursors(secret),
         accounts=AccountService(store, ids, Passwords(), limits),
-        graph=GraphService(store, ids),
+        graph=GraphService(store, ids, feed),
         blobs=blobs,
         media_keys=media_keys,
         media_jobs=jobs,
@@ -119,9 +136,14 @@ def build_services(
         uploads=UploadService(secret, ids, blobs, redis, media_keys,
                               max_bytes=settings.max_upload_bytes,
                               max_video_bytes=settings.max_video_bytes),
-        posts=PostService(store, blobs, jobs, video_jobs, media_keys),
+        posts=posts,
         avatars=AvatarService(store, blobs, pool, media_keys, ids,
                               max_bytes=settings.max_avatar_bytes),
+        reader=reader,
+        feed=feed,
+        fanout_jobs=fanout_jobs,
+        likes=LikeService(store, counters, posts, flush_interval=settings.like_flush_interval),
+        comments=CommentService(store, ids, posts, cache),
     )
 
 
@@ -182,20 +204,24 @@ async def run_server(
                 services = build_services(settings, secret, store, redis, redis_name, ids, pool)
                 photos = MediaJobRunner(
                     services.media_jobs,
-                    PhotoJobs(store, services.blobs, pool, services.media_keys),
+                    PhotoJobs(store, services.blobs, pool, services.media_keys, services.feed),
                     loops=settings.media_workers,
                     visibility_timeout=settings.media_visibility_timeout,
                 )
                 videos = MediaJobRunner(
                     services.video_jobs,
                     VideoJobs(store, services.blobs, pool, services.media_keys,
-                              video_settings(settings)),
+                              video_settings(settings), services.feed),
                     loops=settings.video_workers,
                     visibility_timeout=settings.video_visibility_timeout,
                 )
+                fanout = MediaJobRunner(services.fanout_jobs, services.feed, loops=2,
+                                        visibility_timeout=FANOUT_VISIBILITY_TIMEOUT)
                 async with trio.open_nursery() as media:
                     await media.start(photos.run)
                     await media.start(videos.run)
+                    await media.start(fanout.run)
+                    await media.start(services.likes.run_flusher)
                     binds = await serve_http(services, shutdown, task_status)
                     log.info("pixtrio stopped serving %s", ", ".join(binds))
                     media.cancel_scope.cancel()  # unfinished jobs are reclaimed later

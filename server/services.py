@@ -14,11 +14,15 @@ from storage.redis.jobs import JobQueue
 
 from .accounts import AccountService
 from .avatars import AvatarService
+from .comments import CommentService
 from .config import Settings
 from .cursors import Cursors
+from .feed import FeedService
 from .graph import GraphService
 from .ids import IdGenerator
+from .likes import LikeService
 from .media_keys import MediaKeys
+from .post_reader import PostReader
 from .posts import PostService
 from .uploads import UploadService
 
@@ -40,6 +44,11 @@ class Services:
     uploads: UploadService
     posts: PostService
     avatars: AvatarService
+    reader: PostReader
+    feed: FeedService
+    fanout_jobs: JobQueue
+    likes: LikeService
+    comments: CommentService
 
 
 def services() -> Services:

@@ -18,6 +18,7 @@ from storage.blobs import BlobStore
 from storage.metadata import MetadataStore
 from storage.redis.jobs import Job
 
+from .feed import FeedService
 from .media_keys import MediaKeys
 from .processing import mark_ready, media_fields
 from .renditions import content_type, scratch_dir, store_renditions
@@ -46,7 +47,8 @@ class VideoJobs:
     """
 
     def __init__(self, store: MetadataStore, blobs: BlobStore, pool: WorkerPool,
-                 media_keys: MediaKeys, settings: VideoSettings) -> None:
+                 media_keys: MediaKeys, settings: VideoSettings, feed: FeedService) -> None:
+        self._feed = feed
         self._store = store
         self._blobs = blobs
         self._pool = pool
@@ -85,7 +87,7 @@ class VideoJobs:
                         await self._fail(post_id, f"the video could not be converted: {exc.reason}")
                         return
             media = await self._store_files(post_id, workdir, media)
-        if await mark_ready(self._store, self._blobs, self._keys, post_id, media):
+        if await mark_ready(self._store, self._blobs, self._keys, self._feed, post_id, media):
             log.info("video post %d ready", post_id)
 
     async def give_up(self, job: Job, reason: str) -> None:

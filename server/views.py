@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from storage.types import Post, User
+from storage.types import Comment, Post, User
 
 from .media_keys import MediaKeys
 
@@ -36,9 +36,11 @@ def author_view(user: User) -> dict[str, Any]:
 
 
 def post_view(
-    post: Post, author: User, media_keys: MediaKeys, *, liked_by_viewer: bool = False
+    post: Post, author: User, media_keys: MediaKeys, *, liked_by_viewer: bool = False,
+    like_count: int | None = None,
 ) -> dict[str, Any]:
-    """API.md's `post`: media fields are null until the post is ready."""
+    """API.md's `post`: media fields are null until the post is ready. `like_count`
+    (from the live counters) overrides the stored one."""
     media = post.media
     variants = {
         size: {fmt: media_keys.url(key) for fmt, key in formats.items()}
@@ -63,7 +65,7 @@ def post_view(
         "hashtags": list(post.hashtags),
         "taken_at": media.get("taken_at"),
         "camera": media.get("camera"),
-        "like_count": post.like_count,
+        "like_count": post.like_count if like_count is None else like_count,
         "comment_count": post.comment_count,
         "liked_by_viewer": liked_by_viewer,
         "created_at": rfc3339(post.created_at),
@@ -75,3 +77,15 @@ def post_view(
     if post.status == "failed":
         view["failure_reason"] = post.failure_reason
     return view
+
+
+def comment_view(comment: Comment, author: User) -> dict[str, Any]:
+    return {
+        "comment_id": str(comment.comment_id),
+        "post_id": str(comment.post_id),
+        "author": author_view(author),
+        "text": comment.text,
+        "hashtags": list(comment.hashtags),
+        "mentions": list(comment.mentions),
+        "created_at": rfc3339(comment.created_at),
+    }

@@ -14,7 +14,7 @@ from storage.types import Post, User
 from ..auth import require_viewer, signed_in, viewer
 from ..errors import not_found
 from ..services import services
-from ..views import post_view, rfc3339
+from ..views import rfc3339
 
 bp = Blueprint("posts", __name__)
 
@@ -26,11 +26,8 @@ def parse_post_id(raw: str) -> int:
 
 
 async def post_views(posts: list[Post], authors: dict[int, User] | None = None) -> list[dict[str, Any]]:
-    """Hydrate posts with their authors (one batched lookup)."""
-    s = services()
-    if authors is None:
-        authors = await s.store.get_users({p.author_id for p in posts})
-    return [post_view(p, authors[p.author_id], s.media_keys) for p in posts if p.author_id in authors]
+    """API.md's `post` for each post, as the current viewer sees it (batched)."""
+    return await services().reader.views(await viewer(), posts, authors)
 
 
 @bp.post("/api/posts/upload-url")

@@ -52,12 +52,18 @@ class JobQueue:
         return str(entry)
 
     async def take(self, consumer: str, *, block_ms: int) -> Job | None:
-        """A new job for `consumer`, waiting up to `block_ms`; None if none came."""
+        """A new job for `consumer`, waiting up to `block_ms`; None if none came.
+
+        A group lost with Redis's data is made again (the jobs in it are lost with it).
+        """
         try:
             answer = await self._client.xreadgroup(
                 GROUP, consumer, streams={self._stream: ">"}, count=1, block=block_ms
             )
         except RedisError as exc:
+            if _group_missing(exc):
+                await self.ensure_group()
+                return None
             raise StorageError(f"redis: {exc}") from None
         for entries in (answer or {}).values():
             for entry in entries:
@@ -71,6 +77,9 @@ class JobQueue:
                 self._stream, GROUP, consumer, min_idle_ms, "0-0", count=1
             )
         except RedisError as exc:
+            if _group_missing(exc):
+                await self.ensure_group()
+                return None
             raise StorageError(f"redis: {exc}") from None
         for entry in answer[1]:
             if entry.field_values:  # deleted entries come back empty
@@ -100,6 +109,13 @@ class JobQueue:
             return int(await self._client.xlen(self._stream))
         except RedisError as exc:
             raise StorageError(f"redis: {exc}") from None
+
+
+def _group_missing(exc: RedisError) -> bool:
+    """The stream or its group is gone (Redis lost its data): NOGROUP, whose prefix
+    coredis may strip from the message."""
+    text = str(exc)
+    return "NOGROUP" in text or ("No such key" in text and "consumer group" in text)
 
 
 def _job(entry_id: object, values: Mapping[Any, Any]) -> Job:

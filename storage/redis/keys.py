@@ -30,3 +30,38 @@ def job_attempts(queue: str) -> str:
 def upload_claim(post_id: int) -> str:
     """Set while an upload URL for `post_id` is being used or once it has been used."""
     return f"{PREFIX}:upload:{post_id}"
+
+
+def timeline(user_id: int) -> str:
+    """Sorted set of the post ids in a user's home timeline (see `timelines`)."""
+    return f"{PREFIX}:tl:{{u:{user_id}}}"
+
+
+def author_recent(author_id: int) -> str:
+    """Sorted set of an author's most recent ready post ids (see `timelines`)."""
+    return f"{PREFIX}:ap:{{u:{author_id}}}"
+
+
+def celebrities() -> str:
+    """Set of the authors whose posts are pulled at read time instead of pushed."""
+    return f"{PREFIX}:celebrities"
+
+
+def post_cache(post_id: int) -> str:
+    """A post's metadata as JSON, or a tombstone once deleted."""
+    return f"{PREFIX}:post:{post_id}"
+
+
+def post_generation(post_id: int) -> str:
+    """Bumped on every change to a post, so a cache fill that raced a change is dropped."""
+    return f"{PREFIX}:post:{post_id}:gen"
+
+
+def like_shard(post_id: int, shard: int) -> str:
+    """One shard of a post's like counter (no hash tag: shards spread over a cluster)."""
+    return f"{PREFIX}:likes:{post_id}:{shard}"
+
+
+def likes_dirty() -> str:
+    """Set of post ids whose like count changed since the last flush."""
+    return f"{PREFIX}:likes:dirty"

@@ -1,0 +1,173 @@
+"""The home feed: hybrid fan-out into Redis timelines, merged with pulled celebrities.
+
+Authors with fewer followers than the celebrity threshold are pushed: once a post is
+ready, a durable fan-out job adds its id to every follower's timeline. Authors at or above
+it are pulled: their recent posts are merged into each follower's page at read time. A
+post can reach a timeline both ways around a threshold crossing; pages are deduplicated,
+and an author who drops below the threshold has their recent posts pushed (backfill), so
+crossing either way neither loses nor repeats a post.
+
+Reading a page costs a constant number of round trips (README: "The feed"): pages are
+filtered to ready posts by the viewer or someone the viewer follows now, so a stale or
+racing timeline entry is never shown.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from storage.metadata import MetadataStore
+from storage.redis import keys
+from storage.redis.jobs import Job, JobQueue
+from storage.redis.timelines import AUTHOR_RECENT_CAP, TIMELINE_CAP, Slice, Timelines
+from storage.types import Post, User
+
+from .post_reader import PostReader
+
+log = logging.getLogger("pixtrio.feed")
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    posts: list[Post]
+    next_position: int | None
+
+
+class FeedService:
+    def __init__(self, store: MetadataStore, timelines: Timelines, reader: PostReader,
+                 jobs: JobQueue, *, celebrity_threshold: int) -> None:
+        self._store = store
+        self._timelines = timelines
+        self._reader = reader
+        self._jobs = jobs
+        self.celebrity_threshold = celebrity_threshold
+
+    # reading
+
+    async def page(self, viewer: User, *, before: int | None, limit: int) -> FeedPage:
+        """Ready posts of the viewer and of those the viewer follows, newest first, below
+        `before`. Stable while posts arrive: positions are post ids."""
+        want = 2 * limit  # candidates: some may be filtered out
+        [timeline] = await self._read_or_rebuild([viewer.user_id], before, want, timeline=True)
+        celebrities = await self._timelines.celebrities()
+        celebrities.discard(viewer.user_id)
+        pulled: list[Slice] = []
+        if celebrities:
+            followed = await self._store.following_among(viewer.user_id, celebrities)
+            pulled = await self._read_or_rebuild(sorted(followed), before, want, timeline=False)
+        merged = sorted({p for s in [timeline, *pulled] for p in s.post_ids}, reverse=True)
+        exhausted = len(merged) <= want and all(len(s.post_ids) < want
+                                                for s in [timeline, *pulled])
+        candidates = merged[:want]
+        posts = await self._reader.load(candidates)
+        authors = {p.author_id for p in posts.values()} - {viewer.user_id}
+        allowed = await self._store.following_among(viewer.user_id, authors) if authors else set()
+        allowed.add(viewer.user_id)
+        visible = [posts[p] for p in candidates
+                   if p in posts and posts[p].status == "ready" and posts[p].author_id in allowed]
+        if len(visible) > limit:
+            return FeedPage(visible[:limit], visible[limit - 1].post_id)
+        return FeedPage(visible, None if exhausted or not candidates else candidates[-1])
+
+    async def _read_or_rebuild(self, owners: list[int], before: int | None, count: int,
+                               *, timeline: bool) -> list[Slice]:
+        """A slice of each owner's timeline (or, without `timeline`, of each author's recent
+        posts) in one round trip; any set that is missing is first rebuilt from the
+        metadata store (the cold path, off the constant count)."""
+        key = keys.timeline if timeline else keys.author_recent
+        slices = await self._timelines.read([key(o) for o in owners], before=before,
+                                            count=count, touch=True)
+        for i, owner in enumerate(owners):
+            if slices[i].built:
+                continue
+            if timeline:
+                authors, cap = [*await self._store.following_ids(owner), owner], TIMELINE_CAP
+            else:
+                authors, cap = [owner], AUTHOR_RECENT_CAP
+            recent = await self._store.recent_ready_post_ids(authors, limit=cap)
+            await self._timelines.rebuild(key(owner), [post_id for post_id, _ in recent], cap=cap)
+            log.info("rebuilt %s from %d posts", key(owner), len(recent))
+            [slices[i]] = await self._timelines.read([key(owner)], before=before, count=count)
+        return slices
+
+    async def _recent_of(self, author_id: int) -> list[int]:
+        [recent] = await self._read_or_rebuild([author_id], None, AUTHOR_RECENT_CAP,
+                                               timeline=False)
+        return recent.post_ids
+
+    # changes
+
+    async def post_ready(self, post_id: int) -> None:
+        """Queue the fan-out of a post that just became ready."""
+        await self._jobs.add(f"insert:{post_id}")
+
+    async def post_deleted(self, post: Post) -> None:
+        """Take a deleted post out of its author's sets now and every follower's timeline
+        soon (a fan-out job); reads never show it meanwhile."""
+        await self._timelines.remove([keys.author_recent(post.author_id),
+                                      keys.timeline(post.author_id)], [post.post_id])
+        await self._jobs.add(f"remove:{post.post_id}", author=str(post.author_id))
+
+    async def followed(self, follower_id: int, followee_id: int) -> None:
+        """Merge the followee's recent posts into the follower's timeline."""
+        recent = await self._recent_of(followee_id)
+        await self._timelines.push([keys.timeline(follower_id)], recent, cap=TIMELINE_CAP)
+        await self.classify(followee_id)
+
+    async def unfollowed(self, follower_id: int, followee_id: int) -> None:
+        """Take the followee's recent posts out of the follower's timeline."""
+        recent = await self._recent_of(followee_id)
+        await self._timelines.remove([keys.timeline(follower_id)], recent)
+        await self.classify(followee_id)
+
+    async def classify(self, author_id: int) -> bool:
+        """Put the author in or out of the pulled set by their follower count now; True if
+        pulled. An author leaving it gets their recent posts pushed (a backfill job)."""
+        author = await self._store.get_user(author_id)
+        celebrity = author is not None and author.followers_count >= self.celebrity_threshold
+        if await self._timelines.set_celebrity(author_id, celebrity) and not celebrity:
+            await self._jobs.add(f"backfill:{author_id}")
+        return celebrity
+
+    # fan-out jobs
+
+    async def handle(self, job: Job) -> None:
+        """Run one fan-out job (the `JobHandler` of the "fanout" queue); idempotent."""
+        action, _, raw_id = job.key.partition(":")
+        if action == "insert":
+            await self._fan_out(int(raw_id))
+        elif action == "remove":
+            await self._fan_out_removal(int(raw_id), int(job.fields["author"]))
+        elif action == "backfill":
+            await self._backfill(int(raw_id))
+        else:
+            log.warning("unknown fan-out job %r", job.key)
+
+    async def give_up(self, job: Job, reason: str) -> None:
+        log.error("fan-out job %s given up: %s", job.key, reason)
+
+    async def _fan_out(self, post_id: int) -> None:
+        post = await self._store.get_post(post_id)
+        if post is None or post.status != "ready":
+            return
+        author = post.author_id
+        await self._timelines.push([keys.author_recent(author)], [post_id], cap=AUTHOR_RECENT_CAP)
+        await self._timelines.push([keys.timeline(author)], [post_id], cap=TIMELINE_CAP)
+        if await self.classify(author):
+            return  # pulled at read time
+        followers = await self._store.follower_ids(author)
+        await self._timelines.push([keys.timeline(f) for f in followers], [post_id],
+                                   cap=TIMELINE_CAP)
+        log.info("post %d fanned out to %d timelines", post_id, len(followers))
+
+    async def _fan_out_removal(self, post_id: int, author: int) -> None:
+        followers = await self._store.follower_ids(author)
+        await self._timelines.remove([keys.timeline(f) for f in [author, *followers]], [post_id])
+        await self._timelines.remove([keys.author_recent(author)], [post_id])
+
+    async def _backfill(self, author: int) -> None:
+        recent = await self._recent_of(author)
+        followers = await self._store.follower_ids(author)
+        await self._timelines.push([keys.timeline(f) for f in followers], recent,
+                                   cap=TIMELINE_CAP)

@@ -1,0 +1,82 @@
+"""Routes for the home feed, likes and comments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint
+from quart_schema import document_response, validate_querystring, validate_request
+
+from protocol.rest import CommentIn, CommentListOut, CommentOut, LikeOut, ListQuery, PostListOut
+
+from ..auth import require_viewer, signed_in, viewer
+from ..errors import not_found
+from ..services import services
+from ..views import comment_view
+from .posts import parse_post_id
+
+bp = Blueprint("feed", __name__)
+
+
+@bp.get("/api/feed")
+@signed_in
+@validate_querystring(ListQuery)
+@document_response(PostListOut)
+async def feed(query_args: ListQuery) -> dict[str, Any]:
+    """Ready posts of the viewer and everyone they follow, newest first."""
+    s = services()
+    me = await require_viewer()
+    before = s.cursors.decode("feed", query_args.cursor)
+    page = await s.feed.page(me, before=before, limit=query_args.limit)
+    return {"posts": await s.reader.views(me, page.posts),
+            "next_cursor": s.cursors.encode("feed", page.next_position)}
+
+
+@bp.post("/api/posts/<post_id>/like")
+@signed_in
+@document_response(LikeOut)
+async def like(post_id: str) -> dict[str, Any]:
+    state = await services().likes.like(await require_viewer(), parse_post_id(post_id))
+    return {"liked": state.liked, "like_count": state.like_count}
+
+
+@bp.delete("/api/posts/<post_id>/like")
+@signed_in
+@document_response(LikeOut)
+async def unlike(post_id: str) -> dict[str, Any]:
+    state = await services().likes.unlike(await require_viewer(), parse_post_id(post_id))
+    return {"liked": state.liked, "like_count": state.like_count}
+
+
+@bp.post("/api/posts/<post_id>/comments")
+@signed_in
+@validate_request(CommentIn)
+@document_response(CommentOut, 201)
+async def create_comment(post_id: str, data: CommentIn) -> tuple[dict[str, Any], int]:
+    me = await require_viewer()
+    comment = await services().comments.create(me, parse_post_id(post_id), data.text)
+    return comment_view(comment, me), 201
+
+
+@bp.get("/api/posts/<post_id>/comments")
+@validate_querystring(ListQuery)
+@document_response(CommentListOut)
+async def list_comments(post_id: str, query_args: ListQuery) -> dict[str, Any]:
+    """A post's comments, oldest first."""
+    s = services()
+    after = s.cursors.decode("comments", query_args.cursor)
+    page = await s.comments.page(await viewer(), parse_post_id(post_id), after=after,
+                                 limit=query_args.limit)
+    authors = await s.store.get_users({c.author_id for c in page.items})
+    return {"comments": [comment_view(c, authors[c.author_id]) for c in page.items
+                         if c.author_id in authors],
+            "next_cursor": s.cursors.encode("comments", page.next_position)}
+
+
+@bp.delete("/api/comments/<comment_id>")
+@signed_in
+async def delete_comment(comment_id: str) -> tuple[str, int]:
+    if not comment_id.isdigit() or len(comment_id) > 19:
+        raise not_found("comment")
+    await services().comments.delete(await require_viewer(), int(comment_id))
+    return "", 204

@@ -1,0 +1,124 @@
+"""A cache of posts' metadata in Redis, in front of the metadata store.
+
+Every change to a post bumps its generation and replaces or drops the entry; a fill
+carries the generation it read before going to the store and is dropped if that moved, so
+a reader can never put back a version older than a change (or a deleted post). Deleted
+posts leave a tombstone for as long as entries live.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping
+from typing import Any
+
+import coredis
+from coredis.exceptions import RedisError
+
+from ..errors import StorageError
+from ..types import Post, ms_from_utc, utc_from_ms
+from . import keys
+
+TOMBSTONE = "deleted"
+
+_FILL = """
+for i, key in ipairs(KEYS) do
+  if i % 2 == 1 then
+    local gen = redis.call('GET', KEYS[i + 1]) or ''
+    if gen == ARGV[i] then
+      redis.call('SET', key, ARGV[i + 1], 'NX', 'EX', ARGV[#ARGV])
+    end
+  end
+end
+return 0
+"""
+"""KEYS: entry, generation pairs; ARGV: expected generation, value pairs, then the TTL."""
+
+_CHANGED = """
+redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], 2 * tonumber(ARGV[2]))
+if ARGV[1] == 'deleted' or redis.call('GET', KEYS[1]) ~= 'deleted' then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+end
+return 0
+"""
+"""KEYS: entry, generation; ARGV: the new value (or the tombstone), the TTL. A tombstone
+is never replaced: a change that raced the delete cannot bring the post back."""
+
+
+def _encode(post: Post) -> str:
+    return json.dumps({
+        "post_id": post.post_id, "author_id": post.author_id, "kind": post.kind,
+        "status": post.status, "created_at": ms_from_utc(post.created_at),
+        "caption": post.caption, "location": post.location, "alt_text": post.alt_text,
+        "hashtags": list(post.hashtags), "media": post.media,
+        "failure_reason": post.failure_reason, "like_count": post.like_count,
+        "comment_count": post.comment_count,
+    }, separators=(",", ":"))
+
+
+def _decode(text: str) -> Post:
+    fields: dict[str, Any] = json.loads(text)
+    fields["created_at"] = utc_from_ms(fields["created_at"])
+    fields["hashtags"] = tuple(fields["hashtags"])
+    return Post(**fields)
+
+
+class Lookup:
+    """What the cache said about some posts: `found` ones, `gone` (tombstoned) ids, and
+    the generations of the `missing` ones, for `PostCache.fill`."""
+
+    def __init__(self) -> None:
+        self.found: dict[int, Post] = {}
+        self.gone: set[int] = set()
+        self.missing: dict[int, str] = {}
+
+
+class PostCache:
+    def __init__(self, client: coredis.Redis[str], *, ttl_s: int) -> None:
+        self._client = client
+        self._ttl_s = ttl_s
+        self._fill = client.register_script(_FILL)
+        self._changed = client.register_script(_CHANGED)
+
+    async def lookup(self, post_ids: Collection[int]) -> Lookup:
+        """One MGET for the entries and generations of `post_ids`."""
+        ids = list(post_ids)
+        result = Lookup()
+        if not ids:
+            return result
+        names = [name for p in ids for name in (keys.post_cache(p), keys.post_generation(p))]
+        try:
+            values = await self._client.mget(names)
+        except RedisError as exc:
+            raise StorageError(f"redis: {exc}") from None
+        for i, post_id in enumerate(ids):
+            entry, generation = values[2 * i], values[2 * i + 1]
+            if entry == TOMBSTONE:
+                result.gone.add(post_id)
+            elif entry is not None:
+                result.found[post_id] = _decode(entry)
+            else:
+                result.missing[post_id] = generation or ""
+        return result
+
+    async def fill(self, posts: Mapping[int, Post], generations: Mapping[int, str]) -> None:
+        """Cache `posts` read from the store, each only if its generation is unchanged."""
+        ids = [p for p in posts if p in generations]
+        if not ids:
+            return
+        names = [name for p in ids for name in (keys.post_cache(p), keys.post_generation(p))]
+        args = [value for p in ids for value in (generations[p], _encode(posts[p]))]
+        try:
+            await self._fill(keys=names, args=[*args, str(self._ttl_s)])
+        except RedisError as exc:
+            raise StorageError(f"redis: {exc}") from None
+
+    async def changed(self, post_id: int, post: Post | None) -> None:
+        """After a change in the store: bump the generation and store `post`, or a
+        tombstone when it was deleted (None)."""
+        try:
+            await self._changed(keys=[keys.post_cache(post_id), keys.post_generation(post_id)],
+                                args=[_encode(post) if post else TOMBSTONE, str(self._ttl_s)])
+        except RedisError as exc:
+            raise StorageError(f"redis: {exc}") from None

@@ -1,0 +1,121 @@
+"""Timelines and authors' recent posts as Redis sorted sets of post ids.
+
+Post ids are 63-bit, more than a sorted-set score (a double) holds exactly, so every member
+has score 0 and is the id zero-padded to 20 digits: lexicographic order is id order, and
+ranges use BYLEX. Each set also holds a sentinel member ("000…0", always at rank 0) that
+says the set was built from the metadata store; a set without it is missing (evicted,
+never built, or lost with Redis) and is rebuilt before it is read. Trimming keeps the
+sentinel and the newest entries. Pushes go into a set whether or not it is built, so a
+rebuild racing a fan-out keeps the pushed post.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import coredis
+from coredis import PureToken
+from coredis.exceptions import RedisError
+
+from ..errors import StorageError
+from . import keys
+
+SENTINEL = "0" * 20
+TIMELINE_CAP = 800
+AUTHOR_RECENT_CAP = 200
+FANOUT_BATCH = 1000
+"""Timelines written per pipeline (one round trip) during fan-out."""
+
+
+def member(post_id: int) -> str:
+    return f"{post_id:020d}"
+
+
+@dataclass(frozen=True)
+class Slice:
+    """Post ids of one sorted set below a position, newest first; `built` is False when the
+    set is missing and must be rebuilt first."""
+
+    built: bool
+    post_ids: list[int]
+
+
+class Timelines:
+    def __init__(self, client: coredis.Redis[str], *, ttl_s: int) -> None:
+        self._client = client
+        self._ttl_s = ttl_s
+
+    async def read(self, keys_: Sequence[str], *, before: int | None, count: int,
+                   touch: bool = False) -> list[Slice]:
+        """Up to `count` ids below `before` from each set, in one round trip; `touch`
+        renews the sets' expiry (timelines of users who read them stay)."""
+        high = f"({member(before)}" if before is not None else "+"
+        try:
+            async with self._client.pipeline(transaction=False) as pipe:
+                asks = [(pipe.zrange(key, high, f"({SENTINEL}", sortby=PureToken.BYLEX, rev=True,
+                                     offset=0, count=count),
+                         pipe.zscore(key, SENTINEL)) for key in keys_]
+                if touch:
+                    for key in keys_:
+                        pipe.expire(key, self._ttl_s)
+            return [Slice(await built is not None, [int(m) for m in await ids])
+                    for ids, built in asks]
+        except RedisError as exc:
+            raise StorageError(f"redis: {exc}") from None
+
+    async def rebuild(self, key: str, post_ids: Iterable[int], *, cap: int) -> None:
+        """Mark `key` built with `post_ids` merged in (kept: whatever was pushed meanwhile)."""
+        members: dict[str | bytes, int | float] = {member(p): 0 for p in post_ids}
+        members[SENTINEL] = 0
+        try:
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.zadd(key, members)
+                pipe.zremrangebyrank(key, 1, -(cap + 1))
+                pipe.expire(key, self._ttl_s)
+        except RedisError as exc:
+            raise StorageError(f"redis: {exc}") from None
+
+    async def push(self, keys_: Sequence[str], post_ids: Sequence[int], *, cap: int) -> None:
+        """Add `post_ids` to every set of `keys_`, trimming each to its newest `cap`, in
+        pipelines of `FANOUT_BATCH` sets (one round trip each)."""
+        if not post_ids:
+            return
+        members: dict[str | bytes, int | float] = {member(p): 0 for p in post_ids}
+        for start in range(0, len(keys_), FANOUT_BATCH):
+            try:
+                async with self._client.pipeline(transaction=False) as pipe:
+                    for key in keys_[start:start + FANOUT_BATCH]:
+                        pipe.zadd(key, members)
+                        pipe.zremrangebyrank(key, 1, -(cap + 1))
+                        pipe.expire(key, self._ttl_s, condition=PureToken.NX)
+            except RedisError as exc:
+                raise StorageError(f"redis: {exc}") from None
+
+    async def remove(self, keys_: Sequence[str], post_ids: Sequence[int]) -> None:
+        """Take `post_ids` out of every set of `keys_`, `FANOUT_BATCH` sets a round trip."""
+        if not post_ids:
+            return
+        members = [member(p) for p in post_ids]
+        for start in range(0, len(keys_), FANOUT_BATCH):
+            try:
+                async with self._client.pipeline(transaction=False) as pipe:
+                    for key in keys_[start:start + FANOUT_BATCH]:
+                        pipe.zrem(key, members)
+            except RedisError as exc:
+                raise StorageError(f"redis: {exc}") from None
+
+    async def celebrities(self) -> set[int]:
+        try:
+            return {int(m) for m in await self._client.smembers(keys.celebrities())}
+        except RedisError as exc:
+            raise StorageError(f"redis: {exc}") from None
+
+    async def set_celebrity(self, author_id: int, celebrity: bool) -> bool:
+        """Put the author in or out of the pulled set; True if that changed anything."""
+        try:
+            if celebrity:
+                return bool(await self._client.sadd(keys.celebrities(), [str(author_id)]))
+            return bool(await self._client.srem(keys.celebrities(), [str(author_id)]))
+        except RedisError as exc:
+            raise StorageError(f"redis: {exc}") from None

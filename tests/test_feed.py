@@ -1,0 +1,273 @@
+"""The feed, likes and their Redis structures against a real Valkey and SQLite, in process.
+
+A property test drives random follow graphs (with authors crossing the celebrity
+threshold both ways), posting, deleting, unfollowing and Redis losing everything, and
+checks that paging every user's feed gives exactly the expected posts in order.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import coredis
+import pytest
+import trio
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from server.feed import FeedService
+from server.ids import IdGenerator
+from server.likes import LikeService
+from server.media_keys import MediaKeys
+from server.post_reader import PostReader
+from server.posts import PostService
+from storage.blobs.filesystem import FilesystemBlobStore
+from storage.redis.jobs import JobQueue
+from storage.redis.like_counters import LikeCounters
+from storage.redis.post_cache import PostCache
+from storage.redis.timelines import Timelines
+from storage.sqlite import SqliteStore
+from storage.types import NewUser, Post, User
+from tests.support.valkey import valkey_client
+
+THRESHOLD = 2
+PEOPLE = 4
+"""Few people and a low threshold, so authors cross it both ways in most examples."""
+
+
+@dataclass
+class World:
+    store: SqliteStore
+    redis: coredis.Redis[str]
+    feed: FeedService
+    posts: PostService
+    likes: LikeService
+    reader: PostReader
+    counters: LikeCounters
+    fanout: JobQueue
+    ids: IdGenerator
+
+    async def drain(self) -> None:
+        """Run every queued fan-out job, as the server's fan-out loop would."""
+        await self.fanout.ensure_group()
+        while (job := await self.fanout.take("test", block_ms=1)) is not None:
+            await self.feed.handle(job)
+            await self.fanout.finish(job)
+
+    async def user(self) -> User:
+        user_id = self.ids.next_id()
+        return await self.store.create_user(NewUser(user_id, f"u{user_id}", f"u{user_id}@x.y",
+                                                    "hash", datetime.now(UTC)))
+
+    async def post(self, author: User) -> int:
+        """A post that just became ready, fanned out."""
+        post = Post(post_id=self.ids.next_id(), author_id=author.user_id, kind="photo",
+                    status="processing", created_at=datetime.now(UTC))
+        await self.store.create_post(post)
+        await self.store.set_post_status(post.post_id, "ready")
+        await self.feed.post_ready(post.post_id)
+        await self.drain()
+        return post.post_id
+
+    async def all_pages(self, viewer: User, limit: int) -> list[int]:
+        seen: list[int] = []
+        before = None
+        for _ in range(1000):
+            page = await self.feed.page(viewer, before=before, limit=limit)
+            assert len(page.posts) <= limit
+            seen += [p.post_id for p in page.posts]
+            if page.next_position is None:
+                return seen
+            assert before is None or page.next_position < before
+            before = page.next_position
+        raise AssertionError("the feed never ended")
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    async with open_world(tmp_path) as opened:
+        yield opened
+
+
+@asynccontextmanager
+async def open_world(tmp_path: Path) -> AsyncIterator[World]:
+    """A store, a Valkey and the services on them, in `tmp_path`; closed on exit."""
+    store = await SqliteStore.open(tmp_path / "meta.db")
+    async with valkey_client(tmp_path / "redis") as redis:
+        keys = MediaKeys(b"k" * 32)
+        cache = PostCache(redis, ttl_s=600)
+        counters = LikeCounters(redis, shards=4)
+        reader = PostReader(store, cache, counters, keys)
+        fanout = JobQueue(redis, "fanout")
+        feed = FeedService(store, Timelines(redis, ttl_s=3600), reader, fanout,
+                           celebrity_threshold=THRESHOLD)
+        posts = PostService(store, FilesystemBlobStore(tmp_path / "blobs"), JobQueue(redis, "m"),
+                            JobQueue(redis, "v"), keys, feed, cache, counters)
+        likes = LikeService(store, counters, posts, flush_interval=60)
+        yield World(store, redis, feed, posts, likes, reader, counters, fanout, IdGenerator(7))
+    await store.aclose()
+
+
+PERSON = st.integers(0, PEOPLE - 1)
+OPS = st.lists(st.one_of(
+    st.tuples(st.just("follow"), PERSON, PERSON),
+    st.tuples(st.just("follow"), PERSON, PERSON),
+    st.tuples(st.just("unfollow"), PERSON, PERSON),
+    st.tuples(st.just("post"), PERSON, st.just(0)),
+    st.tuples(st.just("post"), PERSON, st.just(0)),
+    st.tuples(st.just("delete"), st.integers(0, 1000), st.just(0)),
+    st.tuples(st.just("flush_redis"), st.just(0), st.just(0)),
+), min_size=10, max_size=40)
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(ops=OPS, limit=st.integers(1, 5))
+async def test_feed_pages_are_exactly_the_expected_posts(
+    ops: list[tuple[str, int, int]], limit: int,
+) -> None:
+    with tempfile.TemporaryDirectory(prefix="pixtrio-feed-") as tmp:
+        async with open_world(Path(tmp)) as world:
+            await check_feed_model(world, ops, limit)
+
+
+async def check_feed_model(world: World, ops: list[tuple[str, int, int]], limit: int) -> None:
+    people = [await world.user() for _ in range(PEOPLE)]
+    follows: set[tuple[int, int]] = set()
+    posts: list[tuple[int, int]] = []  # (post id, author index), oldest first
+
+    def expected(viewer: int) -> list[int]:
+        sources = {viewer} | {b for a, b in follows if a == viewer}
+        return [p for p, author in reversed(posts) if author in sources]
+
+    for op, a, b in ops:
+        if op in ("follow", "unfollow") and a != b:
+            if op == "follow":
+                if await world.store.follow(world.ids.next_id(), people[a].user_id,
+                                            people[b].user_id):
+                    await world.feed.followed(people[a].user_id, people[b].user_id)
+                follows.add((a, b))
+            else:
+                if await world.store.unfollow(people[a].user_id, people[b].user_id):
+                    await world.feed.unfollowed(people[a].user_id, people[b].user_id)
+                follows.discard((a, b))
+            await world.drain()
+        elif op == "post":
+            posts.append((await world.post(people[a]), a))
+        elif op == "delete" and posts:
+            post_id, author = posts.pop(a % len(posts))
+            await world.posts.delete(people[author], post_id)
+            await world.drain()
+        elif op == "flush_redis":
+            await world.redis.flushall()
+        for viewer in range(PEOPLE):  # everyone reads after every step, as people do
+            assert await world.all_pages(people[viewer], limit) == expected(viewer), viewer
+
+
+async def test_cursors_are_stable_while_posts_arrive(world: World) -> None:
+    reader, author = await world.user(), await world.user()
+    await world.store.follow(world.ids.next_id(), reader.user_id, author.user_id)
+    await world.feed.followed(reader.user_id, author.user_id)
+    old = [await world.post(author) for _ in range(5)]
+    first = await world.feed.page(reader, before=None, limit=2)
+    assert [p.post_id for p in first.posts] == old[::-1][:2]
+    newer = [await world.post(author) for _ in range(3)]
+    seen = [p.post_id for p in first.posts]
+    before = first.next_position
+    while before is not None:
+        page = await world.feed.page(reader, before=before, limit=2)
+        seen += [p.post_id for p in page.posts]
+        before = page.next_position
+    assert seen == old[::-1]  # nothing repeated, nothing skipped, the new ones not mixed in
+    top = await world.feed.page(reader, before=None, limit=3)
+    assert [p.post_id for p in top.posts] == newer[::-1]
+
+
+async def test_a_lost_timeline_is_rebuilt_on_the_next_read(world: World) -> None:
+    reader, authors = await world.user(), [await world.user() for _ in range(3)]
+    made = []
+    for author in authors:
+        await world.store.follow(world.ids.next_id(), reader.user_id, author.user_id)
+        await world.feed.followed(reader.user_id, author.user_id)
+        made += [await world.post(author) for _ in range(2)]
+    await world.redis.flushall()
+    assert await world.all_pages(reader, 4) == sorted(made, reverse=True)
+
+
+async def test_fan_out_reaches_every_follower_in_batches(world: World) -> None:
+    author = await world.user()
+    fans = [await world.user() for _ in range(THRESHOLD - 1)]
+    for fan in fans:
+        await world.store.follow(world.ids.next_id(), fan.user_id, author.user_id)
+    post_id = await world.post(author)
+    for fan in fans:
+        page = await world.feed.page(fan, before=None, limit=5)
+        assert [p.post_id for p in page.posts] == [post_id]
+
+
+async def test_thousands_of_concurrent_likes_end_exact(world: World) -> None:
+    author = await world.user()
+    post_id = await world.post(author)
+    fans = [await world.user() for _ in range(1200)]
+
+    async def like(fan: User) -> None:
+        await world.likes.like(fan, post_id)
+
+    async def unlike(fan: User) -> None:
+        await world.likes.unlike(fan, post_id)
+
+    with trio.fail_after(120):
+        async with trio.open_nursery() as nursery:
+            for fan in fans:
+                nursery.start_soon(like, fan)
+                nursery.start_soon(like, fan)  # twice: idempotent
+        async with trio.open_nursery() as nursery:
+            for fan in fans[:300]:
+                nursery.start_soon(unlike, fan)
+                nursery.start_soon(unlike, fan)
+    await world.likes.flush()
+    assert (await world.store.get_post(post_id)).like_count == 900  # type: ignore[union-attr]
+    assert await world.counters.totals([post_id]) == {post_id: 900}
+    state = await world.likes.like(fans[0], post_id)
+    assert (state.liked, state.like_count) == (True, 901)
+    views = await world.reader.views(fans[0], [await world.store.get_post(post_id)])  # type: ignore[list-item]
+    assert views[0]["liked_by_viewer"] and views[0]["like_count"] == 901
+    views = await world.reader.views(fans[1], [await world.store.get_post(post_id)])  # type: ignore[list-item]
+    assert not views[0]["liked_by_viewer"]
+
+
+async def test_likes_survive_redis_losing_its_counters(world: World) -> None:
+    author, fans = await world.user(), [await world.user() for _ in range(5)]
+    post_id = await world.post(author)
+    for fan in fans:
+        await world.likes.like(fan, post_id)
+    await world.likes.flush()
+    await world.redis.flushall()
+    state = await world.likes.like(author, post_id)  # the counters start again from nothing
+    await world.likes.flush()
+    assert await world.counters.totals([post_id]) == {post_id: 6}
+    assert (await world.store.get_post(post_id)).like_count == 6  # type: ignore[union-attr]
+    assert state.liked
+
+
+async def test_posts_made_while_pulled_reach_followers_when_pushed_again(world: World) -> None:
+    author, fans = await world.user(), [await world.user() for _ in range(THRESHOLD)]
+    for fan in fans:
+        await world.store.follow(world.ids.next_id(), fan.user_id, author.user_id)
+        await world.feed.followed(fan.user_id, author.user_id)
+    assert await world.all_pages(fans[0], 3) == []  # builds the timeline
+    pulled = await world.post(author)  # a celebrity now: not pushed, merged at read time
+    assert await world.feed.classify(author.user_id)
+    assert await world.all_pages(fans[0], 3) == [pulled]
+    await world.store.unfollow(fans[1].user_id, author.user_id)
+    await world.feed.unfollowed(fans[1].user_id, author.user_id)
+    await world.drain()  # below the threshold: the backfill pushes what was pulled
+    assert not await world.feed.classify(author.user_id)
+    pushed = await world.post(author)
+    assert await world.all_pages(fans[0], 3) == [pushed, pulled]
+    assert await world.all_pages(fans[1], 3) == []
