@@ -1,0 +1,161 @@
+"""Feed writes: fan-out of one post to 10,000 followers, and a 10,000-user like storm.
+
+    .venv/bin/python -m bench.feed_writes [--followers 10000] [--likers 10000] [--runs 3]
+
+In process, on the server's own services over a real Valkey and SQLite (no HTTP: these
+measure the write paths, not request handling):
+
+1. Seeds an author with `--followers` followers straight into SQLite (bulk insert).
+2. Fan-out: a ready post, then the fan-out job the server would run; wall time until it
+   returns (every timeline written), checked by reading every timeline back. Reports
+   milliseconds and timeline inserts per second (goal: <= 250 ms for 10,000 followers).
+3. Like storm: `--likers` distinct users like one post at once through `LikeService`
+   (durable like + sharded counter each), then one flush. Reports likes per second,
+   errors (goal 0) and whether the stored and counted totals are exact.
+Never asserts timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from bench.harness import catch_signals, emit, machine_info
+from server.feed import FeedService
+from server.ids import IdGenerator
+from server.likes import LikeService
+from server.media_keys import MediaKeys
+from server.post_reader import PostReader
+from server.posts import PostService
+from storage.blobs.filesystem import FilesystemBlobStore
+from storage.redis import keys
+from storage.redis.jobs import Job, JobQueue
+from storage.redis.like_counters import LikeCounters
+from storage.redis.post_cache import PostCache
+from storage.redis.timelines import Timelines, member
+from storage.sqlite import SqliteStore
+from storage.types import Post, User
+from tests.support.valkey import valkey_client
+
+GOALS = {"fanout_ms": 250.0, "like_errors": 0}
+
+
+def seed(path: Path, ids: IdGenerator, followers: int) -> tuple[int, list[int]]:
+    """An author and `followers` users following them, inserted in one transaction."""
+    now = int(time.time() * 1000)
+    author = ids.next_id()
+    fans = [ids.next_id() for _ in range(followers)]
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.executemany(
+            "INSERT INTO users (user_id, username, email, password_hash, created_at)"
+            " VALUES (?, ?, ?, 'x', ?)",
+            [(u, f"u{u}", f"u{u}@bench", now) for u in [author, *fans]])
+        conn.executemany("INSERT INTO follows (follower_id, followee_id, edge_id) VALUES (?, ?, ?)",
+                         [(f, author, ids.next_id()) for f in fans])
+        conn.execute("UPDATE users SET followers_count = ? WHERE user_id = ?", (followers, author))
+        conn.execute("UPDATE users SET following_count = 1 WHERE user_id != ?", (author,))
+    conn.close()
+    return author, fans
+
+
+async def measure(followers: int, likers: int, runs: int, tmp: Path) -> dict[str, Any]:
+    store = await SqliteStore.open(tmp / "meta.db")
+    ids = IdGenerator(3)
+    author, fans = seed(tmp / "meta.db", ids, max(followers, likers))
+    fans_for_fanout = fans[:followers]
+    result: dict[str, Any] = {}
+    async with valkey_client(tmp / "redis") as redis:
+        media_keys = MediaKeys(b"b" * 32)
+        cache = PostCache(redis, ttl_s=600)
+        counters = LikeCounters(redis, shards=8)
+        fanout_queue = JobQueue(redis, "fanout")
+        feed = FeedService(store, Timelines(redis, ttl_s=3600),
+                           PostReader(store, cache, counters, media_keys), fanout_queue,
+                           celebrity_threshold=max(followers, likers) + 1)
+        posts = PostService(store, FilesystemBlobStore(tmp / "blobs"), JobQueue(redis, "m"),
+                            JobQueue(redis, "v"), media_keys, feed, cache, counters)
+        likes = LikeService(store, counters, posts, flush_interval=60)
+
+        async def ready_post() -> int:
+            post = Post(post_id=ids.next_id(), author_id=author, kind="photo", status="ready",
+                        created_at=datetime.now(UTC))
+            await store.create_post(post)
+            return post.post_id
+
+        fanout_ms = []
+        for _ in range(runs):
+            post_id = await ready_post()
+            start = time.perf_counter()
+            await feed.handle(Job("0-0", f"insert:{post_id}", {}))
+            fanout_ms.append((time.perf_counter() - start) * 1000)
+            async with redis.pipeline(transaction=False) as pipe:
+                scores = [pipe.zscore(keys.timeline(f), member(post_id)) for f in fans_for_fanout]
+            missing = [s for s in scores if await s is None]
+            assert not missing, f"{len(missing)} timelines lack the post"
+        median = statistics.median(fanout_ms)
+        result["fanout"] = {
+            "followers": followers, "runs_ms": [round(m, 1) for m in fanout_ms],
+            "median_ms": round(median, 1),
+            "timeline_inserts_per_s": round(followers / (median / 1000)),
+        }
+
+        post_id = await ready_post()
+        errors = 0
+
+        async def like(user_id: int) -> None:
+            nonlocal errors
+            try:
+                await likes.like(User(user_id, "", "", "", "", "", None, 0, 0, 0,
+                                      datetime.now(UTC)), post_id)
+            except Exception:
+                errors += 1
+
+        start = time.perf_counter()
+        async with trio.open_nursery() as nursery:
+            for fan in fans[:likers]:
+                nursery.start_soon(like, fan)
+        storm_s = time.perf_counter() - start
+        await likes.flush()
+        stored = (await store.get_post(post_id)).like_count  # type: ignore[union-attr]
+        counted = (await counters.totals([post_id])).get(post_id)
+        result["like_storm"] = {
+            "likers": likers, "wall_s": round(storm_s, 2),
+            "likes_per_s": round(likers / storm_s), "errors": errors,
+            "stored_like_count": stored, "counter_total": counted,
+            "exact": stored == counted == likers - errors,
+        }
+    await store.aclose()
+    achieved = {"fanout_ms": result["fanout"]["median_ms"],
+                "like_errors": result["like_storm"]["errors"]}
+    result.update(goals=GOALS, achieved=achieved,
+                  met={k: v <= GOALS[k] for k, v in achieved.items()})
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--followers", type=int, default=10_000)
+    parser.add_argument("--likers", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    catch_signals()
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="pixtrio-bench-feed-") as tmp:
+        result = trio.run(measure, args.followers, args.likers, args.runs, Path(tmp))
+    result["machine"] = machine_info()
+    result["config"] = vars(args)
+    result["wall_s"] = round(time.perf_counter() - started, 1)
+    emit("feed_writes", result)
+
+
+if __name__ == "__main__":
+    main()
