@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 
 import coredis
@@ -47,5 +47,14 @@ async def ping(client: coredis.Redis[str]) -> None:
     """Return once Redis answers; raise `StorageError` if it does not."""
     try:
         await client.ping()
+    except RedisError as exc:
+        raise StorageError(f"redis: {exc}") from None
+
+
+@contextmanager
+def redis_errors() -> Iterator[None]:
+    """Turn a Redis client error raised inside the block into `StorageError`."""
+    try:
+        yield
     except RedisError as exc:
         raise StorageError(f"redis: {exc}") from None

@@ -17,6 +17,7 @@ from coredis.exceptions import RedisError
 
 from ..errors import StorageError
 from . import keys
+from .client import redis_errors
 
 GROUP = "workers"
 
@@ -45,10 +46,8 @@ class JobQueue:
 
     async def add(self, key: str, **fields: str) -> str:
         """Enqueue a job about `key`; returns its entry id."""
-        try:
+        with redis_errors():
             entry = await self._client.xadd(self._stream, {"key": key, **fields})
-        except RedisError as exc:
-            raise StorageError(f"redis: {exc}") from None
         return str(entry)
 
     async def take(self, consumer: str, *, block_ms: int) -> Job | None:
@@ -88,27 +87,21 @@ class JobQueue:
 
     async def start_attempt(self, job: Job) -> int:
         """Count one more attempt at `job`; returns how many there have been."""
-        try:
+        with redis_errors():
             return int(await self._client.hincrby(self._attempts, job.key, 1))
-        except RedisError as exc:
-            raise StorageError(f"redis: {exc}") from None
 
     async def finish(self, job: Job) -> None:
         """Acknowledge and drop `job` and its attempt count; done or given up on."""
-        try:
+        with redis_errors():
             async with self._client.pipeline(transaction=True) as pipe:
                 pipe.xack(self._stream, GROUP, [job.entry_id])
                 pipe.xdel(self._stream, [job.entry_id])
                 pipe.hdel(self._attempts, [job.key])
-        except RedisError as exc:
-            raise StorageError(f"redis: {exc}") from None
 
     async def depth(self) -> int:
         """Jobs waiting or in progress."""
-        try:
+        with redis_errors():
             return int(await self._client.xlen(self._stream))
-        except RedisError as exc:
-            raise StorageError(f"redis: {exc}") from None
 
 
 def _group_missing(exc: RedisError) -> bool:

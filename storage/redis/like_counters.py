@@ -11,10 +11,9 @@ import random
 from collections.abc import Collection, Sequence
 
 import coredis
-from coredis.exceptions import RedisError
 
-from ..errors import StorageError
 from . import keys
+from .client import redis_errors
 
 
 class LikeCounters:
@@ -28,24 +27,20 @@ class LikeCounters:
     async def add(self, post_id: int, delta: int) -> int | None:
         """Count `delta` on a random shard and mark the post for the next flush; the total
         afterwards, or None when every shard is missing (lost with Redis)."""
-        try:
+        with redis_errors():
             async with self._client.pipeline(transaction=False) as pipe:
                 pipe.incrby(keys.like_shard(post_id, random.randrange(self.shards)), delta)
                 pipe.sadd(keys.likes_dirty(), [str(post_id)])
                 values = pipe.mget(self._names(post_id))
             return _total(await values)
-        except RedisError as exc:
-            raise StorageError(f"redis: {exc}") from None
 
     async def totals(self, post_ids: Collection[int]) -> dict[int, int]:
         """Each post's total in one MGET; posts whose shards are all missing are left out."""
         ids = list(post_ids)
         if not ids:
             return {}
-        try:
+        with redis_errors():
             values = await self._client.mget([n for p in ids for n in self._names(p)])
-        except RedisError as exc:
-            raise StorageError(f"redis: {exc}") from None
         totals = {}
         for i, post_id in enumerate(ids):
             total = _total(values[i * self.shards:(i + 1) * self.shards])
@@ -57,35 +52,27 @@ class LikeCounters:
         """Have the next flush recount these posts (their counters went missing)."""
         if not post_ids:
             return
-        try:
+        with redis_errors():
             await self._client.sadd(keys.likes_dirty(), [str(p) for p in post_ids])
-        except RedisError as exc:
-            raise StorageError(f"redis: {exc}") from None
 
     async def take_dirty(self, count: int) -> list[int]:
         """Up to `count` post ids marked since they were last taken."""
-        try:
+        with redis_errors():
             popped = await self._client.spop(keys.likes_dirty(), count)
-        except RedisError as exc:
-            raise StorageError(f"redis: {exc}") from None
         return [int(p) for p in popped or ()]
 
     async def correct(self, exact: dict[int, int], seen: dict[int, int]) -> None:
         """Move each counter by exact - seen (what the durable record says minus what the
         counter said before it was read): relative, so likes counted meanwhile stay."""
-        try:
+        with redis_errors():
             async with self._client.pipeline(transaction=False) as pipe:
                 for post_id, count in exact.items():
                     if count != seen.get(post_id, 0):
                         pipe.incrby(keys.like_shard(post_id, 0), count - seen.get(post_id, 0))
-        except RedisError as exc:
-            raise StorageError(f"redis: {exc}") from None
 
     async def forget(self, post_id: int) -> None:
-        try:
+        with redis_errors():
             await self._client.delete(self._names(post_id))
-        except RedisError as exc:
-            raise StorageError(f"redis: {exc}") from None
 
 
 def _total(values: Sequence[str | None]) -> int | None:

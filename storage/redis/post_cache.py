@@ -13,11 +13,10 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 import coredis
-from coredis.exceptions import RedisError
 
-from ..errors import StorageError
 from ..types import Post, ms_from_utc, utc_from_ms
 from . import keys
+from .client import redis_errors
 
 TOMBSTONE = "deleted"
 
@@ -88,10 +87,8 @@ class PostCache:
         if not ids:
             return result
         names = [name for p in ids for name in (keys.post_cache(p), keys.post_generation(p))]
-        try:
+        with redis_errors():
             values = await self._client.mget(names)
-        except RedisError as exc:
-            raise StorageError(f"redis: {exc}") from None
         for i, post_id in enumerate(ids):
             entry, generation = values[2 * i], values[2 * i + 1]
             if entry == TOMBSTONE:
@@ -109,16 +106,12 @@ class PostCache:
             return
         names = [name for p in ids for name in (keys.post_cache(p), keys.post_generation(p))]
         args = [value for p in ids for value in (generations[p], _encode(posts[p]))]
-        try:
+        with redis_errors():
             await self._fill(keys=names, args=[*args, str(self._ttl_s)])
-        except RedisError as exc:
-            raise StorageError(f"redis: {exc}") from None
 
     async def changed(self, post_id: int, post: Post | None) -> None:
         """After a change in the store: bump the generation and store `post`, or a
         tombstone when it was deleted (None)."""
-        try:
+        with redis_errors():
             await self._changed(keys=[keys.post_cache(post_id), keys.post_generation(post_id)],
                                 args=[_encode(post) if post else TOMBSTONE, str(self._ttl_s)])
-        except RedisError as exc:
-            raise StorageError(f"redis: {exc}") from None

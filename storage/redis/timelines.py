@@ -16,10 +16,9 @@ from dataclasses import dataclass
 
 import coredis
 from coredis import PureToken
-from coredis.exceptions import RedisError
 
-from ..errors import StorageError
 from . import keys
+from .client import redis_errors
 
 SENTINEL = "0" * 20
 TIMELINE_CAP = 800
@@ -51,7 +50,7 @@ class Timelines:
         """Up to `count` ids below `before` from each set, in one round trip; `touch`
         renews the sets' expiry (timelines of users who read them stay)."""
         high = f"({member(before)}" if before is not None else "+"
-        try:
+        with redis_errors():
             async with self._client.pipeline(transaction=False) as pipe:
                 asks = [(pipe.zrange(key, high, f"({SENTINEL}", sortby=PureToken.BYLEX, rev=True,
                                      offset=0, count=count),
@@ -61,20 +60,16 @@ class Timelines:
                         pipe.expire(key, self._ttl_s)
             return [Slice(await built is not None, [int(m) for m in await ids])
                     for ids, built in asks]
-        except RedisError as exc:
-            raise StorageError(f"redis: {exc}") from None
 
     async def rebuild(self, key: str, post_ids: Iterable[int], *, cap: int) -> None:
         """Mark `key` built with `post_ids` merged in (kept: whatever was pushed meanwhile)."""
         members: dict[str | bytes, int | float] = {member(p): 0 for p in post_ids}
         members[SENTINEL] = 0
-        try:
+        with redis_errors():
             async with self._client.pipeline(transaction=True) as pipe:
                 pipe.zadd(key, members)
                 pipe.zremrangebyrank(key, 1, -(cap + 1))
                 pipe.expire(key, self._ttl_s)
-        except RedisError as exc:
-            raise StorageError(f"redis: {exc}") from None
 
     async def push(self, keys_: Sequence[str], post_ids: Sequence[int], *, cap: int) -> None:
         """Add `post_ids` to every set of `keys_`, trimming each to its newest `cap`, in
@@ -83,14 +78,12 @@ class Timelines:
             return
         members: dict[str | bytes, int | float] = {member(p): 0 for p in post_ids}
         for start in range(0, len(keys_), FANOUT_BATCH):
-            try:
+            with redis_errors():
                 async with self._client.pipeline(transaction=False) as pipe:
                     for key in keys_[start:start + FANOUT_BATCH]:
                         pipe.zadd(key, members)
                         pipe.zremrangebyrank(key, 1, -(cap + 1))
                         pipe.expire(key, self._ttl_s, condition=PureToken.NX)
-            except RedisError as exc:
-                raise StorageError(f"redis: {exc}") from None
 
     async def remove(self, keys_: Sequence[str], post_ids: Sequence[int]) -> None:
         """Take `post_ids` out of every set of `keys_`, `FANOUT_BATCH` sets a round trip."""
@@ -98,24 +91,18 @@ class Timelines:
             return
         members = [member(p) for p in post_ids]
         for start in range(0, len(keys_), FANOUT_BATCH):
-            try:
+            with redis_errors():
                 async with self._client.pipeline(transaction=False) as pipe:
                     for key in keys_[start:start + FANOUT_BATCH]:
                         pipe.zrem(key, members)
-            except RedisError as exc:
-                raise StorageError(f"redis: {exc}") from None
 
     async def celebrities(self) -> set[int]:
-        try:
+        with redis_errors():
             return {int(m) for m in await self._client.smembers(keys.celebrities())}
-        except RedisError as exc:
-            raise StorageError(f"redis: {exc}") from None
 
     async def set_celebrity(self, author_id: int, celebrity: bool) -> bool:
         """Put the author in or out of the pulled set; True if that changed anything."""
-        try:
+        with redis_errors():
             if celebrity:
                 return bool(await self._client.sadd(keys.celebrities(), [str(author_id)]))
             return bool(await self._client.srem(keys.celebrities(), [str(author_id)]))
-        except RedisError as exc:
-            raise StorageError(f"redis: {exc}") from None
