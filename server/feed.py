@@ -162,9 +162,9 @@ class FeedService:
         log.info("post %d fanned out to %d timelines", post_id, len(followers))
 
     async def _fan_out_removal(self, post_id: int, author: int) -> None:
+        """The author's own sets were cleaned by `post_deleted` before this was queued."""
         followers = await self._store.follower_ids(author)
-        await self._timelines.remove([keys.timeline(f) for f in [author, *followers]], [post_id])
-        await self._timelines.remove([keys.author_recent(author)], [post_id])
+        await self._timelines.remove([keys.timeline(f) for f in followers], [post_id])
 
     async def _backfill(self, author: int) -> None:
         recent = await self._recent_of(author)
