@@ -24,7 +24,26 @@ SENTINEL = "0" * 20
 TIMELINE_CAP = 800
 AUTHOR_RECENT_CAP = 200
 FANOUT_BATCH = 1000
-"""Timelines written per pipeline (one round trip) during fan-out."""
+"""Sets written per script call (one round trip) during fan-out."""
+
+_PUSH = """
+local cap, ttl = tonumber(ARGV[1]), ARGV[2]
+local adds = {}
+for i = 3, #ARGV do
+  adds[#adds + 1] = 0
+  adds[#adds + 1] = ARGV[i]
+end
+for _, key in ipairs(KEYS) do
+  local added = redis.call('ZADD', key, unpack(adds))
+  local size = redis.call('ZCARD', key)
+  if size > cap + 1 then
+    redis.call('ZREMRANGEBYRANK', key, 1, -(cap + 1))
+  elseif size == added then
+    redis.call('EXPIRE', key, ttl)  -- created just now: every set gets a TTL when made
+  end
+end
+return #KEYS
+"""
 
 
 def member(post_id: int) -> str:
@@ -44,6 +63,7 @@ class Timelines:
     def __init__(self, client: coredis.Redis[str], *, ttl_s: int) -> None:
         self._client = client
         self._ttl_s = ttl_s
+        self._push = client.register_script(_PUSH)
 
     async def read(self, keys_: Sequence[str], *, before: int | None, count: int,
                    touch: bool = False) -> list[Slice]:
@@ -72,18 +92,15 @@ class Timelines:
                 pipe.expire(key, self._ttl_s)
 
     async def push(self, keys_: Sequence[str], post_ids: Sequence[int], *, cap: int) -> None:
-        """Add `post_ids` to every set of `keys_`, trimming each to its newest `cap`, in
-        pipelines of `FANOUT_BATCH` sets (one round trip each)."""
+        """Add `post_ids` to every set of `keys_`, trimming each to its newest `cap`, one
+        script call (one round trip, atomic per call) per `FANOUT_BATCH` sets. Cancelled
+        midway, the batches already sent stay written; re-running is harmless."""
         if not post_ids:
             return
-        members: dict[str | bytes, int | float] = {member(p): 0 for p in post_ids}
+        args = [cap, self._ttl_s, *(member(p) for p in post_ids)]
         for start in range(0, len(keys_), FANOUT_BATCH):
             with redis_errors():
-                async with self._client.pipeline(transaction=False) as pipe:
-                    for key in keys_[start:start + FANOUT_BATCH]:
-                        pipe.zadd(key, members)
-                        pipe.zremrangebyrank(key, 1, -(cap + 1))
-                        pipe.expire(key, self._ttl_s, condition=PureToken.NX)
+                await self._push(keys=keys_[start:start + FANOUT_BATCH], args=args)
 
     async def remove(self, keys_: Sequence[str], post_ids: Sequence[int]) -> None:
         """Take `post_ids` out of every set of `keys_`, `FANOUT_BATCH` sets a round trip."""
