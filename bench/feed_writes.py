@@ -115,8 +115,8 @@ async def measure(followers: int, likers: int, runs: int, prefill: int,
             return post.post_id
 
         fill = redis.register_script(PREFILL)
-        for start in range(0, followers, 1000):
-            await fill(keys=[keys.timeline(f) for f in fans_for_fanout[start:start + 1000]],
+        for first in range(0, followers, 1000):
+            await fill(keys=[keys.timeline(f) for f in fans_for_fanout[first:first + 1000]],
                        args=[SENTINEL, prefill])
         await settle(redis)
         fanout_ms = []

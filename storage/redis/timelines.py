@@ -97,7 +97,7 @@ class Timelines:
         midway, the batches already sent stay written; re-running is harmless."""
         if not post_ids:
             return
-        args = [cap, self._ttl_s, *(member(p) for p in post_ids)]
+        args: list[str | int] = [cap, self._ttl_s, *(member(p) for p in post_ids)]
         for start in range(0, len(keys_), FANOUT_BATCH):
             with redis_errors():
                 await self._push(keys=keys_[start:start + FANOUT_BATCH], args=args)
