@@ -1,1 +1,2 @@
-"""The wire: REST bodies and (later) websocket messages, declared once for server, SDK and docs."""
+"""The wire, declared once for server, SDK, tests and docs: `rest` (REST bodies, API.md),
+`messages` and `codecs` (the `/ws` websocket, docs/protocol.md)."""
