@@ -38,8 +38,10 @@ from server.likes import LikeService
 from server.media_keys import MediaKeys
 from server.post_reader import PostReader
 from server.posts import PostService
+from server.realtime.notify import Notifier
 from storage.blobs.filesystem import FilesystemBlobStore
 from storage.redis import keys
+from storage.redis.events import EventStreams
 from storage.redis.jobs import Job, JobQueue
 from storage.redis.like_counters import LikeCounters
 from storage.redis.post_cache import PostCache
@@ -101,12 +103,13 @@ async def measure(followers: int, likers: int, runs: int, prefill: int,
         cache = PostCache(redis, ttl_s=600)
         counters = LikeCounters(redis, shards=8)
         fanout_queue = JobQueue(redis, "fanout")
+        notifier = Notifier(EventStreams(redis, keep_s=300, maxlen=1000))
         feed = FeedService(store, Timelines(redis, ttl_s=3600),
-                           PostReader(store, cache, counters, media_keys), fanout_queue,
+                           PostReader(store, cache, counters, media_keys), fanout_queue, notifier,
                            celebrity_threshold=max(followers, likers) + 1)
         posts = PostService(store, FilesystemBlobStore(tmp / "blobs"), JobQueue(redis, "m"),
                             JobQueue(redis, "v"), media_keys, feed, cache, counters)
-        likes = LikeService(store, counters, posts, flush_interval=60)
+        likes = LikeService(store, counters, posts, notifier, flush_interval=60)
 
         async def ready_post() -> int:
             post = Post(post_id=ids.next_id(), author_id=author, kind="photo", status="ready",

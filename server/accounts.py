@@ -9,12 +9,15 @@ from datetime import UTC, datetime
 
 from storage.errors import Conflict
 from storage.metadata import MetadataStore
+from storage.redis.events import EventStreams
+from storage.redis.session_tokens import SessionTokens, SessionUser
 from storage.types import NewUser, Token, User
 
 from .errors import ApiError, invalid
 from .ids import IdGenerator
 from .passwords import Passwords
 from .ratelimit import RateLimiter
+from .realtime.session import SignedIn
 
 USERNAME = re.compile(r"[a-z0-9._]{1,30}")
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.][^@\s]*\.[^@\s]+")
@@ -30,12 +33,15 @@ def hash_token(token: str) -> bytes:
 
 class AccountService:
     def __init__(
-        self, store: MetadataStore, ids: IdGenerator, passwords: Passwords, limits: RateLimiter
+        self, store: MetadataStore, ids: IdGenerator, passwords: Passwords, limits: RateLimiter,
+        session_tokens: SessionTokens, events: EventStreams,
     ) -> None:
         self._store = store
         self._ids = ids
         self._passwords = passwords
         self._limits = limits
+        self._session_tokens = session_tokens
+        self._events = events
 
     async def register(self, username: str, email: str, password: str, *, ip: str) -> tuple[User, str]:
         """Create an account and sign it in. Raises 422 (bad field), 409 (taken), 429."""
@@ -75,8 +81,27 @@ class AccountService:
         """The user a live token belongs to, or None."""
         return await self._store.get_token_user(hash_token(token))
 
+    async def session_sign_in(self, token: str) -> SignedIn | None:
+        """Who a token signs in for a websocket session, from the Redis cache when it
+        can (no metadata-store query), else from the store (then cached); None if unknown."""
+        token_hash = hash_token(token)
+        user = await self._session_tokens.get(token_hash.hex())
+        if user is None:
+            found = await self._store.get_token_user(token_hash)
+            if found is None:
+                return None
+            user = SessionUser(found.user_id, found.username, found.profile_pic)
+            await self._session_tokens.put(token_hash.hex(), user)
+        return SignedIn(user, token_hash.hex())
+
     async def logout(self, token: str) -> None:
-        await self._store.revoke_token(hash_token(token))
+        """Revoke the token; its open websocket sessions, on any process, close (4001)."""
+        token_hash = hash_token(token)
+        user = await self._store.get_token_user(token_hash)
+        await self._store.revoke_token(token_hash)
+        await self._session_tokens.drop(token_hash.hex())
+        if user is not None:
+            await self._events.revoke(user.user_id, token_hash.hex())
 
     async def update_profile(self, user: User, *, display_name: str | None, bio: str | None) -> User:
         updated = await self._store.update_profile(user.user_id, display_name=display_name, bio=bio)

@@ -11,6 +11,7 @@ from storage.types import Comment, Page, User
 from .errors import ApiError, not_found
 from .ids import IdGenerator
 from .posts import PostService, visible
+from .realtime.notify import Notifier
 from .text import hashtags, mentions
 
 MAX_COMMENT_CHARS = 2200
@@ -18,11 +19,12 @@ MAX_COMMENT_CHARS = 2200
 
 class CommentService:
     def __init__(self, store: MetadataStore, ids: IdGenerator, posts: PostService,
-                 cache: PostCache) -> None:
+                 cache: PostCache, notifier: Notifier) -> None:
         self._store = store
         self._ids = ids
         self._posts = posts
         self._cache = cache
+        self._notifier = notifier
 
     async def create(self, viewer: User, post_id: int, text: str) -> Comment:
         """Comment on a post the viewer can see. Raises 404, or 422 for empty or long text."""
@@ -30,13 +32,14 @@ class CommentService:
             raise ApiError(422, "invalid_field", "text: must not be empty")
         if len(text) > MAX_COMMENT_CHARS:
             raise ApiError(422, "invalid_field", f"text: at most {MAX_COMMENT_CHARS} characters")
-        await self._posts.get(viewer, post_id)
+        post = await self._posts.get(viewer, post_id)
         comment = Comment(comment_id=self._ids.next_id(), post_id=post_id,
                           author_id=viewer.user_id, text=text, created_at=datetime.now(UTC),
                           hashtags=hashtags(text), mentions=mentions(text))
         if not await self._store.create_comment(comment):
             raise not_found("post")
         await self._refresh(post_id)
+        await self._notifier.notification(post.author_id, "comment", viewer, post_id)
         return comment
 
     async def page(self, viewer: User | None, post_id: int, *, after: int | None,

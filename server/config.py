@@ -47,6 +47,15 @@ class Settings:
     like_flush_interval: float = 2.0
     timeline_ttl: int = 14 * 24 * 3600
     post_cache_ttl: int = 600
+    ws_auth_timeout: float = 10.0
+    ws_ping_interval: float = 25.0
+    ws_ping_timeout: float = 20.0
+    ws_mailbox: int = 256
+    ws_rate: float = 20.0
+    ws_burst: int = 40
+    events_keep: int = 300
+    events_maxlen: int = 1000
+    session_token_ttl: int = 60
 
     @property
     def video_visibility_timeout(self) -> float:
@@ -108,6 +117,15 @@ class Settings:
             like_flush_interval=number("LIKE_FLUSH_INTERVAL", float, cls.like_flush_interval),
             timeline_ttl=int(number("TIMELINE_TTL", int, cls.timeline_ttl)),
             post_cache_ttl=int(number("POST_CACHE_TTL", int, cls.post_cache_ttl)),
+            ws_auth_timeout=number("WS_AUTH_TIMEOUT", float, cls.ws_auth_timeout),
+            ws_ping_interval=number("WS_PING_INTERVAL", float, cls.ws_ping_interval),
+            ws_ping_timeout=number("WS_PING_TIMEOUT", float, cls.ws_ping_timeout),
+            ws_mailbox=int(number("WS_MAILBOX", int, cls.ws_mailbox)),
+            ws_rate=number("WS_RATE", float, cls.ws_rate),
+            ws_burst=int(number("WS_BURST", int, cls.ws_burst)),
+            events_keep=int(number("EVENTS_KEEP", int, cls.events_keep)),
+            events_maxlen=int(number("EVENTS_MAXLEN", int, cls.events_maxlen)),
+            session_token_ttl=int(number("SESSION_TOKEN_TTL", int, cls.session_token_ttl)),
         )
         settings.check()
         return settings
@@ -127,7 +145,10 @@ class Settings:
                      "media_job_timeout", "media_visibility_timeout", "max_video_bytes",
                      "max_video_seconds", "video_workers", "video_job_timeout",
                      "video_cpu_limit", "video_memory_limit", "celebrity_threshold",
-                     "like_shards", "like_flush_interval", "timeline_ttl", "post_cache_ttl"):
+                     "like_shards", "like_flush_interval", "timeline_ttl", "post_cache_ttl",
+                     "ws_auth_timeout", "ws_ping_interval", "ws_ping_timeout", "ws_mailbox",
+                     "ws_rate", "ws_burst", "events_keep", "events_maxlen",
+                     "session_token_ttl"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"PIXTRIO_{name.upper()} must be positive")
         if self.media_visibility_timeout <= self.media_job_timeout:

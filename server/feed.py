@@ -24,8 +24,14 @@ from storage.redis.timelines import AUTHOR_RECENT_CAP, TIMELINE_CAP, Slice, Time
 from storage.types import Post, User
 
 from .post_reader import PostReader
+from .realtime.notify import Notifier
 
 log = logging.getLogger("pixtrio.feed")
+
+
+FILTER_SLACK = 4
+"""Candidates read beyond a page's size, for the few a page may filter out (deleted posts,
+authors unfollowed since); a page that still comes up short ends with a cursor."""
 
 
 @dataclass(frozen=True)
@@ -36,11 +42,12 @@ class FeedPage:
 
 class FeedService:
     def __init__(self, store: MetadataStore, timelines: Timelines, reader: PostReader,
-                 jobs: JobQueue, *, celebrity_threshold: int) -> None:
+                 jobs: JobQueue, notifier: Notifier, *, celebrity_threshold: int) -> None:
         self._store = store
         self._timelines = timelines
         self._reader = reader
         self._jobs = jobs
+        self._notifier = notifier
         self.celebrity_threshold = celebrity_threshold
 
     # reading
@@ -48,9 +55,12 @@ class FeedService:
     async def page(self, viewer: User, *, before: int | None, limit: int) -> FeedPage:
         """Ready posts of the viewer and of those the viewer follows, newest first, below
         `before`. Stable while posts arrive: positions are post ids."""
-        want = 2 * limit  # candidates: some may be filtered out
-        [timeline] = await self._read_or_rebuild([viewer.user_id], before, want, timeline=True)
-        celebrities = await self._timelines.celebrities()
+        want = limit + FILTER_SLACK  # candidates: a few may be filtered out
+        timeline, celebrities = await self._timelines.read_home(
+            keys.timeline(viewer.user_id), before=before, count=want)
+        if not timeline.built:
+            [timeline] = await self._read_or_rebuild([viewer.user_id], before, want,
+                                                     timeline=True)
         celebrities.discard(viewer.user_id)
         pulled: list[Slice] = []
         if celebrities:
@@ -77,7 +87,7 @@ class FeedService:
         metadata store (the cold path, off the constant count)."""
         key = keys.timeline if timeline else keys.author_recent
         slices = await self._timelines.read([key(o) for o in owners], before=before,
-                                            count=count, touch=True)
+                                            count=count, touch=timeline)
         for i, owner in enumerate(owners):
             if slices[i].built:
                 continue
@@ -154,17 +164,21 @@ class FeedService:
         author = post.author_id
         await self._timelines.push([keys.author_recent(author)], [post_id], cap=AUTHOR_RECENT_CAP)
         await self._timelines.push([keys.timeline(author)], [post_id], cap=TIMELINE_CAP)
-        if await self.classify(author):
-            return  # pulled at read time
+        pulled = await self.classify(author)
         followers = await self._store.follower_ids(author)
-        await self._timelines.push([keys.timeline(f) for f in followers], [post_id],
-                                   cap=TIMELINE_CAP)
-        log.info("post %d fanned out to %d timelines", post_id, len(followers))
+        if not pulled:
+            await self._timelines.push([keys.timeline(f) for f in followers], [post_id],
+                                       cap=TIMELINE_CAP)
+            log.info("post %d fanned out to %d timelines", post_id, len(followers))
+        views = await self._reader.views(None, [post])
+        if views:  # online followers (and the author's devices) see it live either way
+            await self._notifier.feed_insert([author, *followers], views[0])
 
     async def _fan_out_removal(self, post_id: int, author: int) -> None:
         """The author's own sets were cleaned by `post_deleted` before this was queued."""
         followers = await self._store.follower_ids(author)
         await self._timelines.remove([keys.timeline(f) for f in followers], [post_id])
+        await self._notifier.post_deleted([author, *followers], post_id)
 
     async def _backfill(self, author: int) -> None:
         recent = await self._recent_of(author)

@@ -9,13 +9,16 @@ from .accounts import USERNAME, normalise_username
 from .errors import ApiError, not_found
 from .feed import FeedService
 from .ids import IdGenerator
+from .realtime.notify import Notifier
 
 
 class GraphService:
-    def __init__(self, store: MetadataStore, ids: IdGenerator, feed: FeedService) -> None:
+    def __init__(self, store: MetadataStore, ids: IdGenerator, feed: FeedService,
+                 notifier: Notifier) -> None:
         self._store = store
         self._ids = ids
         self._feed = feed
+        self._notifier = notifier
 
     async def find(self, username: str) -> User:
         """The user named `username` (any case). Raises 404."""
@@ -38,6 +41,7 @@ class GraphService:
             raise ApiError(422, "invalid_field", "username: you cannot follow yourself")
         if await self._store.follow(self._ids.next_id(), viewer.user_id, target.user_id):
             await self._feed.followed(viewer.user_id, target.user_id)
+            await self._notifier.notification(target.user_id, "follow", viewer)
 
     async def unfollow(self, viewer: User, username: str) -> None:
         """Stop following `username`; idempotent. Raises 404."""

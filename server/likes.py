@@ -14,6 +14,7 @@ from storage.redis.like_counters import LikeCounters
 from storage.types import User
 
 from .posts import PostService
+from .realtime.notify import Notifier
 
 log = logging.getLogger("pixtrio.likes")
 
@@ -27,11 +28,12 @@ class LikeState:
 
 
 class LikeService:
-    def __init__(self, store: MetadataStore, counters: LikeCounters, posts: PostService, *,
-                 flush_interval: float) -> None:
+    def __init__(self, store: MetadataStore, counters: LikeCounters, posts: PostService,
+                 notifier: Notifier, *, flush_interval: float) -> None:
         self._store = store
         self._counters = counters
         self._posts = posts
+        self._notifier = notifier
         self.flush_interval = flush_interval
 
     async def like(self, viewer: User, post_id: int) -> LikeState:
@@ -50,6 +52,8 @@ class LikeService:
             changed = await self._store.remove_like(post_id, viewer.user_id)
         if changed:
             total = await self._counters.add(post_id, 1 if liked else -1)
+            if liked:
+                await self._notifier.notification(post.author_id, "like", viewer, post_id)
         else:
             total = (await self._counters.totals([post_id])).get(post_id)
         if total is None:  # counters lost with Redis: the stored count until the next flush

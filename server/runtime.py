@@ -18,15 +18,18 @@ from actors.media_jobs import MediaJobRunner
 from actors.supervisor import ProcessSupervisor
 from actors.worker_pool import WorkerPool, open_worker_pool
 from media.photos import configure_worker
+from protocol.messages import MAX_FRAME_BYTES
 from storage.blobs.filesystem import FilesystemBlobStore
 from storage.metadata import MetadataStore
 from storage.redis.client import RedisAddress, open_redis
 from storage.redis.embedded import EmbeddedValkey, find_valkey_binary, wait_until_answers
+from storage.redis.events import EventStreams
 from storage.redis.jobs import JobQueue
 from storage.redis.leases import lease_worker_id
 from storage.redis.like_counters import LikeCounters
 from storage.redis.post_cache import PostCache
 from storage.redis.ratelimit import GcraLimiter
+from storage.redis.session_tokens import SessionTokens
 from storage.redis.timelines import Timelines
 from storage.sqlite import SqliteStore
 
@@ -46,6 +49,11 @@ from .post_reader import PostReader
 from .posts import PostService
 from .processing import PhotoJobs
 from .ratelimit import RateLimiter
+from .realtime import Realtime
+from .realtime.endpoint import WebsocketEndpoint
+from .realtime.hub import Hub
+from .realtime.notify import Notifier
+from .realtime.session import SessionSettings
 from .secret import load_or_create_secret
 from .services import Services
 from .streaming import StreamingBodies
@@ -116,10 +124,22 @@ def build_services(
     cache = PostCache(redis, ttl_s=settings.post_cache_ttl)
     counters = LikeCounters(redis, shards=settings.like_shards)
     reader = PostReader(store, cache, counters, media_keys)
+    events = EventStreams(redis, keep_s=settings.events_keep, maxlen=settings.events_maxlen)
+    notifier = Notifier(events)
     feed = FeedService(store, Timelines(redis, ttl_s=settings.timeline_ttl), reader, fanout_jobs,
-                       celebrity_threshold=settings.celebrity_threshold)
+                       notifier, celebrity_threshold=settings.celebrity_threshold)
     posts = PostService(store, blobs, jobs, video_jobs, media_keys, feed, cache, counters)
     limits = RateLimiter(GcraLimiter(redis), settings.rate_limits)
+    accounts = AccountService(store, ids, Passwords(), limits,
+                              SessionTokens(redis, ttl_s=settings.session_token_ttl), events)
+    realtime = Realtime(
+        hub=Hub(redis, events, keep_interval=settings.events_keep / 3),
+        events=events, notifier=notifier, sign_in=accounts.session_sign_in,
+        settings=SessionSettings(
+            auth_timeout=settings.ws_auth_timeout, ping_interval=settings.ws_ping_interval,
+            ping_timeout=settings.ws_ping_timeout, mailbox=settings.ws_mailbox,
+            rate=settings.ws_rate, burst=settings.ws_burst),
+    )
     return Services(
         settings=settings,
         store=store,
@@ -127,8 +147,8 @@ def build_services(
         redis_description=redis_name,
         ids=ids,
         cursors=Cursors(secret),
-        accounts=AccountService(store, ids, Passwords(), limits),
-        graph=GraphService(store, ids, feed),
+        accounts=accounts,
+        graph=GraphService(store, ids, feed, notifier),
         blobs=blobs,
         media_keys=media_keys,
         media_jobs=jobs,
@@ -142,8 +162,10 @@ def build_services(
         reader=reader,
         feed=feed,
         fanout_jobs=fanout_jobs,
-        likes=LikeService(store, counters, posts, flush_interval=settings.like_flush_interval),
-        comments=CommentService(store, ids, posts, cache),
+        likes=LikeService(store, counters, posts, notifier,
+                          flush_interval=settings.like_flush_interval),
+        comments=CommentService(store, ids, posts, cache, notifier),
+        realtime=realtime,
     )
 
 
@@ -157,8 +179,10 @@ async def serve_http(
     config.graceful_timeout = settings.shutdown_grace
     config.accesslog = None
     config.errorlog = logging.getLogger("hypercorn.error")
-    app = StreamingBodies(create_app(services), services)
+    config.websocket_max_message_size = MAX_FRAME_BYTES
+    app = WebsocketEndpoint(StreamingBodies(create_app(services), services), services.realtime)
     async with trio.open_nursery() as http:  # exits once hypercorn has drained
+        http.start_soon(close_sockets_on, shutdown, services.realtime.hub)
         binds: list[str] = await http.start(partial(
             hypercorn_serve, app, config, shutdown_trigger=shutdown.wait
         ))
@@ -171,6 +195,12 @@ async def serve_http(
         )
         task_status.started(binds)
     return binds
+
+
+async def close_sockets_on(shutdown: trio.Event, hub: Hub) -> None:
+    """Once shutdown starts, close every websocket with 1001 so hypercorn can drain."""
+    await shutdown.wait()
+    hub.close_all()
 
 
 async def run_server(
@@ -222,6 +252,7 @@ async def run_server(
                     await media.start(videos.run)
                     await media.start(fanout.run)
                     await media.start(services.likes.run_flusher)
+                    await media.start(services.realtime.hub.run)
                     binds = await serve_http(services, shutdown, task_status)
                     log.info("pixtrio stopped serving %s", ", ".join(binds))
                     media.cancel_scope.cancel()  # unfinished jobs are reclaimed later

@@ -24,6 +24,7 @@ from .likes import LikeService
 from .media_keys import MediaKeys
 from .post_reader import PostReader
 from .posts import PostService
+from .realtime import Realtime
 from .uploads import UploadService
 
 
@@ -49,6 +50,7 @@ class Services:
     fanout_jobs: JobQueue
     likes: LikeService
     comments: CommentService
+    realtime: Realtime
 
 
 def services() -> Services:

@@ -186,6 +186,8 @@ class MetadataStore(UserStore, TokenStore, FollowStore, PostStore, LikeStore, Co
     """Everything the server keeps durably about users, follows, posts, likes and comments."""
 
     name: str
+    operations: int
+    """Calls made to the store by this process (for `/metrics`)."""
 
     async def ping(self) -> None:
         """Return once the store answers; raise `StorageError` if it does not."""

@@ -115,6 +115,7 @@ class MongoStore:
     """
 
     name = "mongodb"
+    operations = 0
 
     def __init__(self, client: pymongo.MongoClient[Doc], database: str, *, threads: int = 8):
         self._client = client
@@ -178,6 +179,7 @@ class MongoStore:
         """Run `fn` in a worker thread; driver errors become `Conflict` / `StorageError`."""
         if self._closed:
             raise StorageError("mongodb store is closed")
+        self.operations += 1
         try:
             return await trio.to_thread.run_sync(fn, limiter=self._limiter)
         except DuplicateKeyError as exc:

@@ -185,6 +185,7 @@ class SqliteStore:
     """`MetadataStore` on one SQLite file. Open with `await SqliteStore.open(path)`."""
 
     name = "sqlite"
+    operations = 0
 
     def __init__(
         self,
@@ -243,6 +244,7 @@ class SqliteStore:
         """Refuse use after close; map driver errors to storage errors."""
         if self._closed:
             raise StorageError("sqlite store is closed")
+        self.operations += 1
         try:
             yield
         except sqlite3.IntegrityError as exc:

@@ -26,7 +26,9 @@ from server.likes import LikeService
 from server.media_keys import MediaKeys
 from server.post_reader import PostReader
 from server.posts import PostService
+from server.realtime.notify import Notifier
 from storage.blobs.filesystem import FilesystemBlobStore
+from storage.redis.events import EventStreams
 from storage.redis.jobs import JobQueue
 from storage.redis.like_counters import LikeCounters
 from storage.redis.post_cache import PostCache
@@ -104,11 +106,12 @@ async def open_world(tmp_path: Path) -> AsyncIterator[World]:
         counters = LikeCounters(redis, shards=4)
         reader = PostReader(store, cache, counters, keys)
         fanout = JobQueue(redis, "fanout")
-        feed = FeedService(store, Timelines(redis, ttl_s=3600), reader, fanout,
+        notifier = Notifier(EventStreams(redis, keep_s=300, maxlen=100))
+        feed = FeedService(store, Timelines(redis, ttl_s=3600), reader, fanout, notifier,
                            celebrity_threshold=THRESHOLD)
         posts = PostService(store, FilesystemBlobStore(tmp_path / "blobs"), JobQueue(redis, "m"),
                             JobQueue(redis, "v"), keys, feed, cache, counters)
-        likes = LikeService(store, counters, posts, flush_interval=60)
+        likes = LikeService(store, counters, posts, notifier, flush_interval=60)
         yield World(store, redis, feed, posts, likes, reader, counters, fanout, IdGenerator(7))
     await store.aclose()
 

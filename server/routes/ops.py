@@ -27,6 +27,22 @@ async def healthz() -> dict[str, Any]:
     return {"status": "ok"}
 
 
+@bp.get("/metrics")
+@hide
+async def metrics() -> Response:
+    """Prometheus text: websocket sessions and metadata-store operations of this process."""
+    s = services()
+    lines = [
+        "# HELP pixtrio_ws_sessions Open websocket sessions in this process.",
+        "# TYPE pixtrio_ws_sessions gauge",
+        f"pixtrio_ws_sessions {s.realtime.hub.session_count}",
+        "# HELP pixtrio_metadata_operations_total Metadata-store calls made by this process.",
+        "# TYPE pixtrio_metadata_operations_total counter",
+        f"pixtrio_metadata_operations_total {s.store.operations}",
+    ]
+    return Response("\n".join(lines) + "\n", content_type="text/plain; version=0.0.4")
+
+
 @bp.get("/readyz")
 @document_response(HealthOut)
 @document_response(HealthOut, 503)

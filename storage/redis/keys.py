@@ -65,3 +65,19 @@ def like_shard(post_id: int, shard: int) -> str:
 def likes_dirty() -> str:
     """Set of post ids whose like count changed since the last flush."""
     return f"{PREFIX}:likes:dirty"
+
+
+def events(user_id: int) -> str:
+    """Stream of the events a user should see, capped; exists while they are online or
+    were within the last few minutes (see `events`)."""
+    return f"{PREFIX}:ev:{{u:{user_id}}}"
+
+
+def user_channel(user_id: int) -> str:
+    """Pub/sub channel carrying one user's live events and token revocations."""
+    return f"{PREFIX}:ch:u:{user_id}"
+
+
+def session_token(token_hash_hex: str) -> str:
+    """Cached sign-in of a token for websocket sessions (user id, username, picture)."""
+    return f"{PREFIX}:tok:{token_hash_hex}"

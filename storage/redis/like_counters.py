@@ -63,11 +63,13 @@ class LikeCounters:
 
     async def correct(self, exact: dict[int, int], seen: dict[int, int]) -> None:
         """Move each counter by exact - seen (what the durable record says minus what the
-        counter said before it was read): relative, so likes counted meanwhile stay."""
+        counter said before it was read): relative, so likes counted meanwhile stay. A
+        post without counters (`seen` lacks it) gets them, even at zero, so reads stop
+        marking it."""
         with redis_errors():
             async with self._client.pipeline(transaction=False) as pipe:
                 for post_id, count in exact.items():
-                    if count != seen.get(post_id, 0):
+                    if post_id not in seen or count != seen[post_id]:
                         pipe.incrby(keys.like_shard(post_id, 0), count - seen.get(post_id, 0))
 
     async def forget(self, post_id: int) -> None:

@@ -1,0 +1,133 @@
+"""Per-user event streams and their live channel: what websocket sessions deliver and resume.
+
+Every event a user should see is appended to their capped Redis Stream and published on
+their channel in one Lua call (trimming deletes the oldest entries with XDEL, which, unlike
+XTRIM, records the newest deleted id: a resume from before it is not `recovered`), so the stream id (the client's resume position) of a live
+event is the id it has in the stream. A stream exists only while its user is online or
+was within the last few minutes (`keep_s`): sessions create and renew it; an event for a
+user without one is dropped (they refetch over REST when they come back), which is what
+keeps a fan-out to many offline followers from writing to their streams.
+
+Channel messages are text: `E <id> <event JSON>` for an event, `R <token hash>` when a
+token was revoked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import coredis
+
+from . import keys
+from .client import redis_errors
+
+_DELIVER = """
+local delivered, cap, slack = 0, tonumber(ARGV[1]), tonumber(ARGV[3])
+for i, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 then
+    local id = redis.call('XADD', key, '*', 'e', ARGV[2])
+    if redis.call('XLEN', key) > cap + slack then
+      local old, ids = redis.call('XRANGE', key, '-', '+', 'COUNT', slack), {}
+      for j, entry in ipairs(old) do ids[j] = entry[1] end
+      redis.call('XDEL', key, unpack(ids))
+    end
+    redis.call('PUBLISH', ARGV[i + 3], 'E ' .. id .. ' ' .. ARGV[2])
+    delivered = delivered + 1
+  end
+end
+return delivered
+"""
+
+_OPEN = """
+for _, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 0 then
+    redis.call('XDEL', key, redis.call('XADD', key, '*', 'o', '1'))
+  end
+  redis.call('EXPIRE', key, ARGV[1])
+end
+return #KEYS
+"""
+
+_REPLAY = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local info = redis.call('XINFO', 'STREAM', KEYS[1])
+local deleted, last = '0-0', '0-0'
+for i = 1, #info, 2 do
+  if info[i] == 'max-deleted-entry-id' then deleted = info[i + 1] end
+  if info[i] == 'last-generated-id' then last = info[i + 1] end
+end
+return {deleted, last, redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])}
+"""
+
+DELIVER_BATCH = 1000
+"""Users written per script call when one event goes to many users."""
+
+
+def stream_id(text: str) -> tuple[int, int] | None:
+    """`"<ms>-<seq>"` as a comparable pair, or None if it is not a stream id."""
+    ms, sep, seq = text.partition("-")
+    if not (sep and ms.isdigit() and seq.isdigit() and len(text) <= 41):
+        return None
+    return int(ms), int(seq)
+
+
+@dataclass(frozen=True)
+class Replay:
+    """The events after a resume position; `recovered` is False when some were not kept."""
+
+    recovered: bool
+    events: list[tuple[str, str]]  # (stream id, event JSON)
+
+
+class EventStreams:
+    def __init__(self, client: coredis.Redis[str], *, keep_s: int, maxlen: int) -> None:
+        self._client = client
+        self._keep_s = keep_s
+        self._maxlen = maxlen
+        self._deliver = client.register_script(_DELIVER)
+        self._open = client.register_script(_OPEN)
+        self._replay = client.register_script(_REPLAY)
+
+    async def deliver(self, user_ids: Sequence[int], event_json: str) -> int:
+        """Append `event_json` to the stream of each user that has one and publish it on
+        their channel, `DELIVER_BATCH` users a call; returns how many got it. Cancelled
+        midway, the batches already sent stay delivered."""
+        delivered = 0
+        for start in range(0, len(user_ids), DELIVER_BATCH):
+            batch = user_ids[start:start + DELIVER_BATCH]
+            with redis_errors():
+                delivered += int(await self._deliver(
+                    keys=[keys.events(u) for u in batch],
+                    args=[self._maxlen, event_json, max(1, self._maxlen // 16),
+                          *(keys.user_channel(u) for u in batch)]))
+        return delivered
+
+    async def keep(self, user_ids: Sequence[int]) -> None:
+        """Create the streams of online users that lack one and keep them `keep_s` more."""
+        for start in range(0, len(user_ids), DELIVER_BATCH):
+            with redis_errors():
+                await self._open(keys=[keys.events(u) for u in user_ids[start:start + DELIVER_BATCH]],
+                                 args=[self._keep_s])
+
+    async def replay(self, user_id: int, since: str) -> Replay:
+        """The events after `since`, oldest first, in one round trip."""
+        position = stream_id(since)
+        if position is None:
+            return Replay(False, [])
+        with redis_errors():
+            answer: Any = await self._replay(keys=[keys.events(user_id)],
+                                             args=[since, 2 * self._maxlen + 200])
+        if not answer:
+            return Replay(False, [])
+        deleted, last, entries = answer
+        events = [(entry_id, dict(zip(fields[::2], fields[1::2], strict=True))["e"])
+                  for entry_id, fields in entries if "e" in fields[::2]]
+        recovered = (stream_id(deleted) or (0, 0)) <= position <= (stream_id(last) or (0, 0))
+        return Replay(recovered, events)
+
+    async def revoke(self, user_id: int, token_hash_hex: str) -> None:
+        """Tell every process that sessions of this token must close."""
+        with redis_errors():
+            await self._client.publish(keys.user_channel(user_id), f"R {token_hash_hex}")

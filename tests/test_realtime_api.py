@@ -1,0 +1,162 @@
+"""`/ws` against real servers: live events, revocation, two processes, shutdown, bad input."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+import trio
+from trio_websocket import ConnectionRejected, open_websocket_url
+
+from protocol.codecs import JSON, MSGPACK
+from protocol.messages import (
+    MAX_FRAME_BYTES,
+    CloseCode,
+    Error,
+    FeedInsert,
+    Notification,
+    Ping,
+    Pong,
+    PostDeleted,
+)
+from tests.support.api import bearer, register
+from tests.support.images import jpeg
+from tests.support.posts import post_photo
+from tests.support.server import ServerProcess
+from tests.support.ws import connect
+
+pytestmark = pytest.mark.slow
+
+
+async def test_events_reach_json_and_msgpack_sessions(client: httpx.AsyncClient,
+                                                      live_server: ServerProcess) -> None:
+    author_token, author = await register(client)
+    fan_token, fan = await register(client)
+    async with connect(live_server.url, author_token) as author_ws, \
+            connect(live_server.url, fan_token, codec=MSGPACK, header=True) as fan_ws:
+        assert author_ws.hello.user["username"] == author["username"]
+        assert fan_ws.hello.user["user_id"] == fan["user_id"] and not fan_ws.hello.recovered
+
+        await client.post(f"/api/users/{author['username']}/follow", headers=bearer(fan_token))
+        followed = await author_ws.next_of(Notification)
+        assert (followed.kind, followed.actor["username"]) == ("follow", fan["username"])
+
+        post = await post_photo(client, author_token, jpeg(64, 48), caption="live #now")
+        for ws in (fan_ws, author_ws):  # followers and the author's own devices
+            inserted = await ws.next_of(FeedInsert)
+            assert inserted.post["post_id"] == post["post_id"]
+            assert inserted.post["caption"] == "live #now" and inserted.post["status"] == "ready"
+
+        await client.post(f"/api/posts/{post['post_id']}/like", headers=bearer(fan_token))
+        liked = await author_ws.next_of(Notification)
+        assert (liked.kind, liked.post_id) == ("like", post["post_id"])
+        await client.post(f"/api/posts/{post['post_id']}/comments", headers=bearer(fan_token),
+                          json={"text": "nice"})
+        commented = await author_ws.next_of(Notification)
+        assert (commented.kind, commented.actor["username"]) == ("comment", fan["username"])
+
+        await client.delete(f"/api/posts/{post['post_id']}", headers=bearer(author_token))
+        deleted = await fan_ws.next_of(PostDeleted)
+        assert deleted.post_id == post["post_id"]
+
+        await fan_ws.send(Ping())
+        assert isinstance(await fan_ws.next_of(Pong), Pong)
+
+
+async def test_logout_closes_that_tokens_sockets_within_a_second(
+        client: httpx.AsyncClient, live_server: ServerProcess) -> None:
+    token, user = await register(client)
+    second = (await client.post("/api/auth/login", json={
+        "login": user["username"], "password": "correct horse"})).json()["token"]
+    async with connect(live_server.url, token) as doomed, connect(live_server.url, second) as kept:
+        await client.post("/api/auth/logout", headers=bearer(token))
+        assert await doomed.closed_with(within=1) == CloseCode.UNAUTHENTICATED
+        await kept.send(Ping())
+        assert isinstance(await kept.next_of(Pong), Pong)
+    async with connect(live_server.url, token, hello=False) as again:  # revoked for good
+        assert await again.closed_with() == CloseCode.UNAUTHENTICATED
+
+
+async def test_bad_input_gets_errors_or_documented_close_codes(
+        client: httpx.AsyncClient, live_server: ServerProcess) -> None:
+    token, _ = await register(client)
+    async with connect(live_server.url, token, codec=MSGPACK) as ws:
+        for frame in (os.urandom(64), b"\x81\xa1t\xa4nope", "text on msgpack",
+                      b"\xdf\xff\xff\xff\xff", b"\x91" * 5000 + b"\xc0"):
+            await ws.ws.send_message(frame)
+            error = await ws.next_of(Error)
+            assert error.code in {"bad_frame", "unknown_type", "wrong_frame_type", "bad_message"}
+        await ws.send(Ping())  # still serving
+        assert isinstance(await ws.next_of(Pong), Pong)
+        await ws.ws.send_message(b"\x00" * (MAX_FRAME_BYTES + 1))
+        assert await ws.closed_with() == CloseCode.TOO_LARGE
+    async with connect(live_server.url, "forged", hello=False) as forged:
+        assert await forged.closed_with() == CloseCode.UNAUTHENTICATED
+    async with connect(live_server.url, None, hello=False) as anonymous:
+        await anonymous.send(Ping())
+        assert isinstance(await anonymous.next(), Pong)
+        await anonymous.ws.send_message('{"t":"dm.typing","conversation_id":"1"}')
+        error = await anonymous.next()
+        assert isinstance(error, Error) and error.code == "not_authenticated"
+    url = live_server.url.replace("http://", "ws://") + "/ws"
+    with pytest.raises(ConnectionRejected):
+        async with open_websocket_url(url, subprotocols=["chat.v9"]):
+            pass
+
+
+async def test_two_processes_share_events_and_revocations(tmp_path: Path) -> None:
+    """An event caused through one process reaches a session held by another."""
+    data = tmp_path / "data"
+    with ServerProcess(data) as first:
+        socket = next(e["redis"] for e in first.log_entries() if "redis" in e)
+        redis_url = "unix://" + socket.split("unix:", 1)[1]
+        with ServerProcess(data, env={"PIXTRIO_REDIS_URL": redis_url}) as second:
+            async with httpx.AsyncClient(base_url=first.url, timeout=30) as one:
+                author_token, author = await register(one)
+                fan_token, fan = await register(one)
+                async with connect(second.url, author_token, codec=MSGPACK) as author_ws:
+                    await one.post(f"/api/users/{author['username']}/follow",
+                                   headers=bearer(fan_token))
+                    followed = await author_ws.next_of(Notification)
+                    assert followed.actor["username"] == fan["username"]
+                    await one.post("/api/auth/logout", headers=bearer(author_token))
+                    assert await author_ws.closed_with(within=1) == CloseCode.UNAUTHENTICATED
+
+
+async def test_graceful_shutdown_closes_sockets_with_1001(tmp_path: Path) -> None:
+    with ServerProcess(tmp_path / "data") as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            token, _ = await register(http)
+        async with connect(server.url, token, codec=JSON) as ws:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(trio.to_thread.run_sync, server.stop)
+                assert await ws.closed_with() == CloseCode.GOING_AWAY
+
+
+def metric(text: str, name: str) -> int:
+    return next(int(float(line.split()[1])) for line in text.splitlines()
+                if line.startswith(name + " "))
+
+
+async def test_reconnecting_needs_no_metadata_store_query(tmp_path: Path) -> None:
+    """Sign-ins are cached in Redis and resume reads only the event stream."""
+    with ServerProcess(tmp_path / "data") as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            token, user = await register(http)
+            fan_token, _ = await register(http)
+            async with connect(server.url, token) as first:
+                text = (await http.get("/metrics")).text
+                assert metric(text, "pixtrio_ws_sessions") == 1
+                await http.post(f"/api/users/{user['username']}/follow", headers=bearer(fan_token))
+                since = (await first.next_of(Notification)).id
+            before = metric((await http.get("/metrics")).text, "pixtrio_metadata_operations_total")
+            for codec in (JSON, MSGPACK, JSON):
+                async with connect(server.url, token, codec=codec, since=since) as again:
+                    assert again.hello.recovered
+                    await again.send(Ping())
+                    await again.next_of(Pong)
+            after = (await http.get("/metrics")).text
+            assert metric(after, "pixtrio_metadata_operations_total") == before
+            assert metric(after, "pixtrio_ws_sessions") == 0

@@ -1,0 +1,256 @@
+"""The SessionActor and the Hub in process: deadlines on trio's autojump clock (no real
+sleeps), rate limits, bad frames, and a slow client that must not hold the others up."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import trio
+import trio.testing
+
+from protocol.codecs import JSON, MSGPACK, Codec
+from protocol.messages import Auth, CloseCode, Error, FeedInsert, Hello, Ping, Pong
+from server.realtime.hub import Hub
+from server.realtime.session import Session, SessionSettings, SignedIn, SocketClosed
+from storage.redis.events import EventStreams, Replay
+from storage.redis.session_tokens import SessionUser
+from tests.support.valkey import valkey_client
+
+SETTINGS = SessionSettings(auth_timeout=10, ping_interval=25, ping_timeout=20, mailbox=8,
+                           rate=5, burst=20)
+ALICE = SessionUser(1, "alice", None)
+
+
+class FakeSocket:
+    """A socket whose client side is two memory channels; `stalled` stops its sends."""
+
+    def __init__(self, codec: Codec) -> None:
+        self.codec = codec
+        self.to_server, self._inbound = trio.open_memory_channel[str | bytes](100)
+        self._outbound, self.from_server = trio.open_memory_channel[str | bytes](1000)
+        self.closed_with: int | None = None
+        self.closed = trio.Event()
+        self.stalled = False
+
+    async def receive(self) -> str | bytes:
+        try:
+            return await self._inbound.receive()
+        except trio.EndOfChannel:
+            raise SocketClosed from None
+
+    async def send(self, frame: str | bytes) -> None:
+        if self.stalled:
+            await trio.sleep_forever()
+        await self._outbound.send(frame)
+
+    async def close(self, code: int) -> None:
+        if self.closed_with is None:
+            self.closed_with = code
+            self.closed.set()
+
+    async def say(self, message: object) -> None:
+        await self.to_server.send(self.codec.encode(message))  # type: ignore[arg-type]
+
+    async def next(self) -> object:
+        return self.codec.decode_server(await self.from_server.receive())
+
+
+@dataclass
+class FakeHub:
+    """The Hub's session-facing side, without Redis."""
+
+    attached: list[object] = field(default_factory=list)
+    closing: bool = False
+
+    def enter(self, member: object) -> None: ...
+    def leave(self, member: object) -> None: ...
+
+    async def attach(self, member: object) -> None:
+        self.attached.append(member)
+
+    def detach(self, member: object) -> None:
+        self.attached.remove(member)
+
+
+class FakeEvents:
+    async def keep(self, user_ids: list[int]) -> None: ...
+
+    async def replay(self, user_id: int, since: str) -> Replay:
+        return Replay(False, [])
+
+
+async def sign_in(token: str) -> SignedIn | None:
+    return SignedIn(ALICE, "aa") if token == "good" else None
+
+
+def session(socket: FakeSocket, hub: object = None, events: object = None) -> Session:
+    return Session(socket, socket.codec, hub or FakeHub(), events or FakeEvents(),  # type: ignore[arg-type]
+                   sign_in, SETTINGS)
+
+
+async def test_no_auth_within_the_deadline_closes_4001(autojump_clock: trio.testing.MockClock) -> None:
+    socket = FakeSocket(JSON)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(session(socket).run)
+        await trio.sleep(9.9)
+        assert socket.closed_with is None
+        await socket.say(Ping())  # answered, but does not sign in
+        assert isinstance(await socket.next(), Pong)
+        await socket.say(FeedInsert("1-0", {}))  # not a command: an error frame
+        error = await socket.next()
+        assert isinstance(error, Error) and error.code == "unknown_type"
+        await socket.closed.wait()
+    assert socket.closed_with == CloseCode.UNAUTHENTICATED
+    assert trio.current_time() < 10.5
+
+
+async def test_commands_before_auth_get_an_error_then_auth_says_hello(
+        autojump_clock: trio.testing.MockClock) -> None:
+    socket = FakeSocket(MSGPACK)
+    hub = FakeHub()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(session(socket, hub).run)
+        await socket.to_server.send(b"\xc1garbage")
+        assert isinstance(error := await socket.next(), Error) and error.code == "bad_frame"
+        await socket.to_server.send('{"t": "ping"}')  # a text frame on a msgpack socket
+        assert isinstance(error := await socket.next(), Error) and error.code == "wrong_frame_type"
+        await socket.say(Auth("good"))
+        hello = await socket.next()
+        assert isinstance(hello, Hello) and hello.user["username"] == "alice"
+        assert not hello.recovered and len(hub.attached) == 1
+        nursery.cancel_scope.cancel()
+    assert hub.attached == []  # unregistered when it ended
+
+
+async def test_forged_token_closes_4001(autojump_clock: trio.testing.MockClock) -> None:
+    socket = FakeSocket(JSON)
+    await socket.say(Auth("forged"))
+    await session(socket).run()
+    assert socket.closed_with == CloseCode.UNAUTHENTICATED
+
+
+async def test_unanswered_ping_closes_4000_and_answered_pings_keep_it(
+        autojump_clock: trio.testing.MockClock) -> None:
+    socket = FakeSocket(JSON)
+    await socket.say(Auth("good"))
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(session(socket).run)
+        assert isinstance(await socket.next(), Hello)
+        start = trio.current_time()
+        for _ in range(3):  # three pings answered: still open after 75 s
+            assert isinstance(await socket.next(), Ping)
+            await socket.say(Pong())
+        assert trio.current_time() - start >= 75 and socket.closed_with is None
+        assert isinstance(await socket.next(), Ping)  # this one is not answered
+        pinged = trio.current_time()
+        await socket.closed.wait()
+    assert socket.closed_with == CloseCode.PING_TIMEOUT
+    assert 19.9 <= trio.current_time() - pinged <= 20.1
+
+
+async def test_flooding_closes_4029(autojump_clock: trio.testing.MockClock) -> None:
+    socket = FakeSocket(JSON)
+    await socket.say(Auth("good"))
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(session(socket).run)
+        assert isinstance(await socket.next(), Hello)
+        for _ in range(19):  # within the burst (auth took one), each answered
+            await socket.say(Ping())
+            assert isinstance(await socket.next(), Pong)
+        await trio.sleep(2)  # 10 tokens refilled
+        for _ in range(12):
+            await socket.say(Ping())
+        await socket.closed.wait()
+    assert socket.closed_with == CloseCode.RATE_LIMITED
+
+
+@asynccontextmanager
+async def real_hub(tmp_path: Path) -> AsyncIterator[tuple[Hub, EventStreams]]:
+    async with valkey_client(tmp_path) as redis:
+        events = EventStreams(redis, keep_s=300, maxlen=100)
+        hub = Hub(redis, events, keep_interval=100)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(hub.run)
+            yield hub, events
+            nursery.cancel_scope.cancel()
+
+
+async def test_a_slow_client_gets_4008_and_the_others_keep_getting_events(tmp_path: Path) -> None:
+    async with real_hub(tmp_path) as (hub, events):
+        slow, fast = FakeSocket(JSON), FakeSocket(MSGPACK)
+        async with trio.open_nursery() as nursery:
+            for socket in (slow, fast):
+                await socket.say(Auth("good"))
+                nursery.start_soon(session(socket, hub, events).run)
+                assert isinstance(await socket.next(), Hello)
+            slow.stalled = True
+            received: list[str] = []
+            for n in range(30):  # more than the mailbox of 8 holds
+                await events.deliver([ALICE.user_id], f'{{"t":"post.deleted","post_id":"{n}"}}')
+                with trio.fail_after(5):
+                    event = await fast.next()
+                assert event.post_id == str(n)  # type: ignore[attr-defined]
+                received.append(event.id)  # type: ignore[attr-defined]
+            with trio.fail_after(5):
+                await slow.closed.wait()
+            nursery.cancel_scope.cancel()
+        assert slow.closed_with == CloseCode.TOO_SLOW
+        assert fast.closed_with == CloseCode.GOING_AWAY
+        assert received == sorted(received, key=lambda i: tuple(map(int, i.split("-"))))
+        assert hub.session_count == 0
+
+
+async def test_resume_replays_exactly_the_missed_events_then_live_ones(tmp_path: Path) -> None:
+    async with real_hub(tmp_path) as (hub, events):
+        first = FakeSocket(JSON)
+        await first.say(Auth("good"))
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(session(first, hub, events).run)
+            assert isinstance(await first.next(), Hello)
+            await events.deliver([1], '{"t":"post.deleted","post_id":"1"}')
+            seen = await first.next()
+            nursery.cancel_scope.cancel()
+        for n in (2, 3):  # missed while away
+            assert await events.deliver([1], f'{{"t":"post.deleted","post_id":"{n}"}}') == 1
+        again = FakeSocket(JSON)
+        await again.say(Auth("good", since=seen.id))  # type: ignore[attr-defined]
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(session(again, hub, events).run)
+            hello = await again.next()
+            assert isinstance(hello, Hello) and hello.recovered
+            missed = [await again.next(), await again.next()]
+            assert [e.post_id for e in missed] == ["2", "3"]  # type: ignore[attr-defined]
+            await events.deliver([1], '{"t":"post.deleted","post_id":"4"}')
+            live = await again.next()
+            assert live.post_id == "4"  # type: ignore[attr-defined]
+            with trio.move_on_after(0.3):
+                extra = await again.next()
+                raise AssertionError(f"duplicate or stray event {extra}")
+            nursery.cancel_scope.cancel()
+        gone = FakeSocket(JSON)
+        await gone.say(Auth("good", since="1-0"))  # older than anything kept
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(session(gone, hub, events).run)
+            hello = await gone.next()
+            assert isinstance(hello, Hello) and not hello.recovered
+            nursery.cancel_scope.cancel()
+
+
+async def test_a_gap_longer_than_the_stream_keeps_is_not_recovered(tmp_path: Path) -> None:
+    async with valkey_client(tmp_path) as redis:
+        events = EventStreams(redis, keep_s=300, maxlen=20)
+        assert await events.deliver([5], '{"t":"post.deleted","post_id":"0"}') == 0  # offline
+        await events.keep([5])
+        ids = []
+        for n in range(60):
+            await events.deliver([5], f'{{"t":"post.deleted","post_id":"{n}"}}')
+            [(last, _)] = (await events.replay(5, ids[-1] if ids else "0-1")).events[-1:]
+            ids.append(last)
+        early = await events.replay(5, ids[5])
+        assert not early.recovered
+        recent = await events.replay(5, ids[50])
+        assert recent.recovered and [i for i, _ in recent.events] == ids[51:]
+        assert not (await events.replay(5, "nonsense")).recovered
