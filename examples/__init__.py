@@ -1,0 +1,1 @@
+"""Runnable examples of the bot SDK (`protocol.client`): `python -m examples.<name> --help`."""
