@@ -83,14 +83,21 @@ def register(base: str, username: str) -> str:
 def run_load(
     url: str, path: str, *, concurrency: int, duration: float,
     headers: list[str] | None = None, rate: float | None = None,
+    header_file: Path | None = None, requests: int = 0,
 ) -> dict[str, Any]:
-    """Run `python -m bench.load` in a child process; returns its JSON result."""
+    """Run `python -m bench.load` in a child process; returns its JSON result.
+    `header_file`: one header line per request variant (round-robin); `requests`: stop
+    after that many."""
     cmd = [sys.executable, "-m", "bench.load", "--url", url, "--path", path,
            "--concurrency", str(concurrency), "--duration", str(duration)]
     for header in headers or []:
         cmd += ["--header", header]
     if rate:
         cmd += ["--rate", str(rate)]
+    if header_file is not None:
+        cmd += ["--header-file", str(header_file)]
+    if requests:
+        cmd += ["--requests", str(requests)]
     done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True,
                           timeout=duration + 60, check=False)
     if done.returncode != 0:
@@ -100,10 +107,11 @@ def run_load(
 
 
 def warm_up(url: str, paths: list[str], *, headers: list[str] | None = None,
-            duration: float = 2.0, concurrency: int = 8) -> None:
+            duration: float = 2.0, concurrency: int = 8, header_file: Path | None = None) -> None:
     """Load each path briefly so imports, caches and connections are warm; fails on errors."""
     for path in paths:
-        result = run_load(url, path, concurrency=concurrency, duration=duration, headers=headers)
+        result = run_load(url, path, concurrency=concurrency, duration=duration, headers=headers,
+                          header_file=header_file)
         if result["errors"] or not result["requests"]:
             raise RuntimeError(f"warm-up of {path} failed: {result}")
 

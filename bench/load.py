@@ -6,6 +6,11 @@ N connections each loop request -> response (closed loop). With `--rate R` the N
 connections instead share a fixed schedule of R requests per second and each latency is
 measured from the request's *scheduled* send time, so a stalled server is charged for the
 requests it delayed (no coordinated omission). Prints one JSON object on stdout.
+
+Every request is the same unless `--header-file PATH` is given: then each non-empty line
+of the file (e.g. `Authorization: Bearer <token>`) makes one request variant, and the
+connections together take the variants round-robin (all requests are encoded up front).
+`--requests N` stops after N requests have been started (e.g. one per variant).
 Only loopback targets are accepted, and it always stops by itself after `--duration`
 (plus at most `--grace` seconds for requests already in flight).
 """
@@ -126,6 +131,24 @@ class Connection:
         self.buffer.clear()
 
 
+class Requests:
+    """The pre-encoded request variants, handed out round-robin across all connections,
+    at most `limit` in all (0: no limit)."""
+
+    def __init__(self, variants: list[bytes], limit: int = 0) -> None:
+        self.variants = variants
+        self.limit = limit
+        self.taken = 0
+
+    def take(self) -> bytes | None:
+        """The next request to send, or None once `limit` requests have been handed out."""
+        if self.limit and self.taken >= self.limit:
+            return None
+        request = self.variants[self.taken % len(self.variants)]
+        self.taken += 1
+        return request
+
+
 @dataclass
 class Schedule:
     """The shared open-loop schedule: slot i is due at start + i / rate."""
@@ -141,10 +164,10 @@ class Schedule:
 
 
 async def worker(
-    host: str, port: int, request: bytes, stop_at: float, stats: Stats,
+    host: str, port: int, requests: Requests, stop_at: float, stats: Stats,
     schedule: Schedule | None,
 ) -> None:
-    """Loop request -> response until `stop_at`; records into `stats`."""
+    """Loop request -> response until `stop_at` (or `requests` runs out); records into `stats`."""
     conn = Connection(host, port)
     try:
         while True:
@@ -158,6 +181,9 @@ async def worker(
                 sent = trio.current_time()
                 if sent >= stop_at:
                     return
+            request = requests.take()
+            if request is None:
+                return
             try:
                 status = await conn.exchange(request)
             except (OSError, trio.BrokenResourceError, ProtocolError, ValueError) as exc:
@@ -193,10 +219,31 @@ def check_loopback(host: str) -> None:
 
 
 def build_request(host: str, port: int, path: str, headers: list[str]) -> bytes:
-    """The fixed GET request every connection sends."""
+    """One GET request, encoded."""
     lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", "User-Agent: pixtrio-bench",
              "Accept: */*", *headers]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def check_header(header: str) -> None:
+    if ":" not in header or "\r" in header or "\n" in header:
+        raise SystemExit(f"bench.load: bad header {header!r}")
+
+
+def build_requests(host: str, port: int, args: argparse.Namespace) -> list[bytes]:
+    """The request variants: one per line of `--header-file` (each with the `--header`
+    ones too), or just the one request without it."""
+    for header in args.header:
+        check_header(header)
+    if not args.header_file:
+        return [build_request(host, port, args.path, args.header)]
+    with open(args.header_file, encoding="latin-1") as file:
+        lines = [line.rstrip("\r\n") for line in file if line.strip()]
+    if not lines:
+        raise SystemExit(f"bench.load: no headers in {args.header_file}")
+    for line in lines:
+        check_header(line)
+    return [build_request(host, port, args.path, [*args.header, line]) for line in lines]
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -205,10 +252,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     host = parts.hostname or ""
     check_loopback(host)
     port = parts.port or 80
-    for header in args.header:
-        if ":" not in header or "\r" in header or "\n" in header:
-            raise SystemExit(f"bench.load: bad header {header!r}")
-    request = build_request(host, port, args.path, args.header)
+    requests = Requests(build_requests(host, port, args), args.requests)
     stats = Stats()
     start = trio.current_time()
     stop_at = start + args.duration
@@ -216,7 +260,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     with trio.move_on_at(stop_at + args.grace):
         async with trio.open_nursery() as nursery:
             for _ in range(args.concurrency):
-                nursery.start_soon(worker, host, port, request, stop_at, stats, schedule)
+                nursery.start_soon(worker, host, port, requests, stop_at, stats, schedule)
     elapsed = trio.current_time() - start
     ordered = sorted(stats.latencies)
     ok = len(ordered)
@@ -234,7 +278,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             for name, q in (("p50", 50), ("p90", 90), ("p99", 99), ("max", 100))
         },
         "status_counts": {str(k): v for k, v in sorted(stats.statuses.items())},
+        "variants": len(requests.variants),
     }
+    if args.requests:
+        result["max_requests"] = args.requests
     if stats.socket_errors:
         result["socket_errors"] = dict(stats.socket_errors.most_common(5))
     if schedule is not None:
@@ -250,12 +297,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=16, help="connections")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of load")
     parser.add_argument("--header", action="append", default=[], help="'Name: value' (repeatable)")
+    parser.add_argument("--header-file", default=None, metavar="PATH",
+                        help="one 'Name: value' line per request variant, sent round-robin")
+    parser.add_argument("--requests", type=int, default=0,
+                        help="stop after this many requests (0: only --duration bounds the run)")
     parser.add_argument("--rate", type=float, default=0.0, help="total requests/s (open loop)")
     parser.add_argument("--grace", type=float, default=5.0,
                         help="seconds to let in-flight requests finish after --duration")
     args = parser.parse_args(argv)
-    if args.concurrency < 1 or args.duration <= 0 or args.rate < 0 or args.grace < 0:
-        parser.error("--concurrency must be >= 1, --duration > 0, --rate and --grace >= 0")
+    if (args.concurrency < 1 or args.duration <= 0 or args.rate < 0 or args.grace < 0
+            or args.requests < 0):
+        parser.error("--concurrency must be >= 1, --duration > 0, --rate, --grace and"
+                     " --requests >= 0")
     return args
 
 
