@@ -42,6 +42,7 @@ from server.realtime.notify import Notifier
 from storage.blobs.filesystem import FilesystemBlobStore
 from storage.redis import keys
 from storage.redis.events import EventStreams
+from storage.redis.feed_reads import FeedReads
 from storage.redis.jobs import Job, JobQueue
 from storage.redis.like_counters import LikeCounters
 from storage.redis.post_cache import PostCache
@@ -106,6 +107,7 @@ async def measure(followers: int, likers: int, runs: int, prefill: int,
         notifier = Notifier(EventStreams(redis, keep_s=300, maxlen=1000))
         feed = FeedService(store, Timelines(redis, ttl_s=3600),
                            PostReader(store, cache, counters, media_keys), fanout_queue, notifier,
+                           FeedReads(redis, ttl_s=3600, shards=8),
                            celebrity_threshold=max(followers, likers) + 1)
         posts = PostService(store, FilesystemBlobStore(tmp / "blobs"), JobQueue(redis, "m"),
                             JobQueue(redis, "v"), media_keys, feed, cache, counters)

@@ -7,6 +7,7 @@ from quart_schema import Info, QuartSchema
 from quart_trio import QuartTrio
 
 from .errors import JsonRequest, install_error_handlers
+from .json_provider import OrjsonProvider
 from .routes import accounts, feed, media, ops, posts, users
 from .services import Services
 
@@ -38,6 +39,7 @@ def create_app(services: Services) -> QuartTrio:
         scalar_ui_path=None,
         security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
     )
+    app.json = OrjsonProvider(app)  # after QuartSchema, which installs its own
     install_error_handlers(app)
     app.before_request(read_body_first)
     for blueprint in (ops.bp, accounts.bp, users.bp, posts.bp, feed.bp, media.bp):

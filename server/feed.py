@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from storage.metadata import MetadataStore
 from storage.redis import keys
+from storage.redis.feed_reads import FeedReads, PageRead
 from storage.redis.jobs import Job, JobQueue
 from storage.redis.timelines import AUTHOR_RECENT_CAP, TIMELINE_CAP, Slice, Timelines
 from storage.types import Post, User
@@ -34,17 +35,24 @@ FILTER_SLACK = 4
 authors unfollowed since); a page that still comes up short ends with a cursor."""
 
 
+MAX_PAGE_READS = 4
+
+
 @dataclass(frozen=True)
 class FeedPage:
     posts: list[Post]
     next_position: int | None
+    like_counts: dict[int, int]
 
 
 class FeedService:
     def __init__(self, store: MetadataStore, timelines: Timelines, reader: PostReader,
-                 jobs: JobQueue, notifier: Notifier, *, celebrity_threshold: int) -> None:
+                 jobs: JobQueue, notifier: Notifier, reads: FeedReads, *,
+                 celebrity_threshold: int) -> None:
         self._store = store
         self._timelines = timelines
+        self._reads = reads
+        self._pulled: set[int] | None = None
         self._reader = reader
         self._jobs = jobs
         self._notifier = notifier
@@ -56,29 +64,39 @@ class FeedService:
         """Ready posts of the viewer and of those the viewer follows, newest first, below
         `before`. Stable while posts arrive: positions are post ids."""
         want = limit + FILTER_SLACK  # candidates: a few may be filtered out
-        timeline, celebrities = await self._timelines.read_home(
-            keys.timeline(viewer.user_id), before=before, count=want)
-        if not timeline.built:
-            [timeline] = await self._read_or_rebuild([viewer.user_id], before, want,
-                                                     timeline=True)
-        celebrities.discard(viewer.user_id)
-        pulled: list[Slice] = []
-        if celebrities:
-            followed = await self._store.following_among(viewer.user_id, celebrities)
-            pulled = await self._read_or_rebuild(sorted(followed), before, want, timeline=False)
-        merged = sorted({p for s in [timeline, *pulled] for p in s.post_ids}, reverse=True)
-        exhausted = len(merged) <= want and all(len(s.post_ids) < want
-                                                for s in [timeline, *pulled])
-        candidates = merged[:want]
-        posts = await self._reader.load(candidates)
+        read = await self._read_candidates(viewer.user_id, before, want)
+        candidates, exhausted = read.candidates, read.exhausted
+        posts = await self._reader.complete(read.lookup)
         authors = {p.author_id for p in posts.values()} - {viewer.user_id}
         allowed = await self._store.following_among(viewer.user_id, authors) if authors else set()
         allowed.add(viewer.user_id)
         visible = [posts[p] for p in candidates
                    if p in posts and posts[p].status == "ready" and posts[p].author_id in allowed]
         if len(visible) > limit:
-            return FeedPage(visible[:limit], visible[limit - 1].post_id)
-        return FeedPage(visible, None if exhausted or not candidates else candidates[-1])
+            return FeedPage(visible[:limit], visible[limit - 1].post_id, read.counts)
+        return FeedPage(visible, None if exhausted or not candidates else candidates[-1],
+                        read.counts)
+
+    async def _read_candidates(self, viewer_id: int, before: int | None, want: int) -> PageRead:
+        """The page's Redis side, normally one round trip. Which pulled authors to merge
+        is decided from the pulled set seen last; the read returns the current one, and a
+        change (or a missing set, rebuilt from the store) means reading again."""
+        for attempt in range(MAX_PAGE_READS):
+            known = self._pulled if self._pulled is not None else set()
+            candidates = known - {viewer_id}
+            followed = sorted(await self._store.following_among(viewer_id, candidates)
+                              if candidates else ())
+            read = await self._reads.read_page(viewer_id, followed, before=before, want=want)
+            if read.pulled != self._pulled:
+                self._pulled = read.pulled
+                continue
+            sets = [(viewer_id, True), *((author, False) for author in followed)]
+            missing = [s for s, built in zip(sets, read.built, strict=True) if not built]
+            if not missing or attempt == MAX_PAGE_READS - 1:
+                return read
+            for owner, timeline in missing:
+                await self._rebuild(owner, timeline=timeline)
+        return read
 
     async def _read_or_rebuild(self, owners: list[int], before: int | None, count: int,
                                *, timeline: bool) -> list[Slice]:
@@ -89,17 +107,22 @@ class FeedService:
         slices = await self._timelines.read([key(o) for o in owners], before=before,
                                             count=count, touch=timeline)
         for i, owner in enumerate(owners):
-            if slices[i].built:
-                continue
-            if timeline:
-                authors, cap = [*await self._store.following_ids(owner), owner], TIMELINE_CAP
-            else:
-                authors, cap = [owner], AUTHOR_RECENT_CAP
-            recent = await self._store.recent_ready_post_ids(authors, limit=cap)
-            await self._timelines.rebuild(key(owner), [post_id for post_id, _ in recent], cap=cap)
-            log.info("rebuilt %s from %d posts", key(owner), len(recent))
-            [slices[i]] = await self._timelines.read([key(owner)], before=before, count=count)
+            if not slices[i].built:
+                await self._rebuild(owner, timeline=timeline)
+                [slices[i]] = await self._timelines.read([key(owner)], before=before,
+                                                         count=count)
         return slices
+
+    async def _rebuild(self, owner: int, *, timeline: bool) -> None:
+        """Build a missing timeline (or author's recent set) from the metadata store."""
+        if timeline:
+            key, cap = keys.timeline(owner), TIMELINE_CAP
+            authors = [*await self._store.following_ids(owner), owner]
+        else:
+            key, cap, authors = keys.author_recent(owner), AUTHOR_RECENT_CAP, [owner]
+        recent = await self._store.recent_ready_post_ids(authors, limit=cap)
+        await self._timelines.rebuild(key, [post_id for post_id, _ in recent], cap=cap)
+        log.info("rebuilt %s from %d posts", key, len(recent))
 
     async def _recent_of(self, author_id: int) -> list[int]:
         [recent] = await self._read_or_rebuild([author_id], None, AUTHOR_RECENT_CAP,

@@ -8,7 +8,7 @@ from typing import Any
 
 from storage.metadata import MetadataStore
 from storage.redis.like_counters import LikeCounters
-from storage.redis.post_cache import PostCache
+from storage.redis.post_cache import Lookup, PostCache
 from storage.types import Post, User
 
 from .media_keys import MediaKeys
@@ -27,7 +27,10 @@ class PostReader:
         """The posts of `post_ids` that exist: one cache MGET, then one store query (and
         one cache fill) for the misses. Deleted posts are never returned, even if cached.
         Only ready posts are cached: they change no more except in their counts."""
-        lookup = await self._cache.lookup(post_ids)
+        return await self.complete(await self._cache.lookup(post_ids))
+
+    async def complete(self, lookup: Lookup) -> dict[int, Post]:
+        """The posts of a cache `lookup`: the misses from the store (one query), cached."""
         posts = dict(lookup.found)
         if lookup.missing:
             fetched = await self._store.get_posts(list(lookup.missing))
@@ -37,16 +40,19 @@ class PostReader:
         return posts
 
     async def views(self, viewer: User | None, posts: list[Post],
-                    authors: dict[int, User] | None = None) -> list[dict[str, Any]]:
+                    authors: dict[int, User] | None = None,
+                    counts: dict[int, int] | None = None) -> list[dict[str, Any]]:
         """API.md's `post` for each of `posts` (in order) whose author exists, with like
-        counts from the counters and `liked_by_viewer` from the durable likes. A post
-        without counters shows its stored count and is recounted at the next flush."""
+        counts from the counters (read unless given) and `liked_by_viewer` from the
+        durable likes. A post without counters shows its stored count and is recounted at
+        the next flush."""
         if not posts:
             return []
         ids = [p.post_id for p in posts]
         if authors is None:
             authors = await self._store.get_users({p.author_id for p in posts})
-        counts = await self._counters.totals(ids)
+        if counts is None:
+            counts = await self._counters.totals(ids)
         lost = [p.post_id for p in posts if p.post_id not in counts and p.status == "ready"]
         if lost:  # counters gone with Redis: the stored counts until the next flush rebuilds them
             await self._counters.mark_dirty(lost)

@@ -24,6 +24,7 @@ from storage.metadata import MetadataStore
 from storage.redis.client import RedisAddress, open_redis
 from storage.redis.embedded import EmbeddedValkey, find_valkey_binary, wait_until_answers
 from storage.redis.events import EventStreams
+from storage.redis.feed_reads import FeedReads
 from storage.redis.jobs import JobQueue
 from storage.redis.leases import lease_worker_id
 from storage.redis.like_counters import LikeCounters
@@ -127,7 +128,9 @@ def build_services(
     events = EventStreams(redis, keep_s=settings.events_keep, maxlen=settings.events_maxlen)
     notifier = Notifier(events)
     feed = FeedService(store, Timelines(redis, ttl_s=settings.timeline_ttl), reader, fanout_jobs,
-                       notifier, celebrity_threshold=settings.celebrity_threshold)
+                       notifier, FeedReads(redis, ttl_s=settings.timeline_ttl,
+                                           shards=settings.like_shards),
+                       celebrity_threshold=settings.celebrity_threshold)
     posts = PostService(store, blobs, jobs, video_jobs, media_keys, feed, cache, counters)
     limits = RateLimiter(GcraLimiter(redis), settings.rate_limits)
     accounts = AccountService(store, ids, Passwords(), limits,

@@ -29,6 +29,7 @@ from server.posts import PostService
 from server.realtime.notify import Notifier
 from storage.blobs.filesystem import FilesystemBlobStore
 from storage.redis.events import EventStreams
+from storage.redis.feed_reads import FeedReads
 from storage.redis.jobs import JobQueue
 from storage.redis.like_counters import LikeCounters
 from storage.redis.post_cache import PostCache
@@ -108,6 +109,7 @@ async def open_world(tmp_path: Path) -> AsyncIterator[World]:
         fanout = JobQueue(redis, "fanout")
         notifier = Notifier(EventStreams(redis, keep_s=300, maxlen=100))
         feed = FeedService(store, Timelines(redis, ttl_s=3600), reader, fanout, notifier,
+                           FeedReads(redis, ttl_s=3600, shards=4),
                            celebrity_threshold=THRESHOLD)
         posts = PostService(store, FilesystemBlobStore(tmp_path / "blobs"), JobQueue(redis, "m"),
                             JobQueue(redis, "v"), keys, feed, cache, counters)

@@ -8,11 +8,11 @@ posts leave a tombstone for as long as entries live.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import coredis
+import orjson
 
 from ..types import Post, ms_from_utc, utc_from_ms
 from . import keys
@@ -46,18 +46,18 @@ is never replaced: a change that raced the delete cannot bring the post back."""
 
 
 def _encode(post: Post) -> str:
-    return json.dumps({
+    return orjson.dumps({
         "post_id": post.post_id, "author_id": post.author_id, "kind": post.kind,
         "status": post.status, "created_at": ms_from_utc(post.created_at),
         "caption": post.caption, "location": post.location, "alt_text": post.alt_text,
         "hashtags": list(post.hashtags), "media": post.media,
         "failure_reason": post.failure_reason, "like_count": post.like_count,
         "comment_count": post.comment_count,
-    }, separators=(",", ":"))
+    }).decode()
 
 
 def _decode(text: str) -> Post:
-    fields: dict[str, Any] = json.loads(text)
+    fields: dict[str, Any] = orjson.loads(text)
     fields["created_at"] = utc_from_ms(fields["created_at"])
     fields["hashtags"] = tuple(fields["hashtags"])
     return Post(**fields)
@@ -83,14 +83,19 @@ class PostCache:
     async def lookup(self, post_ids: Collection[int]) -> Lookup:
         """One MGET for the entries and generations of `post_ids`."""
         ids = list(post_ids)
-        result = Lookup()
         if not ids:
-            return result
+            return Lookup()
         names = [name for p in ids for name in (keys.post_cache(p), keys.post_generation(p))]
         with redis_errors():
             values = await self._client.mget(names)
-        for i, post_id in enumerate(ids):
-            entry, generation = values[2 * i], values[2 * i + 1]
+        return self.parse(ids, values[0::2], values[1::2])
+
+    @staticmethod
+    def parse(post_ids: Sequence[int], entries: Sequence[str | None],
+              generations: Sequence[str | None]) -> Lookup:
+        """A `Lookup` from the entries and generations read for `post_ids`."""
+        result = Lookup()
+        for post_id, entry, generation in zip(post_ids, entries, generations, strict=True):
             if entry == TOMBSTONE:
                 result.gone.add(post_id)
             elif entry is not None:

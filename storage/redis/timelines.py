@@ -81,21 +81,6 @@ class Timelines:
             return [Slice(await built is not None, [int(m) for m in await ids])
                     for ids, built in asks]
 
-    async def read_home(self, key: str, *, before: int | None,
-                        count: int) -> tuple[Slice, set[int]]:
-        """A home timeline's slice (as `read`, renewing its expiry) and the pulled authors,
-        in one round trip."""
-        high = f"({member(before)}" if before is not None else "+"
-        with redis_errors():
-            async with self._client.pipeline(transaction=False) as pipe:
-                ids = pipe.zrange(key, high, f"({SENTINEL}", sortby=PureToken.BYLEX, rev=True,
-                                  offset=0, count=count)
-                built = pipe.zscore(key, SENTINEL)
-                pipe.expire(key, self._ttl_s)
-                pulled = pipe.smembers(keys.celebrities())
-            return (Slice(await built is not None, [int(m) for m in await ids]),
-                    {int(m) for m in await pulled})
-
     async def rebuild(self, key: str, post_ids: Iterable[int], *, cap: int) -> None:
         """Mark `key` built with `post_ids` merged in (kept: whatever was pushed meanwhile)."""
         members: dict[str | bytes, int | float] = {member(p): 0 for p in post_ids}
