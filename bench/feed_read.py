@@ -28,15 +28,12 @@ import argparse
 import base64
 import io
 import json
-import os
 import random
 import secrets
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +44,16 @@ import blurhash
 import trio
 from PIL import Image, ImageFilter
 
-from bench.harness import call, catch_signals, emit, machine_info, run_load, warm_up
+from bench.harness import (
+    call,
+    catch_signals,
+    cpu_seconds,
+    emit,
+    machine_info,
+    run_load,
+    summarise,
+    warm_up,
+)
 from server.accounts import hash_token
 from server.ids import EPOCH_MS, SEQUENCE_BITS, WORKER_BITS, id_time_ms
 from server.media_keys import MediaKeys
@@ -373,17 +379,6 @@ def redis_figures(socket: str, viewer_ids: list[int]) -> dict[str, Any]:
 # measuring
 
 
-def cpu_seconds(pid: int | None) -> float | None:
-    """User + system CPU seconds of a process so far (Linux /proc), or None."""
-    if pid is None:
-        return None
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 class Measure:
     """Runs `bench.load` rounds and notes the CPU the server and its Valkey spent in each."""
 
@@ -406,40 +401,6 @@ class Measure:
             start, end = before[name], cpu_seconds(pid)
             result[f"{name}_cpu_s"] = None if start is None or end is None else end - start
         return result
-
-
-def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Aggregate the rounds of one endpoint: total throughput, median percentiles, CPU."""
-    medians: dict[str, float | None] = {}
-    for key in ("p50", "p90", "p99", "max"):
-        values = [r["latency_ms"][key] for r in runs if r["latency_ms"][key] is not None]
-        medians[key] = round(statistics.median(values), 3) if values else None
-    requests = sum(r["requests"] for r in runs)
-    errors = sum(r["errors"] for r in runs)
-    seconds = sum(r["duration_s"] for r in runs)
-    ok = requests - errors
-    summary: dict[str, Any] = {
-        "requests": requests,
-        "errors": errors,
-        "duration_s": round(seconds, 3),
-        "throughput_rps": round(ok / seconds, 1) if seconds else 0.0,
-        "latency_ms": medians,
-        "rounds_rps": [r["throughput_rps"] for r in runs],
-        "rounds_p99_ms": [r["latency_ms"]["p99"] for r in runs],
-    }
-    for name in ("server", "valkey"):
-        spent = [r.get(f"{name}_cpu_s") for r in runs]
-        if ok and all(s is not None for s in spent):
-            summary[f"{name}_cpu_ms_per_request"] = round(
-                sum(s for s in spent if s is not None) * 1000 / ok, 3)
-            summary[f"{name}_cpu_share"] = round(
-                sum(s for s in spent if s is not None) / seconds, 2) if seconds else None
-    if errors:
-        statuses: Counter[str] = Counter()
-        for r in runs:
-            statuses.update(r["status_counts"])
-        summary["status_counts"] = dict(statuses)
-    return summary
 
 
 def measure(proc: ServerProcess, graph: Seed, args: argparse.Namespace,

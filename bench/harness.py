@@ -11,12 +11,14 @@ import json
 import os
 import platform
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -135,3 +137,48 @@ def emit(name: str, result: dict[str, Any]) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(text + "\n")
     return path
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU seconds of a process so far (Linux /proc), or None."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Aggregate the rounds of one endpoint: total throughput, median percentiles, CPU."""
+    medians: dict[str, float | None] = {}
+    for key in ("p50", "p90", "p99", "max"):
+        values = [r["latency_ms"][key] for r in runs if r["latency_ms"][key] is not None]
+        medians[key] = round(statistics.median(values), 3) if values else None
+    requests = sum(r["requests"] for r in runs)
+    errors = sum(r["errors"] for r in runs)
+    seconds = sum(r["duration_s"] for r in runs)
+    ok = requests - errors
+    summary: dict[str, Any] = {
+        "requests": requests,
+        "errors": errors,
+        "duration_s": round(seconds, 3),
+        "throughput_rps": round(ok / seconds, 1) if seconds else 0.0,
+        "latency_ms": medians,
+        "rounds_rps": [r["throughput_rps"] for r in runs],
+        "rounds_p99_ms": [r["latency_ms"]["p99"] for r in runs],
+    }
+    for name in ("server", "valkey"):
+        spent = [r.get(f"{name}_cpu_s") for r in runs]
+        if ok and all(s is not None for s in spent):
+            summary[f"{name}_cpu_ms_per_request"] = round(
+                sum(s for s in spent if s is not None) * 1000 / ok, 3)
+            summary[f"{name}_cpu_share"] = round(
+                sum(s for s in spent if s is not None) / seconds, 2) if seconds else None
+    if errors:
+        statuses: Counter[str] = Counter()
+        for r in runs:
+            statuses.update(r["status_counts"])
+        summary["status_counts"] = dict(statuses)
+    return summary

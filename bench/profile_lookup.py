@@ -10,11 +10,19 @@ alternates trivial and profile rounds and prints throughputs, latency percentile
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 from typing import Any
 
-from bench.harness import call, emit, machine_info, register, run_load, server, warm_up
+from bench.harness import (
+    call,
+    emit,
+    machine_info,
+    register,
+    run_load,
+    server,
+    summarise,
+    warm_up,
+)
 
 TARGET = "bench_target"
 VIEWER = "bench_viewer"
@@ -34,25 +42,6 @@ def seed(base: str, followers: int) -> str:
     if profile["followers_count"] != followers + 1 or profile["followed_by_viewer"] is not True:
         raise RuntimeError(f"seeding did not give the expected profile: {profile}")
     return viewer
-
-
-def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Aggregate the rounds of one endpoint: total throughput and median percentiles."""
-    medians: dict[str, float | None] = {}
-    for key in ("p50", "p90", "p99", "max"):
-        values = [r["latency_ms"][key] for r in runs if r["latency_ms"][key] is not None]
-        medians[key] = round(statistics.median(values), 3) if values else None
-    requests = sum(r["requests"] for r in runs)
-    seconds = sum(r["duration_s"] for r in runs)
-    ok = requests - sum(r["errors"] for r in runs)
-    return {
-        "requests": requests,
-        "errors": sum(r["errors"] for r in runs),
-        "duration_s": round(seconds, 3),
-        "throughput_rps": round(ok / seconds, 1) if seconds else 0.0,
-        "latency_ms": medians,
-        "rounds_rps": [r["throughput_rps"] for r in runs],
-    }
 
 
 def main(argv: list[str] | None = None) -> None:
