@@ -21,6 +21,8 @@ from protocol.messages import (
     Pong,
     PostDeleted,
 )
+from storage.redis import keys
+from storage.redis.client import RedisAddress, open_redis
 from tests.support.api import bearer, register
 from tests.support.images import jpeg
 from tests.support.posts import post_photo
@@ -160,3 +162,26 @@ async def test_reconnecting_needs_no_metadata_store_query(tmp_path: Path) -> Non
             after = (await http.get("/metrics")).text
             assert metric(after, "pixtrio_metadata_operations_total") == before
             assert metric(after, "pixtrio_ws_sessions") == 0
+
+
+async def test_a_celebritys_post_reaches_online_followers_live(tmp_path: Path) -> None:
+    """Pulled authors write to no follower's timeline, yet their online followers get the
+    post live; an offline follower gets no event stream written at all."""
+    with ServerProcess(tmp_path / "data", env={"PIXTRIO_CELEBRITY_THRESHOLD": "2"}) as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            star_token, star = await register(http)
+            online_token, _ = await register(http)
+            offline_token, offline = await register(http)
+            for token in (online_token, offline_token):
+                await http.post(f"/api/users/{star['username']}/follow", headers=bearer(token))
+            async with connect(server.url, online_token) as fan_ws:
+                post = await post_photo(http, star_token, jpeg(40, 30), caption="for all")
+                inserted = await fan_ws.next_of(FeedInsert)
+                assert inserted.post["post_id"] == post["post_id"]
+            socket = next(e["redis"] for e in server.log_entries() if "redis" in e)
+            async with open_redis(RedisAddress(unix_socket=socket.split("unix:", 1)[1])) as redis:
+                assert await redis.sismember(keys.celebrities(), star["user_id"])
+                assert not await redis.exists([keys.events(int(offline["user_id"]))])
+                assert not await redis.exists([keys.timeline(int(offline["user_id"]))])
+            feed = (await http.get("/api/feed", headers=bearer(offline_token))).json()
+            assert [p["post_id"] for p in feed["posts"]] == [post["post_id"]]
