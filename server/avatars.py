@@ -8,6 +8,7 @@ from actors.worker_pool import WorkerPool
 from media.photos import MediaRejected, make_avatar
 from storage.blobs import BlobStore
 from storage.metadata import MetadataStore
+from storage.redis.session_tokens import SessionTokens
 from storage.types import User
 
 from .errors import ApiError
@@ -27,10 +28,12 @@ class AvatarService:
         pool: WorkerPool,
         media_keys: MediaKeys,
         ids: IdGenerator,
+        session_tokens: SessionTokens,
         *,
         max_bytes: int,
     ) -> None:
         self._store = store
+        self._session_tokens = session_tokens
         self._blobs = blobs
         self._pool = pool
         self._keys = media_keys
@@ -63,6 +66,7 @@ class AvatarService:
         )
         if updated is None:
             raise ApiError(401, "not_authenticated", "this account no longer exists")
+        await self._session_tokens.drop_user(user.user_id)
         if user.profile_pic:
             old = self._keys.key_of(user.profile_pic)
             if old is not None:

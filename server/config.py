@@ -55,7 +55,7 @@ class Settings:
     ws_burst: int = 40
     events_keep: int = 300
     events_maxlen: int = 1000
-    session_token_ttl: int = 60
+    session_token_ttl: int = 24 * 3600
 
     @property
     def video_visibility_timeout(self) -> float:

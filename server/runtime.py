@@ -133,8 +133,8 @@ def build_services(
                        celebrity_threshold=settings.celebrity_threshold)
     posts = PostService(store, blobs, jobs, video_jobs, media_keys, feed, cache, counters)
     limits = RateLimiter(GcraLimiter(redis), settings.rate_limits)
-    accounts = AccountService(store, ids, Passwords(), limits,
-                              SessionTokens(redis, ttl_s=settings.session_token_ttl), events)
+    session_tokens = SessionTokens(redis, ttl_s=settings.session_token_ttl)
+    accounts = AccountService(store, ids, Passwords(), limits, session_tokens, events)
     realtime = Realtime(
         hub=Hub(redis, events, keep_interval=settings.events_keep / 3),
         events=events, notifier=notifier, sign_in=accounts.session_sign_in,
@@ -160,7 +160,7 @@ def build_services(
                               max_bytes=settings.max_upload_bytes,
                               max_video_bytes=settings.max_video_bytes),
         posts=posts,
-        avatars=AvatarService(store, blobs, pool, media_keys, ids,
+        avatars=AvatarService(store, blobs, pool, media_keys, ids, session_tokens,
                               max_bytes=settings.max_avatar_bytes),
         reader=reader,
         feed=feed,

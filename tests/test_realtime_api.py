@@ -185,3 +185,15 @@ async def test_a_celebritys_post_reaches_online_followers_live(tmp_path: Path) -
                 assert not await redis.exists([keys.timeline(int(offline["user_id"]))])
             feed = (await http.get("/api/feed", headers=bearer(offline_token))).json()
             assert [p["post_id"] for p in feed["posts"]] == [post["post_id"]]
+
+
+async def test_hello_shows_a_new_avatar_at_once(client: httpx.AsyncClient,
+                                                live_server: ServerProcess) -> None:
+    token, _ = await register(client)
+    async with connect(live_server.url, token) as before:
+        assert before.hello.user["profile_pic"] is None
+    answer = await client.put("/api/me/avatar", content=jpeg(200, 200),
+                              headers={**bearer(token), "Content-Type": "image/jpeg"})
+    assert answer.status_code == 200, answer.text
+    async with connect(live_server.url, token) as after:
+        assert after.hello.user["profile_pic"] == answer.json()["profile_pic"]

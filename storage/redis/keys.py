@@ -81,3 +81,8 @@ def user_channel(user_id: int) -> str:
 def session_token(token_hash_hex: str) -> str:
     """Cached sign-in of a token for websocket sessions (user id, username, picture)."""
     return f"{PREFIX}:tok:{token_hash_hex}"
+
+
+def session_tokens_of(user_id: int) -> str:
+    """Set of the token hashes cached by `session_token` for one user."""
+    return f"{PREFIX}:toks:{{u:{user_id}}}"

@@ -1,7 +1,8 @@
 """Sign-ins cached for websocket sessions, so connecting needs no metadata-store query.
 
-An entry maps a token's hash to who it signs in (id, username, picture) for `ttl_s`;
-logging out deletes it. A changed profile picture shows in new sessions within `ttl_s`.
+An entry maps a token's hash to who it signs in (id, username, picture) for `ttl_s`, and
+each user's set of cached hashes lets a change of picture drop them all at once; logging
+out deletes the token's entry.
 """
 
 from __future__ import annotations
@@ -34,9 +35,19 @@ class SessionTokens:
 
     async def put(self, token_hash_hex: str, user: SessionUser) -> None:
         with redis_errors():
-            await self._client.set(keys.session_token(token_hash_hex), json.dumps(asdict(user)),
-                                   ex=self._ttl_s)
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.set(keys.session_token(token_hash_hex), json.dumps(asdict(user)),
+                         ex=self._ttl_s)
+                pipe.sadd(keys.session_tokens_of(user.user_id), [token_hash_hex])
+                pipe.expire(keys.session_tokens_of(user.user_id), self._ttl_s)
 
     async def drop(self, token_hash_hex: str) -> None:
         with redis_errors():
             await self._client.delete([keys.session_token(token_hash_hex)])
+
+    async def drop_user(self, user_id: int) -> None:
+        """Forget every cached sign-in of a user (their profile picture changed)."""
+        with redis_errors():
+            hashes = await self._client.smembers(keys.session_tokens_of(user_id))
+            await self._client.delete([keys.session_tokens_of(user_id),
+                                       *(keys.session_token(h) for h in hashes)])
