@@ -1,14 +1,15 @@
 """The Hub: one per process, it routes events from Redis pub/sub to the local sessions.
 
-It holds the process's single subscriber connection and subscribes a user's channel while
-that user has at least one session here (reference counted by the sessions themselves).
-Routing never waits on a session: a frame is offered to each mailbox without blocking,
-and a session whose mailbox is full closes itself (4008). Each event is decoded once and
-encoded once per codec, whatever the number of sessions it goes to.
+It holds the process's single subscriber connection and subscribes a bucket's channel
+while some user of that bucket has a session here (reference counted). Routing never
+waits on a session: a frame is offered to each mailbox without blocking, and a session
+whose mailbox is full closes itself (4008). Each bus message is decoded once, however
+many users it names; each user's frame is encoded once per codec their sessions speak.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from typing import Any, Protocol
@@ -20,11 +21,9 @@ from protocol.codecs import Codec, ProtocolError, from_wire
 from protocol.messages import SERVER_MESSAGES, CloseCode
 from storage.errors import StorageError
 from storage.redis import keys
-from storage.redis.events import EventStreams
+from storage.redis.events import EventStreams, bucket_of
 
 log = logging.getLogger("pixtrio.realtime")
-
-CHANNEL_PREFIX = keys.user_channel(0)[:-1]
 
 
 def decode_event(event_id: str, event_json: str) -> Any:
@@ -56,6 +55,7 @@ class Hub:
         self._keep_interval = keep_interval
         self._members: dict[int, set[Member]] = {}
         self._everyone: set[Member] = set()
+        self._bucket_users: dict[int, int] = {}
         self._subscribed: dict[int, trio.Event] = {}
         self._pubsub: Any = None
         self.closing = False
@@ -85,17 +85,20 @@ class Hub:
                 while True:
                     message = await pubsub.get_message()
                     if message is not None and message["type"] == "message":
-                        self._route(str(message["channel"]), str(message["data"]))
+                        self._route(str(message["data"]))
 
     async def attach(self, member: Member) -> None:
-        """Register a session; returns once its user's channel is subscribed."""
-        user_id = member.user_id
-        self._members.setdefault(user_id, set()).add(member)
-        ready = self._subscribed.get(user_id)
+        """Register a session; returns once its user's bucket channel is subscribed."""
+        user_id, bucket = member.user_id, bucket_of(member.user_id)
+        members = self._members.setdefault(user_id, set())
+        if not members:
+            self._bucket_users[bucket] = self._bucket_users.get(bucket, 0) + 1
+        members.add(member)
+        ready = self._subscribed.get(bucket)
         if ready is None:
-            ready = self._subscribed[user_id] = trio.Event()
+            ready = self._subscribed[bucket] = trio.Event()
             try:
-                await self._pubsub.subscribe(keys.user_channel(user_id))
+                await self._pubsub.subscribe(keys.bus_channel(bucket))
             except BaseException:
                 self.detach(member)
                 raise
@@ -105,16 +108,21 @@ class Hub:
             await ready.wait()
 
     def detach(self, member: Member) -> None:
-        """Unregister a session; the channel is unsubscribed with its user's last one."""
-        user_id = member.user_id
+        """Unregister a session; a bucket's channel is unsubscribed with the last session
+        of its users here."""
+        user_id, bucket = member.user_id, bucket_of(member.user_id)
         members = self._members.get(user_id)
-        if members is None:
+        if members is None or member not in members:
             return
         members.discard(member)
-        if not members:
-            del self._members[user_id]
-            self._subscribed.pop(user_id, None)
-            self._pubsub._unsubscribe(keys.user_channel(user_id))  # queued, never waits
+        if members:
+            return
+        del self._members[user_id]
+        self._bucket_users[bucket] -= 1
+        if not self._bucket_users[bucket]:
+            del self._bucket_users[bucket]
+            self._subscribed.pop(bucket, None)
+            self._pubsub._unsubscribe(keys.bus_channel(bucket))  # queued, never waits
 
     def close_all(self, code: int = CloseCode.GOING_AWAY) -> None:
         """Ask every session to close (server shutdown: 1001)."""
@@ -122,31 +130,35 @@ class Hub:
         for member in list(self._everyone):
             member.end(code)
 
-    def _route(self, channel: str, data: str) -> None:
-        if not channel.startswith(CHANNEL_PREFIX):
-            return
-        members = self._members.get(int(channel[len(CHANNEL_PREFIX):]))
-        if not members:
-            return
+    def _route(self, data: str) -> None:
         kind, _, rest = data.partition(" ")
         if kind == "R":
-            for member in list(members):
-                if member.token_hash_hex == rest:
+            user, _, token_hash_hex = rest.partition(" ")
+            for member in list(self._members.get(int(user), ())):
+                if member.token_hash_hex == token_hash_hex:
                     member.end(CloseCode.UNAUTHENTICATED)
         elif kind == "E":
-            event_id, _, event_json = rest.partition(" ")
-            try:
-                message = decode_event(event_id, event_json)
-            except (ValueError, ProtocolError):
-                log.exception("undeliverable event %s", event_json[:200])
-                return
-            frames: dict[str, str | bytes] = {}
-            for member in list(members):
-                name = member.codec.name
-                frame = frames.get(name)
-                if frame is None:
-                    frame = frames[name] = member.codec.encode(message)
-                member.offer(event_id, frame)
+            targets, _, event_json = rest.partition(" ")
+            template = None
+            for target in targets.split(","):
+                user, _, event_id = target.partition(":")
+                members = self._members.get(int(user))
+                if not members:
+                    continue
+                if template is None:
+                    try:
+                        template = decode_event("0-0", event_json)
+                    except (ValueError, ProtocolError):
+                        log.exception("undeliverable event %s", event_json[:200])
+                        return
+                message = dataclasses.replace(template, id=event_id)
+                frames: dict[str, str | bytes] = {}
+                for member in list(members):
+                    name = member.codec.name
+                    frame = frames.get(name)
+                    if frame is None:
+                        frame = frames[name] = member.codec.encode(message)
+                    member.offer(event_id, frame)
 
     async def _keep_streams(self) -> None:
         while True:

@@ -8,8 +8,11 @@ was within the last few minutes (`keep_s`): sessions create and renew it; an eve
 user without one is dropped (they refetch over REST when they come back), which is what
 keeps a fan-out to many offline followers from writing to their streams.
 
-Channel messages are text: `E <id> <event JSON>` for an event, `R <token hash>` when a
-token was revoked.
+Users are spread over `BUCKETS` channels, and one call publishes one message per bucket
+however many of its users get the event, so a process's subscriber parses one message
+for many sessions rather than one per user. Channel messages are text:
+`E <user>:<id>,<user>:<id>… <event JSON>` for an event (each user with the id the event
+has in their stream) and `R <user> <token hash>` when a token was revoked.
 """
 
 from __future__ import annotations
@@ -24,18 +27,28 @@ from . import keys
 from .client import redis_errors
 
 _DELIVER = """
-local delivered, cap, slack = 0, tonumber(ARGV[1]), tonumber(ARGV[3])
+local cap, event, slack = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local delivered, targets, channels = 0, {}, {}
 for i, key in ipairs(KEYS) do
   if redis.call('EXISTS', key) == 1 then
-    local id = redis.call('XADD', key, '*', 'e', ARGV[2])
+    local id = redis.call('XADD', key, '*', 'e', event)
     if redis.call('XLEN', key) > cap + slack then
       local old, ids = redis.call('XRANGE', key, '-', '+', 'COUNT', slack), {}
       for j, entry in ipairs(old) do ids[j] = entry[1] end
       redis.call('XDEL', key, unpack(ids))
     end
-    redis.call('PUBLISH', ARGV[i + 3], 'E ' .. id .. ' ' .. ARGV[2])
+    local channel = ARGV[3 + 2 * i]
+    if not targets[channel] then
+      targets[channel] = {}
+      channels[#channels + 1] = channel
+    end
+    local list = targets[channel]
+    list[#list + 1] = ARGV[2 + 2 * i] .. ':' .. id
     delivered = delivered + 1
   end
+end
+for _, channel in ipairs(channels) do
+  redis.call('PUBLISH', channel, 'E ' .. table.concat(targets[channel], ',') .. ' ' .. event)
 end
 return delivered
 """
@@ -63,6 +76,13 @@ return {deleted, last, redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT
 
 DELIVER_BATCH = 1000
 """Users written per script call when one event goes to many users."""
+
+BUCKETS = 509
+"""Bus channels; a prime, so the time-ordered bits of user ids spread evenly."""
+
+
+def bucket_of(user_id: int) -> int:
+    return user_id % BUCKETS
 
 
 def stream_id(text: str) -> tuple[int, int] | None:
@@ -101,7 +121,8 @@ class EventStreams:
                 delivered += int(await self._deliver(
                     keys=[keys.events(u) for u in batch],
                     args=[self._maxlen, event_json, max(1, self._maxlen // 16),
-                          *(keys.user_channel(u) for u in batch)]))
+                          *(arg for u in batch
+                            for arg in (str(u), keys.bus_channel(bucket_of(u))))]))
         return delivered
 
     async def keep(self, user_ids: Sequence[int]) -> None:
@@ -130,4 +151,5 @@ class EventStreams:
     async def revoke(self, user_id: int, token_hash_hex: str) -> None:
         """Tell every process that sessions of this token must close."""
         with redis_errors():
-            await self._client.publish(keys.user_channel(user_id), f"R {token_hash_hex}")
+            await self._client.publish(keys.bus_channel(bucket_of(user_id)),
+                                       f"R {user_id} {token_hash_hex}")

@@ -73,9 +73,10 @@ def events(user_id: int) -> str:
     return f"{PREFIX}:ev:{{u:{user_id}}}"
 
 
-def user_channel(user_id: int) -> str:
-    """Pub/sub channel carrying one user's live events and token revocations."""
-    return f"{PREFIX}:ch:u:{user_id}"
+def bus_channel(bucket: int) -> str:
+    """Pub/sub channel carrying the live events and token revocations of the users in
+    one bucket (see `events.bucket_of`)."""
+    return f"{PREFIX}:ch:{bucket}"
 
 
 def session_token(token_hash_hex: str) -> str:
