@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -183,6 +184,7 @@ async def serve_http(
     config.accesslog = None
     config.errorlog = logging.getLogger("hypercorn.error")
     config.websocket_max_message_size = MAX_FRAME_BYTES
+    config.backlog = LISTEN_BACKLOG
     app = WebsocketEndpoint(StreamingBodies(create_app(services), services), services.realtime)
     async with trio.open_nursery() as http:  # exits once hypercorn has drained
         http.start_soon(close_sockets_on, shutdown, services.realtime.hub)
@@ -198,6 +200,22 @@ async def serve_http(
         )
         task_status.started(binds)
     return binds
+
+
+LISTEN_BACKLOG = 2048
+"""Connections the kernel queues before hypercorn accepts them (a reconnect storm)."""
+
+
+def tune_garbage_collector() -> None:
+    """Move what start-up allocated out of the collector's sight and collect the young
+    generation less often: with ten thousand sessions a process holds millions of
+    long-lived objects, and default thresholds paused it for a second every few seconds."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 100)
+
+
+GC_YOUNG_THRESHOLD = 50_000
 
 
 async def close_sockets_on(shutdown: trio.Event, hub: Hub) -> None:
@@ -256,6 +274,7 @@ async def run_server(
                     await media.start(fanout.run)
                     await media.start(services.likes.run_flusher)
                     await media.start(services.realtime.hub.run)
+                    tune_garbage_collector()
                     binds = await serve_http(services, shutdown, task_status)
                     log.info("pixtrio stopped serving %s", ", ".join(binds))
                     media.cancel_scope.cancel()  # unfinished jobs are reclaimed later

@@ -76,9 +76,7 @@ class FakeHub:
 
 
 class FakeEvents:
-    async def keep(self, user_ids: list[int]) -> None: ...
-
-    async def replay(self, user_id: int, since: str) -> Replay:
+    async def resume(self, user_id: int, since: str | None) -> Replay:
         return Replay(False, [])
 
 
@@ -243,14 +241,14 @@ async def test_a_gap_longer_than_the_stream_keeps_is_not_recovered(tmp_path: Pat
     async with valkey_client(tmp_path) as redis:
         events = EventStreams(redis, keep_s=300, maxlen=20)
         assert await events.deliver([5], '{"t":"post.deleted","post_id":"0"}') == 0  # offline
-        await events.keep([5])
+        assert not (await events.resume(5, None)).recovered  # comes online
         ids = []
         for n in range(60):
             await events.deliver([5], f'{{"t":"post.deleted","post_id":"{n}"}}')
-            [(last, _)] = (await events.replay(5, ids[-1] if ids else "0-1")).events[-1:]
+            [(last, _)] = (await events.resume(5, ids[-1] if ids else "0-1")).events[-1:]
             ids.append(last)
-        early = await events.replay(5, ids[5])
+        early = await events.resume(5, ids[5])
         assert not early.recovered
-        recent = await events.replay(5, ids[50])
+        recent = await events.resume(5, ids[50])
         assert recent.recovered and [i for i, _ in recent.events] == ids[51:]
-        assert not (await events.replay(5, "nonsense")).recovered
+        assert not (await events.resume(5, "nonsense")).recovered

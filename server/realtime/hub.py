@@ -99,8 +99,10 @@ class Hub:
             ready = self._subscribed[bucket] = trio.Event()
             try:
                 await self._pubsub.subscribe(keys.bus_channel(bucket))
-            except BaseException:
+            except BaseException as exc:
                 self.detach(member)
+                if isinstance(exc, Exception):  # e.g. no acknowledgement in time
+                    raise StorageError(f"redis: could not subscribe: {exc}") from None
                 raise
             finally:
                 ready.set()

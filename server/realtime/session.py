@@ -183,11 +183,8 @@ class Session:
 
     async def _greet(self, user: SessionUser) -> None:
         """Keep the user's stream, replay what was missed, then say hello."""
-        await self._events.keep([self.user_id])
-        recovered, replay = False, []
-        if self._since is not None:
-            replayed = await self._events.replay(self.user_id, self._since)
-            recovered, replay = replayed.recovered, replayed.events
+        resumed = await self._events.resume(self.user_id, self._since)
+        recovered, replay = resumed.recovered, resumed.events
         hello = Hello(self.session_id, {"user_id": str(user.user_id), "username": user.username,
                                         "profile_pic": user.profile_pic}, recovered)
         await self._socket.send(self.codec.encode(hello))

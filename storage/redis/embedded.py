@@ -80,6 +80,9 @@ class EmbeddedValkey:
             "--save", "",
             "--daemonize", "no",
             "--protected-mode", "yes",
+            # each process's one subscriber carries every event for its sessions: give it
+            # room for bursts rather than the default 32 MB hard limit
+            "--client-output-buffer-limit", "pubsub 256mb 64mb 60",
         ]
 
     def stop_stale(self) -> None:

@@ -63,16 +63,24 @@ end
 return #KEYS
 """
 
-_REPLAY = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+_RESUME = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('XDEL', KEYS[1], redis.call('XADD', KEYS[1], '*', 'o', '1'))
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+  return false
+end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+if ARGV[2] == '' then return false end
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
 local deleted, last = '0-0', '0-0'
 for i = 1, #info, 2 do
   if info[i] == 'max-deleted-entry-id' then deleted = info[i + 1] end
   if info[i] == 'last-generated-id' then last = info[i + 1] end
 end
-return {deleted, last, redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])}
+return {deleted, last, redis.call('XRANGE', KEYS[1], '(' .. ARGV[2], '+', 'COUNT', ARGV[3])}
 """
+"""Keep (or create) a user's stream and read what followed a resume position: a stream
+that had to be created cannot recover anything."""
 
 DELIVER_BATCH = 1000
 """Users written per script call when one event goes to many users."""
@@ -108,7 +116,7 @@ class EventStreams:
         self._maxlen = maxlen
         self._deliver = client.register_script(_DELIVER)
         self._open = client.register_script(_OPEN)
-        self._replay = client.register_script(_REPLAY)
+        self._resume = client.register_script(_RESUME)
 
     async def deliver(self, user_ids: Sequence[int], event_json: str) -> int:
         """Append `event_json` to the stream of each user that has one and publish it on
@@ -132,15 +140,16 @@ class EventStreams:
                 await self._open(keys=[keys.events(u) for u in user_ids[start:start + DELIVER_BATCH]],
                                  args=[self._keep_s])
 
-    async def replay(self, user_id: int, since: str) -> Replay:
-        """The events after `since`, oldest first, in one round trip."""
-        position = stream_id(since)
-        if position is None:
-            return Replay(False, [])
+    async def resume(self, user_id: int, since: str | None) -> Replay:
+        """Keep the user's stream for `keep_s` more (creating it if need be) and return
+        the events after `since`, oldest first, in one round trip."""
+        position = stream_id(since) if since is not None else None
         with redis_errors():
-            answer: Any = await self._replay(keys=[keys.events(user_id)],
-                                             args=[since, 2 * self._maxlen + 200])
-        if not answer:
+            answer: Any = await self._resume(
+                keys=[keys.events(user_id)],
+                args=[self._keep_s, since if since is not None and position is not None else "",
+                      2 * self._maxlen + 200])
+        if not answer or position is None:
             return Replay(False, [])
         deleted, last, entries = answer
         events = [(entry_id, dict(zip(fields[::2], fields[1::2], strict=True))["e"])
