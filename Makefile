@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.video_pipeline
 	$(BIN)/python -m bench.feed_writes
 	$(BIN)/python -m bench.feed_read
+	$(BIN)/python -m bench.realtime
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache
