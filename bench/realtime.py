@@ -61,7 +61,7 @@ import trio
 from coredis.tokens import PureToken
 from trio_websocket import open_websocket_url
 
-from bench.harness import REPO, catch_signals, emit, machine_info
+from bench.harness import REPO, catch_signals, cpu_seconds, emit, machine_info
 from bench.ws_load import percentiles
 from protocol.codecs import MSGPACK
 from protocol.messages import PostDeleted
@@ -115,17 +115,6 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError(f"no VmRSS for {pid}")
-
-
-def cpu_seconds(pid: int | None) -> float | None:
-    """User + system CPU seconds of a process so far (Linux /proc), or None."""
-    if pid is None:
-        return None
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 def own_cpu() -> float:
