@@ -252,3 +252,25 @@ async def test_a_gap_longer_than_the_stream_keeps_is_not_recovered(tmp_path: Pat
         recent = await events.resume(5, ids[50])
         assert recent.recovered and [i for i, _ in recent.events] == ids[51:]
         assert not (await events.resume(5, "nonsense")).recovered
+
+
+async def test_events_reach_users_with_ids_beyond_a_doubles_precision(tmp_path: Path) -> None:
+    """The delivery script computes each user's bus bucket itself; it must agree with
+    `bucket_of` for real 63-bit ids."""
+    async def signed_in_as(user_id: int) -> SignedIn:
+        return SignedIn(SessionUser(user_id, f"u{user_id}", None), "aa")
+
+    users = [7_300_000_000_000_000_123, 2**63 - 1, 9_007_199_254_740_993, 508, 509]
+    async with real_hub(tmp_path) as (hub, events):
+        sockets = [FakeSocket(MSGPACK) for _ in users]
+        async with trio.open_nursery() as nursery:
+            for user_id, socket in zip(users, sockets, strict=True):
+                actor = Session(socket, socket.codec, hub, events, sign_in, SETTINGS,  # type: ignore[arg-type]
+                                signed_in=await signed_in_as(user_id))
+                nursery.start_soon(actor.run)
+                assert isinstance(await socket.next(), Hello)
+            assert await events.deliver(users, '{"t":"post.deleted","post_id":"9"}') == len(users)
+            for socket in sockets:
+                with trio.fail_after(5):
+                    assert (await socket.next()).post_id == "9"  # type: ignore[attr-defined]
+            nursery.cancel_scope.cancel()

@@ -8,7 +8,9 @@ was within the last few minutes (`keep_s`): sessions create and renew it; an eve
 user without one is dropped (they refetch over REST when they come back), which is what
 keeps a fan-out to many offline followers from writing to their streams.
 
-Users are spread over `BUCKETS` channels, and one call publishes one message per bucket
+The scripts take user ids and make key and channel names from templates, so a delivery
+to ten thousand users sends ten thousand short arguments. Users are spread over
+`BUCKETS` channels, and one call publishes one message per bucket
 however many of its users get the event, so a process's subscriber parses one message
 for many sessions rather than one per user. Channel messages are text:
 `E <user>:<id>,<user>:<id>… <event JSON>` for an event (each user with the id the event
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import coredis
 
@@ -28,8 +30,11 @@ from .client import redis_errors
 
 _DELIVER = """
 local cap, event, slack = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local stream_key, channel_name, buckets = ARGV[4], ARGV[5], tonumber(ARGV[6])
 local delivered, targets, channels = 0, {}, {}
-for i, key in ipairs(KEYS) do
+for i = 7, #ARGV do
+  local user = ARGV[i]
+  local key = string.format(stream_key, user)
   if redis.call('EXISTS', key) == 1 then
     local id = redis.call('XADD', key, '*', 'e', event)
     if redis.call('XLEN', key) > cap + slack then
@@ -37,13 +42,15 @@ for i, key in ipairs(KEYS) do
       for j, entry in ipairs(old) do ids[j] = entry[1] end
       redis.call('XDEL', key, unpack(ids))
     end
-    local channel = ARGV[3 + 2 * i]
+    local bucket = 0  -- user id modulo buckets, digit by digit (ids exceed a double)
+    for k = 1, #user do bucket = (bucket * 10 + string.byte(user, k) - 48) % buckets end
+    local channel = string.format(channel_name, bucket)
     if not targets[channel] then
       targets[channel] = {}
       channels[#channels + 1] = channel
     end
     local list = targets[channel]
-    list[#list + 1] = ARGV[2 + 2 * i] .. ':' .. id
+    list[#list + 1] = user .. ':' .. id
     delivered = delivered + 1
   end
 end
@@ -81,6 +88,8 @@ return {deleted, last, redis.call('XRANGE', KEYS[1], '(' .. ARGV[2], '+', 'COUNT
 """
 """Keep (or create) a user's stream and read what followed a resume position: a stream
 that had to be created cannot recover anything."""
+
+_PLACEHOLDER = cast(int, "%s")  # where the script's string.format puts a user id or bucket
 
 DELIVER_BATCH = 1000
 """Users written per script call when one event goes to many users."""
@@ -126,11 +135,10 @@ class EventStreams:
         for start in range(0, len(user_ids), DELIVER_BATCH):
             batch = user_ids[start:start + DELIVER_BATCH]
             with redis_errors():
-                delivered += int(await self._deliver(
-                    keys=[keys.events(u) for u in batch],
-                    args=[self._maxlen, event_json, max(1, self._maxlen // 16),
-                          *(arg for u in batch
-                            for arg in (str(u), keys.bus_channel(bucket_of(u))))]))
+                delivered += int(await self._deliver(keys=[], args=[
+                    self._maxlen, event_json, max(1, self._maxlen // 16),
+                    keys.events(_PLACEHOLDER), keys.bus_channel(_PLACEHOLDER), BUCKETS,
+                    *batch]))
         return delivered
 
     async def keep(self, user_ids: Sequence[int]) -> None:
