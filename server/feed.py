@@ -185,6 +185,7 @@ class FeedService:
         if post is None or post.status != "ready":
             return
         author = post.author_id
+        await self._reader.start_counting(post_id)
         await self._timelines.push([keys.author_recent(author)], [post_id], cap=AUTHOR_RECENT_CAP)
         await self._timelines.push([keys.timeline(author)], [post_id], cap=TIMELINE_CAP)
         pulled = await self.classify(author)

@@ -39,6 +39,11 @@ class PostReader:
             await self._cache.fill(ready, lookup.missing)
         return posts
 
+    async def start_counting(self, post_id: int) -> None:
+        """A post became ready: its like counters exist from now on (zero), so reads
+        need not mark it for a recount."""
+        await self._counters.start(post_id)
+
     async def views(self, viewer: User | None, posts: list[Post],
                     authors: dict[int, User] | None = None,
                     counts: dict[int, int] | None = None) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ import random
 from collections.abc import Collection, Sequence
 
 import coredis
+from coredis import PureToken
 
 from . import keys
 from .client import redis_errors
@@ -47,6 +48,11 @@ class LikeCounters:
             if total is not None:
                 totals[post_id] = total
         return totals
+
+    async def start(self, post_id: int) -> None:
+        """Give a post that just became ready its counters, at zero unless they exist."""
+        with redis_errors():
+            await self._client.set(keys.like_shard(post_id, 0), "0", condition=PureToken.NX)
 
     async def mark_dirty(self, post_ids: Collection[int]) -> None:
         """Have the next flush recount these posts (their counters went missing)."""
