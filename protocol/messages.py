@@ -28,6 +28,7 @@ class CloseCode(IntEnum):
     GOING_AWAY = 1001  # the server is shutting down: reconnect with `since`
     TOO_LARGE = 1009  # a frame over MAX_FRAME_BYTES
     INTERNAL_ERROR = 1011  # the server could not go on (e.g. Redis lost): reconnect later
+    SERVICE_RESTART = 1012  # the server's event bus reconnected: resume with `since`
     PING_TIMEOUT = 4000  # no answer to the server's ping in time
     UNAUTHENTICATED = 4001  # no valid auth in time, or the token was revoked
     TOO_SLOW = 4008  # the session's mailbox overflowed: reconnect with `since`

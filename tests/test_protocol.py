@@ -135,7 +135,7 @@ def test_constants() -> None:
     assert MAX_FRAME_BYTES == 65536
     assert {code.name: int(code) for code in CloseCode} == {
         "NORMAL": 1000, "GOING_AWAY": 1001, "TOO_LARGE": 1009, "INTERNAL_ERROR": 1011,
-        "PING_TIMEOUT": 4000, "UNAUTHENTICATED": 4001, "TOO_SLOW": 4008, "RATE_LIMITED": 4029}
+        "SERVICE_RESTART": 1012, "PING_TIMEOUT": 4000, "UNAUTHENTICATED": 4001, "TOO_SLOW": 4008, "RATE_LIMITED": 4029}
 
 
 def test_codecs_and_negotiation() -> None:

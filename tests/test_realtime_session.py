@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import trio
 import trio.testing
+from coredis import PureToken
 
 from protocol.codecs import JSON, MSGPACK, Codec
 from protocol.messages import Auth, CloseCode, Error, FeedInsert, Hello, Ping, Pong
@@ -166,18 +168,18 @@ async def test_flooding_closes_4029(autojump_clock: trio.testing.MockClock) -> N
 
 
 @asynccontextmanager
-async def real_hub(tmp_path: Path) -> AsyncIterator[tuple[Hub, EventStreams]]:
+async def real_hub(tmp_path: Path) -> AsyncIterator[tuple[Hub, EventStreams, Any]]:
     async with valkey_client(tmp_path) as redis:
         events = EventStreams(redis, keep_s=300, maxlen=100)
         hub = Hub(redis, events, keep_interval=100)
         async with trio.open_nursery() as nursery:
             await nursery.start(hub.run)
-            yield hub, events
+            yield hub, events, redis
             nursery.cancel_scope.cancel()
 
 
 async def test_a_slow_client_gets_4008_and_the_others_keep_getting_events(tmp_path: Path) -> None:
-    async with real_hub(tmp_path) as (hub, events):
+    async with real_hub(tmp_path) as (hub, events, _):
         slow, fast = FakeSocket(JSON), FakeSocket(MSGPACK)
         async with trio.open_nursery() as nursery:
             for socket in (slow, fast):
@@ -202,7 +204,7 @@ async def test_a_slow_client_gets_4008_and_the_others_keep_getting_events(tmp_pa
 
 
 async def test_resume_replays_exactly_the_missed_events_then_live_ones(tmp_path: Path) -> None:
-    async with real_hub(tmp_path) as (hub, events):
+    async with real_hub(tmp_path) as (hub, events, _):
         first = FakeSocket(JSON)
         await first.say(Auth("good"))
         async with trio.open_nursery() as nursery:
@@ -261,7 +263,7 @@ async def test_events_reach_users_with_ids_beyond_a_doubles_precision(tmp_path: 
         return SignedIn(SessionUser(user_id, f"u{user_id}", None), "aa")
 
     users = [7_300_000_000_000_000_123, 2**63 - 1, 9_007_199_254_740_993, 508, 509]
-    async with real_hub(tmp_path) as (hub, events):
+    async with real_hub(tmp_path) as (hub, events, _):
         sockets = [FakeSocket(MSGPACK) for _ in users]
         async with trio.open_nursery() as nursery:
             for user_id, socket in zip(users, sockets, strict=True):
@@ -273,4 +275,30 @@ async def test_events_reach_users_with_ids_beyond_a_doubles_precision(tmp_path: 
             for socket in sockets:
                 with trio.fail_after(5):
                     assert (await socket.next()).post_id == "9"  # type: ignore[attr-defined]
+            nursery.cancel_scope.cancel()
+
+
+async def test_a_lost_bus_connection_closes_sessions_to_resume_and_nothing_is_lost(
+        tmp_path: Path) -> None:
+    async with real_hub(tmp_path) as (hub, events, redis):
+        socket = FakeSocket(JSON)
+        await socket.say(Auth("good"))
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(session(socket, hub, events).run)
+            assert isinstance(await socket.next(), Hello)
+            await events.deliver([1], '{"t":"post.deleted","post_id":"1"}')
+            seen = await socket.next()
+            await redis.client_kill(type_=PureToken.PUBSUB)
+            await events.deliver([1], '{"t":"post.deleted","post_id":"2"}')  # maybe never live
+            with trio.fail_after(10):
+                await socket.closed.wait()
+            nursery.cancel_scope.cancel()
+        assert socket.closed_with == CloseCode.SERVICE_RESTART
+        again = FakeSocket(JSON)
+        await again.say(Auth("good", since=seen.id))  # type: ignore[attr-defined]
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(session(again, hub, events).run)
+            hello = await again.next()
+            assert isinstance(hello, Hello) and hello.recovered
+            assert (await again.next()).post_id == "2"  # type: ignore[attr-defined]
             nursery.cancel_scope.cancel()

@@ -1,7 +1,10 @@
 """The Hub: one per process, it routes events from Redis pub/sub to the local sessions.
 
 It holds the process's single subscriber connection and subscribes a bucket's channel
-while some user of that bucket has a session here (reference counted). Routing never
+while some user of that bucket has a session here (reference counted). When that
+connection is lost and re-established, events published meanwhile never arrive, so the
+sessions of every resubscribed bucket are closed with 1012 and resume from their streams,
+which lose nothing. Routing never
 waits on a session: a frame is offered to each mailbox without blocking, and a session
 whose mailbox is full closes itself (4008). Each bus message is decoded once, however
 many users it names; each user's frame is encoded once per codec their sessions speak.
@@ -55,8 +58,9 @@ class Hub:
         self._keep_interval = keep_interval
         self._members: dict[int, set[Member]] = {}
         self._everyone: set[Member] = set()
-        self._bucket_users: dict[int, int] = {}
+        self._bucket_users: dict[int, set[int]] = {}
         self._subscribed: dict[int, trio.Event] = {}
+        self._confirmed: set[int] = set()
         self._pubsub: Any = None
         self.closing = False
 
@@ -77,23 +81,25 @@ class Hub:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Own the subscriber connection and route until cancelled; keeps the event
         streams of local users alive meanwhile."""
-        async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+        async with self._redis.pubsub() as pubsub:
             self._pubsub = pubsub
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._keep_streams)
                 task_status.started()
                 while True:
                     message = await pubsub.get_message()
-                    if message is not None and message["type"] == "message":
+                    if message is None:
+                        continue
+                    if message["type"] == "message":
                         self._route(str(message["data"]))
+                    elif message["type"] in ("subscribe", "unsubscribe"):
+                        self._acknowledged(message["type"], str(message["channel"]))
 
     async def attach(self, member: Member) -> None:
         """Register a session; returns once its user's bucket channel is subscribed."""
         user_id, bucket = member.user_id, bucket_of(member.user_id)
-        members = self._members.setdefault(user_id, set())
-        if not members:
-            self._bucket_users[bucket] = self._bucket_users.get(bucket, 0) + 1
-        members.add(member)
+        self._members.setdefault(user_id, set()).add(member)
+        self._bucket_users.setdefault(bucket, set()).add(user_id)
         ready = self._subscribed.get(bucket)
         if ready is None:
             ready = self._subscribed[bucket] = trio.Event()
@@ -120,7 +126,7 @@ class Hub:
         if members:
             return
         del self._members[user_id]
-        self._bucket_users[bucket] -= 1
+        self._bucket_users[bucket].discard(user_id)
         if not self._bucket_users[bucket]:
             del self._bucket_users[bucket]
             self._subscribed.pop(bucket, None)
@@ -131,6 +137,20 @@ class Hub:
         self.closing = True
         for member in list(self._everyone):
             member.end(code)
+
+    def _acknowledged(self, kind: str, channel: str) -> None:
+        """Track confirmed subscriptions; a second confirmation of a bucket means the
+        client resubscribed after losing the connection."""
+        bucket = int(channel.rpartition(":")[2])
+        if kind == "unsubscribe":
+            self._confirmed.discard(bucket)
+        elif bucket not in self._confirmed:
+            self._confirmed.add(bucket)
+        else:
+            log.warning("event bus reconnected: sessions of bucket %d resume", bucket)
+            for user_id in list(self._bucket_users.get(bucket, ())):
+                for member in list(self._members.get(user_id, ())):
+                    member.end(CloseCode.SERVICE_RESTART)
 
     def _route(self, data: str) -> None:
         kind, _, rest = data.partition(" ")
