@@ -14,6 +14,7 @@ from protocol.codecs import JSON, MSGPACK
 from protocol.messages import (
     MAX_FRAME_BYTES,
     CloseCode,
+    DmTypingCommand,
     Error,
     FeedInsert,
     Notification,
@@ -92,6 +93,8 @@ async def test_bad_input_gets_errors_or_documented_close_codes(
             assert error.code in {"bad_frame", "unknown_type", "wrong_frame_type", "bad_message"}
         await ws.send(Ping())  # still serving
         assert isinstance(await ws.next_of(Pong), Pong)
+        await ws.send(DmTypingCommand("1"))  # declared in v1, not served until DMs exist
+        assert (await ws.next_of(Error)).code == "not_supported"
         await ws.ws.send_message(b"\x00" * (MAX_FRAME_BYTES + 1))
         assert await ws.closed_with() == CloseCode.TOO_LARGE
     async with connect(live_server.url, "forged", hello=False) as forged:
