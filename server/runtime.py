@@ -59,6 +59,7 @@ from .realtime.session import SessionSettings
 from .secret import load_or_create_secret
 from .services import Services
 from .streaming import StreamingBodies
+from .sweeper import StuckPostSweeper
 from .uploads import UploadService
 from .video_processing import VideoJobs, VideoSettings
 
@@ -274,6 +275,9 @@ async def run_server(
                     await media.start(fanout.run)
                     await media.start(services.likes.run_flusher)
                     await media.start(services.realtime.hub.run)
+                    await media.start(StuckPostSweeper(
+                        store, redis, {"photo": services.media_jobs, "video": services.video_jobs},
+                        stuck_after=settings.stuck_after).run)
                     tune_garbage_collector()
                     binds = await serve_http(services, shutdown, task_status)
                     log.info("pixtrio stopped serving %s", ", ".join(binds))

@@ -10,6 +10,7 @@ the driver completes before `trio.Cancelled` propagates, so it is never half-app
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from .types import Comment, NewUser, Page, Post, PostStatus, Token, User
@@ -126,6 +127,11 @@ class PostStore(Protocol):
     ) -> list[tuple[int, int]]:
         """(post id, author id) of the newest `limit` ready posts by any of `author_ids`,
         newest first, in one round trip (to build timelines)."""
+        ...
+
+    async def processing_posts(self, *, created_before: datetime, limit: int) -> list[Post]:
+        """Up to `limit` posts still `processing` that were published before
+        `created_before`, oldest first (to find posts whose job was lost)."""
         ...
 
     async def list_posts_by_author(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 import pymongo
@@ -171,6 +172,7 @@ class MongoStore:
         self._follows.create_index([("followee_id", ASCENDING), ("edge_id", DESCENDING)])
         self._follows.create_index([("follower_id", ASCENDING), ("edge_id", DESCENDING)])
         self._posts.create_index([("author_id", ASCENDING), ("_id", DESCENDING)])
+        self._posts.create_index([("status", ASCENDING), ("created_at", ASCENDING)])
         self._likes.create_index([("post_id", ASCENDING), ("user_id", ASCENDING)], unique=True)
         self._likes.create_index([("user_id", ASCENDING), ("post_id", ASCENDING)])
         self._comments.create_index([("post_id", ASCENDING), ("_id", ASCENDING)])
@@ -530,6 +532,15 @@ class MongoStore:
             docs = self._posts.find({"author_id": {"$in": ids}, "status": "ready"},
                                     {"_id": 1, "author_id": 1}).sort("_id", DESCENDING).limit(limit)
             return [(doc["_id"], doc["author_id"]) for doc in docs]
+
+        return await self._run(run)
+
+    async def processing_posts(self, *, created_before: datetime, limit: int) -> list[Post]:
+        def run() -> list[Post]:
+            docs = self._posts.find(
+                {"status": "processing", "created_at": {"$lt": ms_from_utc(created_before)}}
+            ).sort("created_at", ASCENDING).limit(limit)
+            return [_post(doc) for doc in docs]
 
         return await self._run(run)
 

@@ -16,6 +16,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -80,6 +81,7 @@ CREATE TABLE IF NOT EXISTS posts (
     created_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS posts_by_author ON posts (author_id, post_id);
+CREATE INDEX IF NOT EXISTS posts_by_status ON posts (status, created_at);
 CREATE TABLE IF NOT EXISTS likes (
     post_id INTEGER NOT NULL,
     user_id INTEGER NOT NULL,
@@ -572,6 +574,17 @@ class SqliteStore:
                 (*ids, limit),
             ).fetchall()
             return [(row[0], row[1]) for row in rows]
+
+        return await self._read_in_thread(run)
+
+    async def processing_posts(self, *, created_before: datetime, limit: int) -> list[Post]:
+        def run(c: sqlite3.Connection) -> list[Post]:
+            rows = c.execute(
+                f"SELECT {POST_COLUMNS} FROM posts WHERE status = 'processing'"
+                " AND created_at < ? ORDER BY created_at LIMIT ?",
+                (ms_from_utc(created_before), limit),
+            ).fetchall()
+            return [_post(row) for row in rows]
 
         return await self._read_in_thread(run)
 

@@ -11,7 +11,7 @@ import os
 import random
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -83,14 +83,8 @@ async def make_user(store: MetadataStore, name: str | None = None) -> User:
 
 
 def make_post(author_id: int, status: PostStatus = "processing", **fields: Any) -> Post:
-    return Post(
-        post_id=next_id(),
-        author_id=author_id,
-        kind="photo",
-        status=status,
-        created_at=T0,
-        **fields,
-    )
+    return Post(**{"post_id": next_id(), "author_id": author_id, "kind": "photo",
+                   "status": status, "created_at": T0, **fields})
 
 
 async def all_pages(
@@ -577,6 +571,23 @@ async def test_list_posts_by_author(store: MetadataStore) -> None:
 
 
 # lifecycle
+
+
+async def test_processing_posts_published_before_a_time(store: MetadataStore) -> None:
+    author = await make_user(store)
+    now = datetime.now(UTC)
+    ages = {"old": 7200, "older": 9000, "new": 60}
+    made = {}
+    for name, age in ages.items():
+        made[name] = make_post(author.user_id, "processing",
+                               created_at=now - timedelta(seconds=age))
+        await store.create_post(made[name])
+    await store.create_post(make_post(author.user_id, "ready",
+                                      created_at=now - timedelta(seconds=9999)))
+    stuck = await store.processing_posts(created_before=now - timedelta(hours=1), limit=10)
+    assert [p.post_id for p in stuck] == [made["older"].post_id, made["old"].post_id]
+    assert len(await store.processing_posts(created_before=now, limit=2)) == 2
+    assert await store.processing_posts(created_before=now - timedelta(days=1), limit=10) == []
 
 
 async def test_recent_ready_post_ids(store: MetadataStore) -> None:

@@ -87,3 +87,8 @@ def session_token(token_hash_hex: str) -> str:
 def session_tokens_of(user_id: int) -> str:
     """Set of the token hashes cached by `session_token` for one user."""
     return f"{PREFIX}:toks:{{u:{user_id}}}"
+
+
+def sweep_marker(post_id: int) -> str:
+    """Set while a stuck post's re-queued job gets its chance (see `server.sweeper`)."""
+    return f"{PREFIX}:swept:{post_id}"
