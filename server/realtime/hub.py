@@ -4,10 +4,10 @@ It holds the process's single subscriber connection and subscribes a bucket's ch
 while some user of that bucket has a session here (reference counted). When that
 connection is lost and re-established, events published meanwhile never arrive, so the
 sessions of every resubscribed bucket are closed with 1012 and resume from their streams,
-which lose nothing. Routing never
-waits on a session: a frame is offered to each mailbox without blocking, and a session
-whose mailbox is full closes itself (4008). Each bus message is decoded once, however
-many users it names; each user's frame is encoded once per codec their sessions speak.
+which lose nothing. Routing never waits on a session: a frame is offered to each mailbox
+without blocking, and a session whose mailbox is full closes itself (4008). Each bus
+message is decoded once, however many users it names; each user's frame is encoded once
+per codec their sessions speak.
 """
 
 from __future__ import annotations

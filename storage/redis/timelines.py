@@ -113,10 +113,6 @@ class Timelines:
                     for key in keys_[start:start + FANOUT_BATCH]:
                         pipe.zrem(key, members)
 
-    async def celebrities(self) -> set[int]:
-        with redis_errors():
-            return {int(m) for m in await self._client.smembers(keys.celebrities())}
-
     async def set_celebrity(self, author_id: int, celebrity: bool) -> bool:
         """Put the author in or out of the pulled set; True if that changed anything."""
         with redis_errors():
