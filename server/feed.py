@@ -21,7 +21,7 @@ from storage.metadata import MetadataStore
 from storage.redis import keys
 from storage.redis.feed_reads import FeedReads, PageRead
 from storage.redis.jobs import Job, JobQueue
-from storage.redis.timelines import AUTHOR_RECENT_CAP, TIMELINE_CAP, Slice, Timelines
+from storage.redis.timelines import AUTHOR_RECENT_CAP, TIMELINE_CAP, Timelines
 from storage.types import Post, User
 
 from .post_reader import PostReader
@@ -36,6 +36,8 @@ authors unfollowed since); a page that still comes up short ends with a cursor."
 
 
 MAX_PAGE_READS = 4
+"""Reads of a page's Redis side before it is served as it is (each retry follows a change
+of the pulled set or a rebuild of a missing set)."""
 
 
 @dataclass(frozen=True)
@@ -98,21 +100,6 @@ class FeedService:
                 await self._rebuild(owner, timeline=timeline)
         return read
 
-    async def _read_or_rebuild(self, owners: list[int], before: int | None, count: int,
-                               *, timeline: bool) -> list[Slice]:
-        """A slice of each owner's timeline (or, without `timeline`, of each author's recent
-        posts) in one round trip; any set that is missing is first rebuilt from the
-        metadata store (the cold path, off the constant count)."""
-        key = keys.timeline if timeline else keys.author_recent
-        slices = await self._timelines.read([key(o) for o in owners], before=before,
-                                            count=count, touch=timeline)
-        for i, owner in enumerate(owners):
-            if not slices[i].built:
-                await self._rebuild(owner, timeline=timeline)
-                [slices[i]] = await self._timelines.read([key(owner)], before=before,
-                                                         count=count)
-        return slices
-
     async def _rebuild(self, owner: int, *, timeline: bool) -> None:
         """Build a missing timeline (or author's recent set) from the metadata store."""
         if timeline:
@@ -125,8 +112,12 @@ class FeedService:
         log.info("rebuilt %s from %d posts", key, len(recent))
 
     async def _recent_of(self, author_id: int) -> list[int]:
-        [recent] = await self._read_or_rebuild([author_id], None, AUTHOR_RECENT_CAP,
-                                               timeline=False)
+        """An author's recent ready posts, newest first (their set rebuilt if missing)."""
+        key = keys.author_recent(author_id)
+        [recent] = await self._timelines.read([key], before=None, count=AUTHOR_RECENT_CAP)
+        if not recent.built:
+            await self._rebuild(author_id, timeline=False)
+            [recent] = await self._timelines.read([key], before=None, count=AUTHOR_RECENT_CAP)
         return recent.post_ids
 
     # changes

@@ -65,19 +65,17 @@ class Timelines:
         self._ttl_s = ttl_s
         self._push = client.register_script(_PUSH)
 
-    async def read(self, keys_: Sequence[str], *, before: int | None, count: int,
-                   touch: bool = False) -> list[Slice]:
-        """Up to `count` ids below `before` from each set, in one round trip; `touch`
-        renews the sets' expiry (timelines of users who read them stay)."""
+    async def read(self, keys_: Sequence[str], *, before: int | None,
+                   count: int) -> list[Slice]:
+        """Up to `count` ids below `before` from each set, in one round trip (a page of
+        the feed reads its sets through `feed_reads`, which also renews the timeline's
+        expiry)."""
         high = f"({member(before)}" if before is not None else "+"
         with redis_errors():
             async with self._client.pipeline(transaction=False) as pipe:
                 asks = [(pipe.zrange(key, high, f"({SENTINEL}", sortby=PureToken.BYLEX, rev=True,
                                      offset=0, count=count),
                          pipe.zscore(key, SENTINEL)) for key in keys_]
-                if touch:
-                    for key in keys_:
-                        pipe.expire(key, self._ttl_s)
             return [Slice(await built is not None, [int(m) for m in await ids])
                     for ids, built in asks]
 
