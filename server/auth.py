@@ -18,12 +18,14 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+def parse_bearer(value: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` value, or None."""
+    scheme, _, token = (value or "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
 def bearer_token() -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
+    return parse_bearer(request.headers.get("Authorization"))
 
 
 async def viewer() -> User | None:

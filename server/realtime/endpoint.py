@@ -14,6 +14,7 @@ from urllib.parse import parse_qs
 from protocol.codecs import JSON, negotiate
 from storage.errors import StorageError
 
+from ..auth import parse_bearer
 from ..streaming import header
 from . import Realtime
 from .session import Session, SignedIn, SocketClosed
@@ -86,7 +87,7 @@ class WebsocketEndpoint:
             return
         realtime = self._realtime
         signed_in: SignedIn | None = None
-        token = _bearer(scope)
+        token = parse_bearer(header(scope, b"authorization"))
         if token is not None:
             try:
                 signed_in = await realtime.sign_in(token)
@@ -103,10 +104,3 @@ class WebsocketEndpoint:
                           since=since[0] if since else None)
         await session.run()
 
-
-def _bearer(scope: Any) -> str | None:
-    value = header(scope, b"authorization")
-    if value is None:
-        return None
-    scheme, _, token = value.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
