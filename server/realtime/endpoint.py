@@ -103,4 +103,3 @@ class WebsocketEndpoint:
                           realtime.settings, signed_in=signed_in,
                           since=since[0] if since else None)
         await session.run()
-
