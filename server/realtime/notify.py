@@ -7,10 +7,11 @@ it are told to refetch when they resume).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from typing import Any
+
+import orjson
 
 from storage.errors import StorageError
 from storage.redis.events import EventStreams
@@ -27,8 +28,7 @@ class Notifier:
 
     async def _send(self, user_ids: Sequence[int], event: dict[str, Any]) -> None:
         try:
-            await self._events.deliver(user_ids, json.dumps(event, separators=(",", ":"),
-                                                            ensure_ascii=False))
+            await self._events.deliver(user_ids, orjson.dumps(event).decode())
         except StorageError as exc:
             log.warning("event %s not delivered: %s", event["t"], exc)
 
