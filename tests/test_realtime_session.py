@@ -17,6 +17,7 @@ from protocol.codecs import JSON, MSGPACK, Codec
 from protocol.messages import Auth, CloseCode, Error, FeedInsert, Hello, Ping, Pong
 from server.realtime.hub import Hub
 from server.realtime.session import Session, SessionSettings, SignedIn, SocketClosed
+from storage.redis import keys
 from storage.redis.events import EventStreams, Replay
 from storage.redis.session_tokens import SessionUser
 from tests.support.valkey import valkey_client
@@ -302,3 +303,24 @@ async def test_a_lost_bus_connection_closes_sessions_to_resume_and_nothing_is_lo
             assert isinstance(hello, Hello) and hello.recovered
             assert (await again.next()).post_id == "2"  # type: ignore[attr-defined]
             nursery.cancel_scope.cancel()
+
+
+async def test_events_older_than_the_keep_period_are_dropped(tmp_path: Path) -> None:
+    async with valkey_client(tmp_path) as redis:
+        events = EventStreams(redis, keep_s=2, maxlen=100)
+        await events.keep([7])
+        for n in range(3):
+            await events.deliver([7], f'{{"t":"post.deleted","post_id":"{n}"}}')
+        old = (await events.resume(7, "0-1")).events
+        assert len(old) == 3
+        await trio.sleep(1)
+        await events.keep([7])  # online: the stream stays, its events are not old yet
+        assert len((await events.resume(7, "0-1")).events) == 3
+        await trio.sleep(1.3)
+        await events.deliver([7], '{"t":"post.deleted","post_id":"3"}')
+        await events.keep([7])
+        after_last_old = await events.resume(7, old[-1][0])  # nothing after it was dropped
+        assert after_last_old.recovered and len(after_last_old.events) == 1
+        for gone in (old[0][0], old[1][0]):  # events after these were dropped
+            assert not (await events.resume(7, gone)).recovered
+        assert await redis.xlen(keys.events(7)) == 1

@@ -6,7 +6,8 @@ XTRIM, records the newest deleted id: a resume from before it is not `recovered`
 event is the id it has in the stream. A stream exists only while its user is online or
 was within the last few minutes (`keep_s`): sessions create and renew it; an event for a
 user without one is dropped (they refetch over REST when they come back), which is what
-keeps a fan-out to many offline followers from writing to their streams.
+keeps a fan-out to many offline followers from writing to their streams. Events older
+than `keep_s` are dropped as well, so a stream holds its user's last few minutes.
 
 The scripts take user ids and make key and channel names from templates, so a delivery
 to ten thousand users sends ten thousand short arguments. Users are spread over
@@ -60,15 +61,25 @@ end
 return delivered
 """
 
-_OPEN = """
+_KEEP = """
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local cutoff = string.format('%d', now_ms - tonumber(ARGV[1]) * 1000)
 for _, key in ipairs(KEYS) do
   if redis.call('EXISTS', key) == 0 then
     redis.call('XDEL', key, redis.call('XADD', key, '*', 'o', '1'))
+  else
+    local old, ids = redis.call('XRANGE', key, '-', cutoff, 'COUNT', 1000), {}
+    for j, entry in ipairs(old) do ids[j] = entry[1] end
+    if #ids > 0 then redis.call('XDEL', key, unpack(ids)) end
   end
   redis.call('EXPIRE', key, ARGV[1])
 end
 return #KEYS
 """
+"""Keep online users' streams (creating missing ones) and drop events older than
+`keep_s`: a client away that long refetches anyway, and a stream's size stays bounded by
+its recent traffic, not by how long its user has been online."""
 
 _RESUME = """
 if redis.call('EXISTS', KEYS[1]) == 0 then
@@ -124,7 +135,7 @@ class EventStreams:
         self._keep_s = keep_s
         self._maxlen = maxlen
         self._deliver = client.register_script(_DELIVER)
-        self._open = client.register_script(_OPEN)
+        self._keep = client.register_script(_KEEP)
         self._resume = client.register_script(_RESUME)
 
     async def deliver(self, user_ids: Sequence[int], event_json: str) -> int:
@@ -142,10 +153,11 @@ class EventStreams:
         return delivered
 
     async def keep(self, user_ids: Sequence[int]) -> None:
-        """Create the streams of online users that lack one and keep them `keep_s` more."""
+        """Create the streams of online users that lack one, keep them `keep_s` more, and
+        drop their events older than `keep_s`."""
         for start in range(0, len(user_ids), DELIVER_BATCH):
             with redis_errors():
-                await self._open(keys=[keys.events(u) for u in user_ids[start:start + DELIVER_BATCH]],
+                await self._keep(keys=[keys.events(u) for u in user_ids[start:start + DELIVER_BATCH]],
                                  args=[self._keep_s])
 
     async def resume(self, user_id: int, since: str | None) -> Replay:
