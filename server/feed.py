@@ -148,7 +148,9 @@ class FeedService:
     async def classify(self, author_id: int) -> bool:
         """Put the author in or out of the pulled set by their follower count now; True if
         pulled. An author leaving it gets their recent posts pushed (a backfill job)."""
-        author = await self._store.get_user(author_id)
+        return await self._classify(author_id, await self._store.get_user(author_id))
+
+    async def _classify(self, author_id: int, author: User | None) -> bool:
         celebrity = author is not None and author.followers_count >= self.celebrity_threshold
         if await self._timelines.set_celebrity(author_id, celebrity) and not celebrity:
             await self._jobs.add(f"backfill:{author_id}")
@@ -179,15 +181,16 @@ class FeedService:
         await self._reader.start_counting(post_id)
         await self._timelines.push([keys.author_recent(author)], [post_id], cap=AUTHOR_RECENT_CAP)
         await self._timelines.push([keys.timeline(author)], [post_id], cap=TIMELINE_CAP)
-        pulled = await self.classify(author)
+        author_user = await self._store.get_user(author)
+        pulled = await self._classify(author, author_user)
         followers = await self._store.follower_ids(author)
         if not pulled:
             await self._timelines.push([keys.timeline(f) for f in followers], [post_id],
                                        cap=TIMELINE_CAP)
             log.info("post %d fanned out to %d timelines", post_id, len(followers))
-        views = await self._reader.views(None, [post])
-        if views:  # online followers (and the author's devices) see it live either way
-            await self._notifier.feed_insert([author, *followers], views[0])
+        if author_user is not None:  # online followers (and the author's devices) see it live
+            [view] = await self._reader.views(None, [post], authors={author: author_user})
+            await self._notifier.feed_insert([author, *followers], view)
 
     async def _fan_out_removal(self, post_id: int, author: int) -> None:
         """The author's own sets were cleaned by `post_deleted` before this was queued."""
