@@ -100,20 +100,22 @@ class Hub:
         user_id, bucket = member.user_id, bucket_of(member.user_id)
         self._members.setdefault(user_id, set()).add(member)
         self._bucket_users.setdefault(bucket, set()).add(user_id)
-        ready = self._subscribed.get(bucket)
-        if ready is None:
-            ready = self._subscribed[bucket] = trio.Event()
-            try:
-                await self._pubsub.subscribe(keys.bus_channel(bucket))
-            except BaseException as exc:
-                self.detach(member)
-                if isinstance(exc, Exception):  # e.g. no acknowledgement in time
-                    raise StorageError(f"redis: could not subscribe: {exc}") from None
-                raise
-            finally:
-                ready.set()
-        else:
-            await ready.wait()
+        while (pending := self._subscribed.get(bucket)) is not None:
+            await pending.wait()
+            if self._subscribed.get(bucket) is pending:
+                return  # subscribed by another session of this bucket
+        ready = self._subscribed[bucket] = trio.Event()
+        try:
+            await self._pubsub.subscribe(keys.bus_channel(bucket))
+        except BaseException as exc:
+            if self._subscribed.get(bucket) is ready:
+                del self._subscribed[bucket]  # sessions waiting on it subscribe themselves
+            self.detach(member)
+            if isinstance(exc, Exception):  # e.g. no acknowledgement in time
+                raise StorageError(f"redis: could not subscribe: {exc}") from None
+            raise
+        finally:
+            ready.set()
 
     def detach(self, member: Member) -> None:
         """Unregister a session; a bucket's channel is unsubscribed with the last session
