@@ -61,13 +61,20 @@ end
 return delivered
 """
 
-_KEEP = """
+_CREATE = """
+local function create(key)
+  redis.call('XDEL', key, redis.call('XADD', key, '*', 'o', '1'))
+end
+"""
+"""Makes an empty stream whose deleted-id mark is now: nothing before it is recoverable."""
+
+_KEEP = _CREATE + """
 local now = redis.call('TIME')
 local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 local cutoff = string.format('%d', now_ms - tonumber(ARGV[1]) * 1000)
 for _, key in ipairs(KEYS) do
   if redis.call('EXISTS', key) == 0 then
-    redis.call('XDEL', key, redis.call('XADD', key, '*', 'o', '1'))
+    create(key)
   else
     local old, ids = redis.call('XRANGE', key, '-', cutoff, 'COUNT', 1000), {}
     for j, entry in ipairs(old) do ids[j] = entry[1] end
@@ -81,9 +88,9 @@ return #KEYS
 `keep_s`: a client away that long refetches anyway, and a stream's size stays bounded by
 its recent traffic, not by how long its user has been online."""
 
-_RESUME = """
+_RESUME = _CREATE + """
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('XDEL', KEYS[1], redis.call('XADD', KEYS[1], '*', 'o', '1'))
+  create(KEYS[1])
   redis.call('EXPIRE', KEYS[1], ARGV[1])
   return false
 end
