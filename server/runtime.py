@@ -12,14 +12,12 @@ from functools import partial
 import coredis
 import trio
 from hypercorn.config import Config as HypercornConfig
-from hypercorn.trio import serve as hypercorn_serve
 
 from actors.ffmpeg import find_ffmpeg
 from actors.media_jobs import MediaJobRunner
 from actors.supervisor import ProcessSupervisor
 from actors.worker_pool import WorkerPool, open_worker_pool
 from media.photos import configure_worker
-from protocol.messages import MAX_FRAME_BYTES
 from storage.blobs.filesystem import FilesystemBlobStore
 from storage.metadata import MetadataStore
 from storage.redis.client import RedisAddress, open_redis
@@ -35,6 +33,7 @@ from storage.redis.session_tokens import SessionTokens
 from storage.redis.timelines import Timelines
 from storage.sqlite import SqliteStore
 
+from . import listener
 from .accounts import AccountService
 from .app import create_app
 from .avatars import AvatarService
@@ -52,7 +51,7 @@ from .posts import PostService
 from .processing import PhotoJobs
 from .ratelimit import RateLimiter
 from .realtime import Realtime
-from .realtime.endpoint import WebsocketEndpoint
+from .realtime.endpoint import WebsocketEndpoint, is_upgrade
 from .realtime.hub import Hub
 from .realtime.notify import Notifier
 from .realtime.session import SessionSettings
@@ -184,13 +183,13 @@ async def serve_http(
     config.graceful_timeout = settings.shutdown_grace
     config.accesslog = None
     config.errorlog = logging.getLogger("hypercorn.error")
-    config.websocket_max_message_size = MAX_FRAME_BYTES
     config.backlog = LISTEN_BACKLOG
-    app = WebsocketEndpoint(StreamingBodies(create_app(services), services), services.realtime)
-    async with trio.open_nursery() as http:  # exits once hypercorn has drained
+    app = StreamingBodies(create_app(services), services)
+    websocket = WebsocketEndpoint(services.realtime).serve
+    async with trio.open_nursery() as http:  # exits once connections have drained
         http.start_soon(close_sockets_on, shutdown, services.realtime.hub)
         binds: list[str] = await http.start(partial(
-            hypercorn_serve, app, config, shutdown_trigger=shutdown.wait
+            listener.serve, app, config, websocket, is_upgrade, shutdown=shutdown
         ))
         log.info(
             "pixtrio listening on %s", ", ".join(binds),
@@ -204,7 +203,7 @@ async def serve_http(
 
 
 LISTEN_BACKLOG = 2048
-"""Connections the kernel queues before hypercorn accepts them (a reconnect storm)."""
+"""Connections the kernel queues before they are accepted (a reconnect storm)."""
 
 
 def tune_garbage_collector() -> None:
@@ -220,7 +219,7 @@ GC_YOUNG_THRESHOLD = 50_000
 
 
 async def close_sockets_on(shutdown: trio.Event, hub: Hub) -> None:
-    """Once shutdown starts, close every websocket with 1001 so hypercorn can drain."""
+    """Once shutdown starts, close every websocket with 1001 so serving can drain."""
     await shutdown.wait()
     hub.close_all()
 
@@ -282,7 +281,7 @@ async def run_server(
                     binds = await serve_http(services, shutdown, task_status)
                     log.info("pixtrio stopped serving %s", ", ".join(binds))
                     media.cancel_scope.cancel()  # unfinished jobs are reclaimed later
-        nursery.cancel_scope.cancel()  # hypercorn has drained; stop Valkey last
+        nursery.cancel_scope.cancel()  # connections have drained; stop Valkey last
     log.info("pixtrio stopped")
 
 

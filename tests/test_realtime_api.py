@@ -111,6 +111,36 @@ async def test_bad_input_gets_errors_or_documented_close_codes(
             pass
 
 
+async def raw_exchange(url: str, request: bytes) -> bytes:
+    """Send `request` on a fresh connection; everything the server answers until it hangs
+    up or goes quiet for a second."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    answer = b""
+    async with await trio.open_tcp_stream(host, int(port)) as stream:
+        await stream.send_all(request)
+        with trio.move_on_after(1):
+            while chunk := await stream.receive_some():
+                answer += chunk
+    return answer
+
+
+async def test_one_port_serves_http_and_websockets(client: httpx.AsyncClient,
+                                                   live_server: ServerProcess) -> None:
+    """Only an upgrade request for /ws is taken from hypercorn; the rest is plain HTTP,
+    and a malformed upgrade gets a 400 rather than a hang."""
+    plain = await raw_exchange(live_server.url, b"GET /ws HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert plain.startswith(b"HTTP/1.1 404")
+    keyless = await raw_exchange(
+        live_server.url, b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                         b"Connection: Upgrade\r\n\r\n")
+    assert keyless.startswith(b"HTTP/1.1 400")
+    pipelined = await raw_exchange(live_server.url, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                                                    b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert pipelined.count(b"HTTP/1.1 200") == 2
+    for _ in range(3):  # keep-alive as before
+        assert (await client.get("/healthz")).status_code == 200
+
+
 async def test_two_processes_share_events_and_revocations(tmp_path: Path) -> None:
     """An event caused through one process reaches a session held by another."""
     data = tmp_path / "data"

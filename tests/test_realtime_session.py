@@ -3,6 +3,7 @@ sleeps), rate limits, bad frames, and a slow client that must not hold the other
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -28,12 +29,15 @@ ALICE = SessionUser(1, "alice", None)
 
 
 class FakeSocket:
-    """A socket whose client side is two memory channels; `stalled` stops its sends."""
+    """A socket whose client side is two memory channels; `stalled` stops its writer, so
+    posted frames stay queued."""
 
     def __init__(self, codec: Codec) -> None:
         self.codec = codec
         self.to_server, self._inbound = trio.open_memory_channel[str | bytes](100)
         self._outbound, self.from_server = trio.open_memory_channel[str | bytes](1000)
+        self._queued: deque[str | bytes] = deque()
+        self._posted = trio.Event()
         self.closed_with: int | None = None
         self.closed = trio.Event()
         self.stalled = False
@@ -44,10 +48,22 @@ class FakeSocket:
         except trio.EndOfChannel:
             raise SocketClosed from None
 
-    async def send(self, frame: str | bytes) -> None:
-        if self.stalled:
-            await trio.sleep_forever()
-        await self._outbound.send(frame)
+    def post(self, frame: str | bytes) -> int:
+        if self.closed_with is not None:
+            raise SocketClosed
+        self._queued.append(frame)
+        self._posted.set()
+        return len(self._queued)
+
+    async def write_posted(self) -> None:
+        while True:
+            if not self._queued:
+                self._posted = trio.Event()
+                await self._posted.wait()
+            elif self.stalled:
+                await trio.sleep_forever()
+            else:
+                await self._outbound.send(self._queued.popleft())
 
     async def close(self, code: int) -> None:
         if self.closed_with is None:

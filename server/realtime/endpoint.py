@@ -1,105 +1,106 @@
-"""`/ws` served straight from ASGI, in front of the Quart app: each socket is one Session.
+"""`/ws`: the listener hands over each websocket upgrade request, and this answers it
+and runs its Session on a `WireSocket`.
 
-Quart's websocket layer would add a request context and queues per socket; this layer
-speaks hypercorn's ASGI websocket messages directly, which keeps a session small. Frame
-size is capped by hypercorn (`websocket_max_message_size`, close 1009).
+The first offered subprotocol we speak is chosen (JSON when none is offered; 403 when only
+unknown ones are). A Bearer header signs in during the upgrade (a bad one is accepted,
+then closed with 4001); `?since=` is the resume position.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-from urllib.parse import parse_qs
+import socket
+from collections.abc import Iterable
+from urllib.parse import parse_qs, urlsplit
+
+import trio
+from wsproto.events import Request
 
 from protocol.codecs import JSON, negotiate
+from protocol.messages import MAX_FRAME_BYTES, CloseCode
 from storage.errors import StorageError
 
 from ..auth import parse_bearer
-from ..streaming import header
 from . import Realtime
 from .session import Session, SignedIn, SocketClosed
+from .wire import HandshakeError, WireSocket, read_upgrade
 
-Receive = Callable[[], Awaitable[Any]]
-Send = Callable[[Any], Awaitable[None]]
-ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
+PATH = b"/ws"
 
-PATH = "/ws"
+BAD_REQUEST = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 
 
-class AsgiSocket:
-    """`Socket` over hypercorn's ASGI websocket events."""
-
-    def __init__(self, receive: Receive, send: Send) -> None:
-        self._receive = receive
-        self._send = send
-        self._closed = False
-
-    async def receive(self) -> str | bytes:
-        while True:
-            message = await self._receive()
-            if message["type"] == "websocket.receive":
-                text = message.get("text")
-                return text if text is not None else bytes(message.get("bytes") or b"")
-            if message["type"] == "websocket.disconnect":
-                self._closed = True
-                raise SocketClosed
-
-    async def send(self, frame: str | bytes) -> None:
-        if self._closed:
-            raise SocketClosed
-        key = "text" if isinstance(frame, str) else "bytes"
-        try:
-            await self._send({"type": "websocket.send", key: frame})
-        except Exception as exc:  # hypercorn raises its own errors once the peer has gone
-            self._closed = True
-            raise SocketClosed from exc
-
-    async def close(self, code: int) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            await self._send({"type": "websocket.close", "code": code})
-        except Exception:  # noqa: S110 - the peer is gone either way
-            pass
+def is_upgrade(head: bytes) -> bool:
+    """Whether a complete request head asks for a websocket at `/ws`."""
+    end = head.find(b"\r\n\r\n")
+    if end < 0:
+        return False
+    request_line, *lines = head[:end].split(b"\r\n")
+    method, _, rest = request_line.partition(b" ")
+    target = rest.partition(b" ")[0]
+    if method != b"GET" or target.partition(b"?")[0] != PATH:
+        return False
+    for line in lines:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"upgrade" and value.strip().lower() == b"websocket":
+            return True
+    return False
 
 
 class WebsocketEndpoint:
-    def __init__(self, app: ASGIApp, realtime: Realtime) -> None:
-        self._app = app
+    def __init__(self, realtime: Realtime) -> None:
         self._realtime = realtime
 
-    async def __call__(self, scope: Any, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket" and scope["path"] == PATH:
-            return await self._serve(scope, receive, send)
-        await self._app(scope, receive, send)
-
-    async def _serve(self, scope: Any, receive: Receive, send: Send) -> None:
-        """Accept with the first offered subprotocol we speak (JSON when none is offered;
-        refused when only unknown ones are), sign in by Bearer header if present, then
-        run the session until it ends."""
-        if (await receive())["type"] != "websocket.connect":
+    async def serve(self, sock: socket.socket, head: bytes) -> None:
+        """Answer the upgrade request in `head` on `sock` (non-blocking, now ours) and run
+        the session until it ends; the socket is closed on return, also when cancelled."""
+        try:
+            ws, request = read_upgrade(head)
+        except HandshakeError:
+            try:
+                sock.send(BAD_REQUEST)
+            except OSError:
+                pass
+            sock.close()
             return
-        offered = list(scope.get("subprotocols") or [])
+        wire = WireSocket(sock, ws, max_message_bytes=MAX_FRAME_BYTES)
+        code: int = CloseCode.UNAUTHENTICATED
+        try:
+            session = await self._open(wire, request)
+            if session is not None:
+                await session.run()  # closes the socket with the session's reason
+        except SocketClosed:
+            pass
+        finally:
+            with trio.CancelScope(shield=True):
+                await wire.close(code)
+
+    async def _open(self, wire: WireSocket, request: Request) -> Session | None:
+        """Accept (or refuse) the upgrade; the session to run, or None when the request
+        was refused or its Bearer token is not valid."""
+        offered = list(request.subprotocols)
         codec = negotiate(offered) if offered else JSON
         if codec is None:
-            await send({"type": "websocket.close", "code": 1002})
-            return
+            wire.refuse(403)
+            return None
         realtime = self._realtime
         signed_in: SignedIn | None = None
-        token = parse_bearer(header(scope, b"authorization"))
+        token = parse_bearer(_header(request.extra_headers, b"authorization"))
         if token is not None:
             try:
                 signed_in = await realtime.sign_in(token)
             except StorageError:
                 signed_in = None
-        await send({"type": "websocket.accept", "subprotocol": codec.name if offered else None})
-        socket = AsgiSocket(receive, send)
+        wire.accept(codec.name if offered else None)
         if token is not None and signed_in is None:
-            await socket.close(4001)
-            return
-        since = parse_qs(bytes(scope.get("query_string") or b"").decode("latin-1")).get("since")
-        session = Session(socket, codec, realtime.hub, realtime.events, realtime.sign_in,
-                          realtime.settings, signed_in=signed_in,
-                          since=since[0] if since else None)
-        await session.run()
+            return None
+        since = parse_qs(urlsplit(request.target).query).get("since")
+        return Session(wire, codec, realtime.hub, realtime.events, realtime.sign_in,
+                       realtime.settings, signed_in=signed_in,
+                       since=since[0] if since else None)
+
+
+def _header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:
+    for key, value in headers:
+        if bytes(key).lower() == name:
+            return bytes(value).decode("latin-1")
+    return None

@@ -2,11 +2,16 @@
 
 A session first signs in (an `auth` message within `auth_timeout`, unless the upgrade
 request carried a valid Bearer token), registers with the Hub, replays what the client
-missed since its `since` position, says `hello`, and then runs three tasks in one
-nursery: the reader (commands in, rate limited), the writer (mailbox out) and the pinger
-(a `ping` every `ping_interval`; silence for `ping_timeout` after one closes with 4000).
-When any of them ends the others are cancelled, the session leaves the Hub and the socket
-is closed with the reason's code.
+missed since its `since` position, says `hello`, and then runs its parts in one
+nursery: the reader (commands in, rate limited), the writer (frames the socket did not
+take at once go out as it drains; from the start, so replies to early commands too) and
+the pinger (a `ping` every `ping_interval`; silence for `ping_timeout` after one closes
+with 4000). When any of them ends the others are cancelled, the session leaves the Hub and
+the socket is closed with the reason's code.
+
+Frames are posted to the socket without waiting: the kernel usually takes them at once, so
+an event costs no task switch. The mailbox is what the socket has queued beyond that; more
+than `mailbox` frames there closes the session with 4008.
 """
 
 from __future__ import annotations
@@ -43,8 +48,14 @@ class Socket(Protocol):
     async def receive(self) -> str | bytes:
         """The next frame; raises `SocketClosed` once the peer has gone."""
 
-    async def send(self, frame: str | bytes) -> None:
-        """Send one frame; raises `SocketClosed` if the peer has gone."""
+    def post(self, frame: str | bytes) -> int:
+        """Send `frame` behind those already posted, without waiting: written now if the
+        socket takes it, else queued. Returns the frames queued; `SocketClosed` once the
+        socket is closed."""
+
+    async def write_posted(self) -> None:
+        """Write queued frames as the socket drains, until cancelled; `SocketClosed`
+        once the peer has gone."""
 
     async def close(self, code: int) -> None:
         """Close with `code`; never raises."""
@@ -89,24 +100,23 @@ class Session:
         self._settings = settings
         self._signed_in = signed_in
         self._since = since
-        self._outbox, self._mailbox = trio.open_memory_channel[tuple[str | None, str | bytes]](
-            settings.mailbox)
+        self._early: list[tuple[str, str | bytes]] | None = []  # events before `hello`
         self._scope: trio.CancelScope | None = None
         self._end_code: int | None = None
         self._last_heard = trio.current_time()
-        self._replayed_up_to: tuple[int, int] | None = None
         self._tokens = float(settings.burst)
         self._refilled = trio.current_time()
 
     # called by the Hub, never blocking
 
     def offer(self, event_id: str, frame: str | bytes) -> None:
-        try:
-            self._outbox.send_nowait((event_id, frame))
-        except trio.WouldBlock:
+        early = self._early
+        if early is None:
+            self._post(frame)
+            return
+        early.append((event_id, frame))  # sent after the replay, unless it replayed them
+        if len(early) > self._settings.mailbox:
             self.end(CloseCode.TOO_SLOW)
-        except (trio.ClosedResourceError, trio.BrokenResourceError):
-            pass
 
     def end(self, code: int) -> None:
         if self._end_code is None:
@@ -140,22 +150,28 @@ class Session:
         with trio.CancelScope() as self._scope:
             if self._end_code is not None:
                 self._scope.cancel()
-            signed_in = self._signed_in
-            if signed_in is None:
-                signed_in = await self._await_auth()
-                if signed_in is None:
-                    return CloseCode.UNAUTHENTICATED
-            self.user_id = signed_in.user.user_id
-            self.token_hash_hex = signed_in.token_hash_hex
-            await self._hub.attach(self)
-            try:
-                await self._greet(signed_in.user)
-                async with trio.open_nursery() as nursery:
-                    for part in (self._reader, self._writer, self._pinger):
-                        nursery.start_soon(self._part, part)
-            finally:
-                self._hub.detach(self)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._part, self._socket.write_posted)
+                nursery.start_soon(self._part, self._signed_in_part)
         return self._end_code if self._end_code is not None else CloseCode.GOING_AWAY
+
+    async def _signed_in_part(self) -> None:
+        """Sign in, join the Hub, greet, then read and ping until the session ends."""
+        signed_in = self._signed_in
+        if signed_in is None:
+            signed_in = await self._await_auth()
+            if signed_in is None:
+                raise _Ended(CloseCode.UNAUTHENTICATED)
+        self.user_id = signed_in.user.user_id
+        self.token_hash_hex = signed_in.token_hash_hex
+        await self._hub.attach(self)
+        try:
+            await self._greet(signed_in.user)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._part, self._reader)
+                nursery.start_soon(self._part, self._pinger)
+        finally:
+            self._hub.detach(self)
 
     async def _await_auth(self) -> SignedIn | None:
         """Read frames until a valid `auth` (None on timeout or a bad token); `ping` is
@@ -169,29 +185,25 @@ class Session:
                 if message is not None:
                     self._reply(Pong() if isinstance(message, Ping)
                                 else Error("not_authenticated", "send auth first"))
-                await self._flush_replies()
         return None
 
-    async def _flush_replies(self) -> None:
-        """Send what `_reply` queued, before the writer runs (no events are queued yet)."""
-        while True:
-            try:
-                _, frame = self._mailbox.receive_nowait()
-            except trio.WouldBlock:
-                return
-            await self._socket.send(frame)
-
     async def _greet(self, user: SessionUser) -> None:
-        """Keep the user's stream, replay what was missed, then say hello."""
+        """Keep the user's stream, say hello, replay what was missed, then go live: the
+        events that arrived meanwhile follow, less those the replay already held. The
+        replay (at most a stream's length) does not count against the mailbox."""
         resumed = await self._events.resume(self.user_id, self._since)
         recovered, replay = resumed.recovered, resumed.events
         hello = Hello(self.session_id, {"user_id": str(user.user_id), "username": user.username,
                                         "profile_pic": user.profile_pic}, recovered)
-        await self._socket.send(self.codec.encode(hello))
+        self._socket.post(self.codec.encode(hello))
         for event_id, event_json in replay:
-            await self._socket.send(self.codec.encode(decode_event(event_id, event_json)))
-        if replay:
-            self._replayed_up_to = stream_id(replay[-1][0])
+            self._socket.post(self.codec.encode(decode_event(event_id, event_json)))
+        replayed_up_to = stream_id(replay[-1][0]) if replay else None
+        early, self._early = self._early or [], None
+        for event_id, frame in early:
+            position = stream_id(event_id)
+            if replayed_up_to is None or position is None or position > replayed_up_to:
+                self._post(frame)
 
     async def _receive_command(self) -> object | None:
         """The next decoded command, or None after answering a bad frame with `error`."""
@@ -241,20 +253,17 @@ class Session:
             raise _Ended(CloseCode.RATE_LIMITED)
 
     def _reply(self, message: object) -> None:
-        """Queue an answer behind the events already in the mailbox."""
-        try:
-            self._outbox.send_nowait((None, self.codec.encode(message)))  # type: ignore[arg-type]
-        except trio.WouldBlock:
-            raise _Ended(CloseCode.TOO_SLOW) from None
+        """Send an answer behind the frames already posted."""
+        self._post(self.codec.encode(message))  # type: ignore[arg-type]
 
-    async def _writer(self) -> None:
-        skip_up_to = self._replayed_up_to
-        async for event_id, frame in self._mailbox:
-            if skip_up_to is not None and event_id is not None:
-                position = stream_id(event_id)
-                if position is not None and position <= skip_up_to:
-                    continue  # already sent by the replay
-            await self._socket.send(frame)
+    def _post(self, frame: str | bytes) -> None:
+        """Post a frame; a socket that has queued more than the mailbox holds, or has
+        closed, ends the session."""
+        try:
+            if self._socket.post(frame) > self._settings.mailbox:
+                self.end(CloseCode.TOO_SLOW)
+        except SocketClosed:
+            self.end(CloseCode.NORMAL)
 
     async def _pinger(self) -> None:
         next_ping = trio.current_time() + self._settings.ping_interval
