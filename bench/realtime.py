@@ -33,7 +33,8 @@ processes (`pixtrio.v1.msgpack` sessions signed in with the `auth` message):
 7. Ceiling: `bench.ws_ceiling` (bare trio-websocket) with the same number of sessions from
    the same load processes: RSS per connection, then the same throughput rounds with the
    same frame bytes, in both its modes (`L`: one loop sends to each; `T`: a mailbox and a
-   writer task per connection, Pixtrio's shape). The ceiling is the better mode.
+   writer task per connection, the shape Pixtrio had on hypercorn). The ceiling is the
+   better mode.
 Prints and writes `bench/results/realtime.json`. Never asserts timings.
 """
 

@@ -17,8 +17,9 @@ Prints one JSON line `{"url": "ws://HOST:PORT", "pid": PID}` on stdout once it l
   - `L` (loop): one task sends the frame to each client in turn
     (`await ws.send_message`), the simplest possible broadcast;
   - `T` (tasks): the frame is offered without blocking to each client's mailbox (a
-    `trio` memory channel of `--mailbox` frames) and each client's writer task sends it,
-    the shape Pixtrio has (a full mailbox closes that client with 4008).
+    `trio` memory channel of `--mailbox` frames) and each client's writer task sends it
+    (a full mailbox closes that client with 4008): the shape Pixtrio had while its
+    sessions sent through hypercorn.
   `?` answers `{"clients": n}` (as text).
 """
 
