@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import httpx
 import pytest
 import trio
 from trio_websocket import ConnectionRejected, open_websocket_url
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import CloseConnection, Request
 
 from protocol.codecs import JSON, MSGPACK
 from protocol.messages import (
@@ -24,6 +27,7 @@ from protocol.messages import (
 )
 from storage.redis import keys
 from storage.redis.client import RedisAddress, open_redis
+from storage.redis.events import EventStreams
 from tests.support.api import bearer, register
 from tests.support.images import jpeg
 from tests.support.posts import post_photo
@@ -158,6 +162,46 @@ async def test_two_processes_share_events_and_revocations(tmp_path: Path) -> Non
                     assert followed.actor["username"] == fan["username"]
                     await one.post("/api/auth/logout", headers=bearer(author_token))
                     assert await author_ws.closed_with(within=1) == CloseCode.UNAUTHENTICATED
+
+
+async def test_a_client_that_stops_reading_gets_4008_while_another_keeps_up(
+        tmp_path: Path) -> None:
+    """Real sockets: the stalled client's kernel buffers fill, then its mailbox, and it is
+    closed with 4008; the other session of the same events never falls behind."""
+    with ServerProcess(tmp_path / "data", env={"PIXTRIO_WS_MAILBOX": "16"}) as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            slow_token, slow = await register(http)
+            fast_token, fast = await register(http)
+            users = [int(slow["user_id"]), int(fast["user_id"])]
+            redis_socket = next(e["redis"] for e in server.log_entries() if "redis" in e)
+            address = RedisAddress(url="unix://" + redis_socket.split("unix:", 1)[1])
+            stalled = trio.socket.socket()
+            stalled.setsockopt(trio.socket.SOL_SOCKET, trio.socket.SO_RCVBUF, 4096)
+            host, port = server.url.removeprefix("http://").rsplit(":", 1)
+            await stalled.connect((host, int(port)))
+            client = WSConnection(ConnectionType.CLIENT)
+            await stalled.send(client.send(Request(
+                host=host, target="/ws", extra_headers=[("Authorization", f"Bearer {slow_token}")])))
+            async with open_redis(address) as redis, connect(server.url, fast_token) as fast_ws:
+                events = EventStreams(redis, keep_s=300, maxlen=100)
+                with trio.fail_after(60):
+                    for n in itertools.count():
+                        padded = f"{n}".rjust(2000, "0")
+                        await events.deliver(users, f'{{"t":"post.deleted","post_id":"{padded}"}}')
+                        with trio.fail_after(2):  # the stalled client never holds it up
+                            assert (await fast_ws.next_of(PostDeleted)).post_id == padded
+                        metrics = (await http.get("/metrics")).text
+                        if metric(metrics, "pixtrio_ws_sessions") == 1:
+                            break
+            assert n > 16  # the kernel took a good deal before the mailbox counted
+            received = b""
+            with trio.fail_after(10):
+                while chunk := await stalled.recv(1 << 16):
+                    received += chunk
+            stalled.close()
+            client.receive_data(received)
+            closes = [e for e in client.events() if isinstance(e, CloseConnection)]
+            assert [c.code for c in closes] == [CloseCode.TOO_SLOW]
 
 
 async def test_graceful_shutdown_closes_sockets_with_1001(tmp_path: Path) -> None:
