@@ -81,7 +81,8 @@ CREATE TABLE IF NOT EXISTS posts (
     created_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS posts_by_author ON posts (author_id, post_id);
-CREATE INDEX IF NOT EXISTS posts_by_status ON posts (status, created_at);
+DROP INDEX IF EXISTS posts_by_status;
+CREATE INDEX IF NOT EXISTS posts_processing ON posts (created_at) WHERE status = 'processing';
 CREATE TABLE IF NOT EXISTS likes (
     post_id INTEGER NOT NULL,
     user_id INTEGER NOT NULL,
@@ -99,6 +100,15 @@ CREATE TABLE IF NOT EXISTS comments (
 );
 CREATE INDEX IF NOT EXISTS comments_by_post ON comments (post_id, comment_id);
 """
+
+
+def recent_ready_sql(authors: int) -> str:
+    """The newest ready posts of `authors` authors: one index range per author
+    (posts_by_author), merged, never a scan of other posts. An index led by `status` once
+    made SQLite scan every ready post instead (100 ms at 200,000 posts), hence the partial
+    `posts_processing` index for the sweeper."""
+    return (f"SELECT post_id, author_id FROM posts WHERE author_id IN ({_placeholders(authors)})"
+            " AND status = 'ready' ORDER BY post_id DESC LIMIT ?")
 
 USER_COLUMNS = (
     "user_id, username, email, password_hash, display_name, bio, profile_pic, "
@@ -567,12 +577,7 @@ class SqliteStore:
             return []
 
         def run(c: sqlite3.Connection) -> list[tuple[int, int]]:
-            # One index range per author (posts_by_author), merged: no scan of other posts.
-            rows = c.execute(
-                f"SELECT post_id, author_id FROM posts WHERE author_id IN ({_placeholders(len(ids))})"
-                " AND status = 'ready' ORDER BY post_id DESC LIMIT ?",
-                (*ids, limit),
-            ).fetchall()
+            rows = c.execute(recent_ready_sql(len(ids)), (*ids, limit)).fetchall()
             return [(row[0], row[1]) for row in rows]
 
         return await self._read_in_thread(run)
