@@ -85,21 +85,30 @@ class AccountService:
         """Who a token signs in for a websocket session, from the Redis cache when it
         can (no metadata-store query), else from the store (then cached); None if unknown."""
         token_hash = hash_token(token)
-        user = await self._session_tokens.get(token_hash.hex())
-        if user is None:
-            found = await self._store.get_token_user(token_hash)
-            if found is None:
-                return None
-            user = SessionUser(found.user_id, found.username, found.profile_pic)
-            await self._session_tokens.put(token_hash.hex(), user)
+        cached = await self._session_tokens.get(token_hash.hex())
+        if cached is not None:
+            return SignedIn(cached.user, token_hash.hex()) if cached.user else None
+        found = await self._store.get_token_user(token_hash)
+        if found is None:
+            return None
+        user = SessionUser(found.user_id, found.username, found.profile_pic)
+        await self._session_tokens.put(token_hash.hex(), user)
         return SignedIn(user, token_hash.hex())
+
+    async def session_still_signed_in(self, token_hash_hex: str) -> bool:
+        """Whether a session's token is still live (cache first, like signing in). A
+        session asks once it listens for revocations, so a logout in between is seen."""
+        cached = await self._session_tokens.get(token_hash_hex)
+        if cached is not None:
+            return cached.user is not None
+        return await self._store.get_token_user(bytes.fromhex(token_hash_hex)) is not None
 
     async def logout(self, token: str) -> None:
         """Revoke the token; its open websocket sessions, on any process, close (4001)."""
         token_hash = hash_token(token)
         user = await self._store.get_token_user(token_hash)
         await self._store.revoke_token(token_hash)
-        await self._session_tokens.drop(token_hash.hex())
+        await self._session_tokens.revoke(token_hash.hex())
         if user is not None:
             await self._events.revoke(user.user_id, token_hash.hex())
 

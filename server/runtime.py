@@ -139,6 +139,7 @@ def build_services(
     realtime = Realtime(
         hub=Hub(redis, events, keep_interval=settings.events_keep / 3),
         events=events, notifier=notifier, sign_in=accounts.session_sign_in,
+        still_signed_in=accounts.session_still_signed_in,
         settings=SessionSettings(
             auth_timeout=settings.ws_auth_timeout, ping_interval=settings.ws_ping_interval,
             ping_timeout=settings.ws_ping_timeout, mailbox=settings.ws_mailbox,

@@ -20,7 +20,7 @@ from server.realtime.hub import Hub
 from server.realtime.session import Session, SessionSettings, SignedIn, SocketClosed
 from storage.redis import keys
 from storage.redis.events import EventStreams, Replay
-from storage.redis.session_tokens import SessionUser
+from storage.redis.session_tokens import Cached, SessionTokens, SessionUser
 from tests.support.valkey import valkey_client
 
 SETTINGS = SessionSettings(auth_timeout=10, ping_interval=25, ping_timeout=20, mailbox=8,
@@ -99,13 +99,20 @@ class FakeEvents:
         return Replay(False, [])
 
 
+REVOKED: set[str] = set()  # token hashes logged out (tests add and remove their own)
+
+
 async def sign_in(token: str) -> SignedIn | None:
     return SignedIn(ALICE, "aa") if token == "good" else None
 
 
+async def still_signed_in(token_hash_hex: str) -> bool:
+    return token_hash_hex not in REVOKED
+
+
 def session(socket: FakeSocket, hub: object = None, events: object = None) -> Session:
     return Session(socket, socket.codec, hub or FakeHub(), events or FakeEvents(),  # type: ignore[arg-type]
-                   sign_in, SETTINGS)
+                   sign_in, still_signed_in, SETTINGS)
 
 
 async def test_no_auth_within_the_deadline_closes_4001(autojump_clock: trio.testing.MockClock) -> None:
@@ -140,6 +147,26 @@ async def test_commands_before_auth_get_an_error_then_auth_says_hello(
         assert not hello.recovered and len(hub.attached) == 1
         nursery.cancel_scope.cancel()
     assert hub.attached == []  # unregistered when it ended
+
+
+async def test_a_logout_while_the_session_joins_the_hub_closes_4001() -> None:
+    """The revocation message may be published before the Hub listens for this user, so
+    a session checks its token once it does."""
+
+    class LoggingOutHub(FakeHub):
+        async def attach(self, member: object) -> None:
+            REVOKED.add("aa")  # the logout lands while the bucket is being subscribed
+            await super().attach(member)
+
+    socket = FakeSocket(JSON)
+    await socket.say(Auth("good"))
+    try:
+        with trio.fail_after(5):
+            await session(socket, LoggingOutHub()).run()
+    finally:
+        REVOKED.discard("aa")
+    assert socket.closed_with == CloseCode.UNAUTHENTICATED
+    assert socket.from_server.statistics().current_buffer_used == 0  # no hello
 
 
 async def test_forged_token_closes_4001(autojump_clock: trio.testing.MockClock) -> None:
@@ -284,7 +311,8 @@ async def test_events_reach_users_with_ids_beyond_a_doubles_precision(tmp_path: 
         sockets = [FakeSocket(MSGPACK) for _ in users]
         async with trio.open_nursery() as nursery:
             for user_id, socket in zip(users, sockets, strict=True):
-                actor = Session(socket, socket.codec, hub, events, sign_in, SETTINGS,  # type: ignore[arg-type]
+                actor = Session(socket, socket.codec, hub, events, sign_in,  # type: ignore[arg-type]
+                                still_signed_in, SETTINGS,
                                 signed_in=await signed_in_as(user_id))
                 nursery.start_soon(actor.run)
                 assert isinstance(await socket.next(), Hello)
@@ -340,3 +368,18 @@ async def test_events_older_than_the_keep_period_are_dropped(tmp_path: Path) -> 
         for gone in (old[0][0], old[1][0]):  # events after these were dropped
             assert not (await events.resume(7, gone)).recovered
         assert await redis.xlen(keys.events(7)) == 1
+
+
+async def test_a_sign_in_cached_after_a_logout_does_not_revive_the_token(tmp_path: Path) -> None:
+    """A first sign-in that read the store just before a logout caches only where no
+    entry is; the logout's tombstone stays."""
+    async with valkey_client(tmp_path) as redis:
+        tokens = SessionTokens(redis, ttl_s=60)
+        assert await tokens.get("bb") is None
+        await tokens.revoke("bb")  # the logout lands between the store read and the put
+        await tokens.put("bb", ALICE)
+        assert await tokens.get("bb") == Cached(None)
+        await tokens.put("cc", ALICE)
+        assert await tokens.get("cc") == Cached(ALICE)
+        await tokens.revoke("cc")
+        assert await tokens.get("cc") == Cached(None)

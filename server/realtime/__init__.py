@@ -8,7 +8,7 @@ from storage.redis.events import EventStreams
 
 from .hub import Hub
 from .notify import Notifier
-from .session import SessionSettings, SignIn
+from .session import SessionSettings, SignIn, StillSignedIn
 
 
 @dataclass(frozen=True)
@@ -19,4 +19,5 @@ class Realtime:
     events: EventStreams
     notifier: Notifier
     sign_in: SignIn
+    still_signed_in: StillSignedIn
     settings: SessionSettings

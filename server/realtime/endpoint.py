@@ -95,7 +95,7 @@ class WebsocketEndpoint:
             return None
         since = parse_qs(urlsplit(request.target).query).get("since")
         return Session(wire, codec, realtime.hub, realtime.events, realtime.sign_in,
-                       realtime.settings, signed_in=signed_in,
+                       realtime.still_signed_in, realtime.settings, signed_in=signed_in,
                        since=since[0] if since else None)
 
 

@@ -72,6 +72,8 @@ class SessionSettings:
 
 
 SignIn = Callable[[str], Awaitable["SignedIn | None"]]
+StillSignedIn = Callable[[str], Awaitable[bool]]
+"""Whether a token (by its hash) is still live."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ class _Ended(Exception):
 
 class Session:
     def __init__(self, socket: Socket, codec: Codec, hub: Hub, events: EventStreams,
-                 sign_in: SignIn, settings: SessionSettings, *,
+                 sign_in: SignIn, still_signed_in: StillSignedIn, settings: SessionSettings, *,
                  signed_in: SignedIn | None = None, since: str | None = None) -> None:
         self.codec = codec
         self.session_id = secrets.token_hex(8)
@@ -97,6 +99,7 @@ class Session:
         self._hub = hub
         self._events = events
         self._sign_in = sign_in
+        self._still_signed_in = still_signed_in
         self._settings = settings
         self._signed_in = signed_in
         self._since = since
@@ -166,6 +169,8 @@ class Session:
         self.token_hash_hex = signed_in.token_hash_hex
         await self._hub.attach(self)
         try:
+            if not await self._still_signed_in(self.token_hash_hex):
+                raise _Ended(CloseCode.UNAUTHENTICATED)  # revoked before the Hub listened
             await self._greet(signed_in.user)
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._part, self._reader)

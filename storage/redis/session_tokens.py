@@ -1,8 +1,10 @@
 """Sign-ins cached for websocket sessions, so connecting needs no metadata-store query.
 
 An entry maps a token's hash to who it signs in (id, username, picture) for `ttl_s`, and
-each user's set of cached hashes lets a change of picture drop them all at once; logging
-out deletes the token's entry.
+each user's set of cached hashes lets a change of picture drop them all at once. Logging
+out replaces the token's entry with a tombstone for `ttl_s`, and entries are only ever
+added where none is, so a sign-in that read the store just before the logout cannot cache
+the revoked token again.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, cast
 
 import coredis
+from coredis import PureToken
 
 from . import keys
 from .client import redis_errors
@@ -19,13 +22,15 @@ from .client import redis_errors
 _USER = cast(int, "%s")  # where string.format puts the user id
 _GET = """
 local raw = redis.call('GETEX', KEYS[1], 'EX', ARGV[1])
-if raw then
-  redis.call('EXPIRE', string.format(ARGV[2], string.match(raw, '^%d+')), ARGV[1])
+local user = raw and string.match(raw, '^%d+')
+if user then
+  redis.call('EXPIRE', string.format(ARGV[2], user), ARGV[1])
 end
 return raw
 """
 """A cached sign-in, kept longer together with its user's set (entries are
-`<user id> <JSON>`)."""
+`<user id> <JSON>`, or the tombstone)."""
+REVOKED = "revoked"
 
 
 @dataclass(frozen=True)
@@ -35,30 +40,46 @@ class SessionUser:
     profile_pic: str | None
 
 
+@dataclass(frozen=True)
+class Cached:
+    """A cache entry: who the token signs in, or None for a revoked token."""
+
+    user: SessionUser | None
+
+
 class SessionTokens:
     def __init__(self, client: coredis.Redis[str], *, ttl_s: int) -> None:
         self._client = client
         self._ttl_s = ttl_s
         self._get = client.register_script(_GET)
 
-    async def get(self, token_hash_hex: str) -> SessionUser | None:
-        """The cached sign-in, kept `ttl_s` longer (a token in use stays cached)."""
+    async def get(self, token_hash_hex: str) -> Cached | None:
+        """The cache entry (kept `ttl_s` longer: a token in use stays cached), or None
+        when the token is not cached."""
         with redis_errors():
             raw: Any = await self._get(keys=[keys.session_token(token_hash_hex)],
                                        args=[self._ttl_s, keys.session_tokens_of(_USER)])
-        return SessionUser(**json.loads(raw.partition(" ")[2])) if raw else None
+        if raw is None:
+            return None
+        if raw == REVOKED:
+            return Cached(None)
+        return Cached(SessionUser(**json.loads(raw.partition(" ")[2])))
 
     async def put(self, token_hash_hex: str, user: SessionUser) -> None:
+        """Cache a sign-in read from the store, unless the token has an entry already
+        (a tombstone above all)."""
         with redis_errors():
             async with self._client.pipeline(transaction=True) as pipe:
                 pipe.set(keys.session_token(token_hash_hex),
-                         f"{user.user_id} {json.dumps(asdict(user))}", ex=self._ttl_s)
+                         f"{user.user_id} {json.dumps(asdict(user))}", ex=self._ttl_s,
+                         condition=PureToken.NX)
                 pipe.sadd(keys.session_tokens_of(user.user_id), [token_hash_hex])
                 pipe.expire(keys.session_tokens_of(user.user_id), self._ttl_s)
 
-    async def drop(self, token_hash_hex: str) -> None:
+    async def revoke(self, token_hash_hex: str) -> None:
+        """Replace the token's entry with a tombstone."""
         with redis_errors():
-            await self._client.delete([keys.session_token(token_hash_hex)])
+            await self._client.set(keys.session_token(token_hash_hex), REVOKED, ex=self._ttl_s)
 
     async def drop_user(self, user_id: int) -> None:
         """Forget every cached sign-in of a user (their profile picture changed)."""
