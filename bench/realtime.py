@@ -18,7 +18,10 @@ processes (`pixtrio.v1.msgpack` sessions signed in with the `auth` message):
    a Lua XADD + PUBLISH per user, then the Hub routes each to its session), keeping at
    most `--window` broadcasts ahead of the slowest session (the load processes report
    progress), for `--duration` s, `--rounds` times. Frames/s are counted at the clients.
-4. Latency: open loop at `--latency-load` x the measured peak frames/s, each event to
+   Then the same with `--latency-fanout` users an event (one "broadcast" is a rotation:
+   every user once, in events of their own): a small event costs the server more a frame
+   than a broadcast does, so this is the peak the latency phase is measured against.
+4. Latency: open loop at `--latency-load` x that second peak, each event to
    `--latency-fanout` users (rotating over all of them); each event's `post_id` is the
    `time.monotonic_ns()` it was due at, so the delay is due -> received (queueing counts).
 5. Post-ready path: `--posts` real photo posts of the author are made ready (row in
@@ -531,7 +534,24 @@ async def measure_pixtrio(proc: ServerProcess, graph: Seed, args: argparse.Names
                     f"cpu {rounds[-1]['cpu_cores']}")
             result["throughput"] = summarise_rounds(rounds)
 
-            peak = result["throughput"]["frames_per_s"]
+            fanout = max(1, min(args.latency_fanout, sessions))
+            groups = [graph.user_ids[i:i + fanout] for i in range(0, sessions, fanout)]
+
+            async def publish_in_groups(_: int) -> None:
+                for group in groups:  # every user once, each event its own
+                    await events.deliver(group, post_deleted_json(time.monotonic_ns()))
+
+            rounds = []
+            for i in range(args.rounds):
+                log(f"pixtrio: throughput round {i + 1}/{args.rounds}, {fanout} users an event")
+                rounds.append(await broadcast_round(
+                    loads, publish_in_groups, duration=args.duration, window=args.window,
+                    receivers=open_now, pids=pids, sample=lambda: pubsub_backlog(redis)))
+                log(f"pixtrio: {rounds[-1]['frames_per_s']} frames/s "
+                    f"cpu {rounds[-1]['cpu_cores']}")
+            result["throughput_fanout"] = {"fanout": fanout, **summarise_rounds(rounds)}
+
+            peak = result["throughput_fanout"]["frames_per_s"]
             result["latency"] = await latency_phase(loads, events, graph.user_ids, peak, args,
                                                     pids)
             log(f"pixtrio: latency {json.dumps(result['latency'])}")

@@ -19,7 +19,7 @@ from protocol.messages import Auth, CloseCode, Error, FeedInsert, Hello, Ping, P
 from server.realtime.hub import Hub
 from server.realtime.session import Session, SessionSettings, SignedIn, SocketClosed
 from storage.redis import keys
-from storage.redis.events import EventStreams, Replay
+from storage.redis.events import BUCKETS, EventStreams, Replay
 from storage.redis.session_tokens import Cached, SessionTokens, SessionUser
 from tests.support.valkey import valkey_client
 
@@ -306,7 +306,7 @@ async def test_events_reach_users_with_ids_beyond_a_doubles_precision(tmp_path: 
     async def signed_in_as(user_id: int) -> SignedIn:
         return SignedIn(SessionUser(user_id, f"u{user_id}", None), "aa")
 
-    users = [7_300_000_000_000_000_123, 2**63 - 1, 9_007_199_254_740_993, 508, 509]
+    users = [7_300_000_000_000_000_123, 2**63 - 1, 9_007_199_254_740_993, BUCKETS - 1, BUCKETS]
     async with real_hub(tmp_path) as (hub, events, _):
         sockets = [FakeSocket(MSGPACK) for _ in users]
         async with trio.open_nursery() as nursery:

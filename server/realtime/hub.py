@@ -62,6 +62,7 @@ class Hub:
         self._subscribed: dict[int, trio.Event] = {}
         self._confirmed: set[int] = set()
         self._pubsub: Any = None
+        self._decoded: tuple[str, Any] = ("", None)  # the last event decoded, by its JSON
         self.closing = False
 
     @property
@@ -170,10 +171,8 @@ class Hub:
                 if not members:
                     continue
                 if template is None:
-                    try:
-                        template = decode_event("0-0", event_json)
-                    except (ValueError, ProtocolError):
-                        log.exception("undeliverable event %s", event_json[:200])
+                    template = self._template(event_json)
+                    if template is None:
                         return
                 message = dataclasses.replace(template, id=event_id)
                 frames: dict[str, str | bytes] = {}
@@ -183,6 +182,17 @@ class Hub:
                     if frame is None:
                         frame = frames[name] = member.codec.encode(message)
                     member.offer(event_id, frame)
+
+    def _template(self, event_json: str) -> Any:
+        """The typed event of a bus message's JSON (None if it is not one). A delivery
+        publishes the same JSON on every bucket it reaches, so the last one is kept."""
+        if self._decoded[0] != event_json:
+            try:
+                self._decoded = (event_json, decode_event("0-0", event_json))
+            except (ValueError, ProtocolError):
+                log.exception("undeliverable event %s", event_json[:200])
+                return None
+        return self._decoded[1]
 
     async def _keep_streams(self) -> None:
         while True:
