@@ -521,18 +521,22 @@ async def measure_pixtrio(proc: ServerProcess, graph: Seed, args: argparse.Names
                 while loads.min_complete() < 1:
                     await loads.changed.wait()
 
+            async def throughput(what: str, send: Callable[[int], Awaitable[None]]
+                                 ) -> dict[str, Any]:
+                rounds = []
+                for i in range(args.rounds):
+                    log(f"pixtrio: throughput round {i + 1}/{args.rounds}, {what}")
+                    rounds.append(await broadcast_round(
+                        loads, send, duration=args.duration, window=args.window,
+                        receivers=open_now, pids=pids, sample=lambda: pubsub_backlog(redis)))
+                    log(f"pixtrio: {rounds[-1]['frames_per_s']} frames/s "
+                        f"cpu {rounds[-1]['cpu_cores']}")
+                return summarise_rounds(rounds)
+
             async def publish(_: int) -> None:
                 await events.deliver(graph.user_ids, post_deleted_json(time.monotonic_ns()))
 
-            rounds = []
-            for i in range(args.rounds):
-                log(f"pixtrio: throughput round {i + 1}/{args.rounds}")
-                rounds.append(await broadcast_round(
-                    loads, publish, duration=args.duration, window=args.window,
-                    receivers=open_now, pids=pids, sample=lambda: pubsub_backlog(redis)))
-                log(f"pixtrio: {rounds[-1]['frames_per_s']} frames/s "
-                    f"cpu {rounds[-1]['cpu_cores']}")
-            result["throughput"] = summarise_rounds(rounds)
+            result["throughput"] = await throughput("broadcasts", publish)
 
             fanout = max(1, min(args.latency_fanout, sessions))
             groups = [graph.user_ids[i:i + fanout] for i in range(0, sessions, fanout)]
@@ -541,15 +545,9 @@ async def measure_pixtrio(proc: ServerProcess, graph: Seed, args: argparse.Names
                 for group in groups:  # every user once, each event its own
                     await events.deliver(group, post_deleted_json(time.monotonic_ns()))
 
-            rounds = []
-            for i in range(args.rounds):
-                log(f"pixtrio: throughput round {i + 1}/{args.rounds}, {fanout} users an event")
-                rounds.append(await broadcast_round(
-                    loads, publish_in_groups, duration=args.duration, window=args.window,
-                    receivers=open_now, pids=pids, sample=lambda: pubsub_backlog(redis)))
-                log(f"pixtrio: {rounds[-1]['frames_per_s']} frames/s "
-                    f"cpu {rounds[-1]['cpu_cores']}")
-            result["throughput_fanout"] = {"fanout": fanout, **summarise_rounds(rounds)}
+            result["throughput_fanout"] = {
+                "fanout": fanout,
+                **await throughput(f"{fanout} users an event", publish_in_groups)}
 
             peak = result["throughput_fanout"]["frames_per_s"]
             result["latency"] = await latency_phase(loads, events, graph.user_ids, peak, args,
