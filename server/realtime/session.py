@@ -1,8 +1,9 @@
 """The SessionActor: one per websocket, owning the socket, a bounded mailbox and its state.
 
 A session first signs in (an `auth` message within `auth_timeout`, unless the upgrade
-request carried a valid Bearer token), registers with the Hub, replays what the client
-missed since its `since` position, says `hello`, and then runs its parts in one
+request carried a valid Bearer token), registers with the Hub, checks its token once more
+(a logout may have been published before the Hub listened), says `hello`, replays what
+the client missed since its `since` position, and then runs its parts in one
 nursery: the reader (commands in, rate limited), the writer (frames the socket did not
 take at once go out as it drains; from the start, so replies to early commands too) and
 the pinger (a `ping` every `ping_interval`; silence for `ping_timeout` after one closes
