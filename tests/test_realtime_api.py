@@ -202,6 +202,8 @@ async def test_a_client_that_stops_reading_gets_4008_while_another_keeps_up(
             client.receive_data(received)
             closes = [e for e in client.events() if isinstance(e, CloseConnection)]
             assert [c.code for c in closes] == [CloseCode.TOO_SLOW]
+            metrics = (await http.get("/metrics")).text
+            assert 'pixtrio_ws_closes_total{code="4008"} 1\n' in metrics
 
 
 async def test_graceful_shutdown_closes_sockets_with_1001(tmp_path: Path) -> None:

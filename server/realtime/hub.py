@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from collections import Counter
 from typing import Any, Protocol
 
 import coredis
@@ -63,6 +64,7 @@ class Hub:
         self._confirmed: set[int] = set()
         self._pubsub: Any = None
         self._decoded: tuple[str, Any] = ("", None)  # the last event decoded, by its JSON
+        self.closes: Counter[int] = Counter()  # sessions ended, by close code
         self.closing = False
 
     @property
@@ -76,8 +78,10 @@ class Hub:
         if self.closing:
             member.end(CloseCode.GOING_AWAY)
 
-    def leave(self, member: Member) -> None:
+    def leave(self, member: Member, code: int) -> None:
+        """A session has ended with close `code` (counted for `/metrics`)."""
         self._everyone.discard(member)
+        self.closes[code] += 1
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Own the subscriber connection and route until cancelled; keeps the event

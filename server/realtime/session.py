@@ -146,7 +146,7 @@ class Session:
             log.warning("session %s ended: %s", self.session_id, exc)
             code = CloseCode.INTERNAL_ERROR
         finally:
-            self._hub.leave(self)
+            self._hub.leave(self, code)
             with trio.CancelScope(shield=True):
                 await self._socket.close(code)
 

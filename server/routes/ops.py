@@ -30,12 +30,19 @@ async def healthz() -> dict[str, Any]:
 @bp.get("/metrics")
 @hide
 async def metrics() -> Response:
-    """Prometheus text: websocket sessions and metadata-store operations of this process."""
+    """Prometheus text: websocket sessions and how they ended, and metadata-store
+    operations, of this process."""
     s = services()
+    hub = s.realtime.hub
     lines = [
         "# HELP pixtrio_ws_sessions Open websocket sessions in this process.",
         "# TYPE pixtrio_ws_sessions gauge",
-        f"pixtrio_ws_sessions {s.realtime.hub.session_count}",
+        f"pixtrio_ws_sessions {hub.session_count}",
+        "# HELP pixtrio_ws_closes_total Websocket sessions ended, by close code"
+        " (4008: too slow, 4001: signed out).",
+        "# TYPE pixtrio_ws_closes_total counter",
+        *(f'pixtrio_ws_closes_total{{code="{code}"}} {count}'
+          for code, count in sorted(hub.closes.items())),
         "# HELP pixtrio_metadata_operations_total Metadata-store calls made by this process.",
         "# TYPE pixtrio_metadata_operations_total counter",
         f"pixtrio_metadata_operations_total {s.store.operations}",
