@@ -24,9 +24,10 @@ processes (`pixtrio.v1.msgpack` sessions signed in with the `auth` message):
 4. Latency: open loop at `--latency-load` x that second peak, each event to
    `--latency-fanout` users (rotating over all of them); each event's `post_id` is the
    `time.monotonic_ns()` it was due at, so the delay is due -> received (queueing counts).
-5. Post-ready path: `--posts` real photo posts of the author are made ready (row in
-   SQLite, then the `insert:<id>` fan-out job `FeedService.post_ready` queues) and the
-   followers' `feed.insert` frames are timed from the job being queued.
+5. Post-ready path, during that open loop: `--posts` real photo posts of the author are
+   made ready `--post-gap` s apart (row in SQLite, then the `insert:<id>` fan-out job
+   `FeedService.post_ready` queues) and the followers' `feed.insert` frames are timed
+   from the job being queued.
 6. Reconnect storm: every load process keeps `--storm-concurrency` reconnects in flight
    for `--duration` s (close, reconnect with `since` = last event id, `auth`, `hello`).
    Counts hellos per second, `recovered`, failures and the
@@ -550,10 +551,10 @@ async def measure_pixtrio(proc: ServerProcess, graph: Seed, args: argparse.Names
                 **await throughput(f"{fanout} users an event", publish_in_groups)}
 
             peak = result["throughput_fanout"]["frames_per_s"]
-            result["latency"] = await latency_phase(loads, events, graph.user_ids, peak, args,
-                                                    pids)
+            result["latency"], result["post_ready"] = await latency_phase(
+                loads, events, graph.user_ids, peak, args, pids,
+                posts=lambda: make_posts_ready(redis, graph, args))
             log(f"pixtrio: latency {json.dumps(result['latency'])}")
-            result["post_ready"] = await post_ready_phase(loads, redis, graph, args)
             log(f"pixtrio: post-ready {json.dumps(result['post_ready'])}")
 
             log("pixtrio: reconnect storm")
@@ -584,14 +585,43 @@ async def measure_pixtrio(proc: ServerProcess, graph: Seed, args: argparse.Names
 
 
 async def latency_phase(loads: Loads, events: EventStreams, user_ids: list[int], peak: float,
-                        args: argparse.Namespace, pids: Mapping[str, int | None]) -> dict[str, Any]:
-    """Open loop at `--latency-load` x peak frames/s, `--latency-fanout` users an event."""
+                        args: argparse.Namespace, pids: Mapping[str, int | None], *,
+                        posts: Callable[[], Awaitable[Posted]]
+                        ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Open loop at `--latency-load` x peak frames/s, `--latency-fanout` users an event,
+    while `posts` makes real posts ready; the figures of both."""
     fanout = max(1, min(args.latency_fanout, len(user_ids)))
     rate = args.latency_load * peak
     per_s = rate / fanout
     if per_s <= 0:
-        return {"skipped": "no peak measured"}
+        return {"skipped": "no peak measured"}, {"skipped": "no peak measured"}
     await loads.ask(cmd="reset", latency=True)
+    posted: list[Posted] = []
+
+    async def make_posts() -> None:
+        posted.append(await posts())
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(make_posts)
+        figures = await _open_loop(events, user_ids, fanout, per_s, args, pids)
+    expected = figures.pop("expected_frames") + posted[0].frames
+    await wait_frames(loads, expected, within=30.0)
+    stats = await loads.ask(cmd="stats")
+    delays = [us / 1000 for s in stats for us in s["latency_us"]]
+    latency = {
+        "target_frames_per_s": round(rate, 1), "fanout": fanout,
+        "events_per_s": round(per_s, 1), **figures,
+        "frames": len(delays),
+        "achieved_frames_per_s": round(len(delays) / args.duration, 1),
+        "latency_ms": percentiles(delays),
+        "closes": total_closes(stats),
+    }
+    return latency, posted[0].figures(stats)
+
+
+async def _open_loop(events: EventStreams, user_ids: list[int], fanout: int, per_s: float,
+                     args: argparse.Namespace, pids: Mapping[str, int | None]) -> dict[str, Any]:
+    """Publish `per_s` events a second to `fanout` users each for `--duration` s."""
     interval_ns = int(1e9 / per_s)
     start = time.monotonic_ns() + 200_000_000
     end = start + int(args.duration * 1e9)
@@ -612,20 +642,8 @@ async def latency_phase(loads: Loads, events: EventStreams, user_ids: list[int],
             group += user_ids[:fanout - len(group)]
         expected += await events.deliver(group, post_deleted_json(due))
         i += 1
-    await wait_frames(loads, expected, within=30.0)
-    cores = meter.cores()
-    stats = await loads.ask(cmd="stats")
-    delays = [us / 1000 for s in stats for us in s["latency_us"]]
-    return {
-        "target_frames_per_s": round(rate, 1), "fanout": fanout,
-        "events_per_s": round(per_s, 1), "events": i, "expected_frames": expected,
-        "frames": len(delays),
-        "achieved_frames_per_s": round(len(delays) / args.duration, 1),
-        "latency_ms": percentiles(delays),
-        "publisher_max_late_ms": round(late_ms, 2),
-        "cpu_cores": cores,
-        "closes": total_closes(stats),
-    }
+    return {"events": i, "expected_frames": expected,
+            "publisher_max_late_ms": round(late_ms, 2), "cpu_cores": meter.cores()}
 
 
 def media_json(post_id: int, media_keys: MediaKeys) -> str:
@@ -642,12 +660,40 @@ def media_json(post_id: int, media_keys: MediaKeys) -> str:
     })
 
 
-async def post_ready_phase(loads: Loads, redis: Any, graph: Seed,
-                           args: argparse.Namespace) -> dict[str, Any]:
-    """Real posts through the fan-out job: job queued -> `feed.insert` at each follower."""
-    if not args.posts or not graph.followers:
-        return {"skipped": "--posts 0"}
-    await loads.ask(cmd="reset")
+@dataclass
+class Posted:
+    """Real posts made ready (post id -> when its fan-out job was queued, monotonic ns)."""
+
+    queued: dict[str, int]
+    followers: int
+
+    @property
+    def frames(self) -> int:
+        return len(self.queued) * self.followers
+
+    def figures(self, stats: list[dict[str, Any]]) -> dict[str, Any]:
+        """Job queued -> `feed.insert` at each follower, from the load processes' stats."""
+        delays = [(at - self.queued[post_id]) / 1e6 for s in stats for post_id, at in s["inserts"]
+                  if post_id in self.queued]
+        per_post: dict[str, float] = {}
+        for s in stats:
+            for post_id, at in s["inserts"]:
+                if post_id in self.queued:
+                    per_post[post_id] = max(per_post.get(post_id, 0.0),
+                                            (at - self.queued[post_id]) / 1e6)
+        return {
+            "posts": len(self.queued), "followers_online": self.followers,
+            "expected_frames": self.frames, "frames": len(delays),
+            "latency_ms": percentiles(delays),
+            "last_follower_ms_per_post": [round(per_post.get(p, -1.0), 1) for p in self.queued],
+        }
+
+
+async def make_posts_ready(redis: Any, graph: Seed, args: argparse.Namespace) -> Posted:
+    """`--posts` real posts of the author, made ready `--post-gap` s apart: a row in SQLite,
+    then the `insert:<id>` fan-out job `FeedService.post_ready` queues."""
+    if not graph.followers:
+        return Posted({}, 0)
     media_keys = MediaKeys(load_or_create_secret(graph.db.parent))
     fanout = JobQueue(redis, "fanout")
     ids = IdGenerator(SEED_WORKER)
@@ -670,22 +716,7 @@ async def post_ready_phase(loads: Loads, redis: Any, graph: Seed,
             await trio.sleep(args.post_gap)
     finally:
         conn.close()
-    expected = len(queued) * len(graph.followers)
-    await wait_frames(loads, expected, within=30.0)
-    stats = await loads.ask(cmd="stats")
-    delays = [(at - queued[post_id]) / 1e6 for s in stats for post_id, at in s["inserts"]
-              if post_id in queued]
-    per_post: dict[str, float] = {}
-    for s in stats:
-        for post_id, at in s["inserts"]:
-            if post_id in queued:
-                per_post[post_id] = max(per_post.get(post_id, 0.0), (at - queued[post_id]) / 1e6)
-    return {
-        "posts": len(queued), "followers_online": len(graph.followers),
-        "expected_frames": expected, "frames": len(delays),
-        "latency_ms": percentiles(delays),
-        "last_follower_ms_per_post": [round(per_post.get(p, -1.0), 1) for p in queued],
-    }
+    return Posted(queued, len(graph.followers))
 
 
 async def storm_phase(loads: Loads, redis: Any, http: httpx.AsyncClient,
