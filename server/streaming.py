@@ -16,6 +16,7 @@ from typing import Any
 from storage.errors import StorageError
 from storage.types import User
 
+from .auth import parse_bearer
 from .errors import ApiError
 from .services import Services
 from .views import user_view
@@ -107,10 +108,10 @@ class StreamingBodies:
 
     async def _bearer_user(self, scope: Scope) -> User | None:
         """The user of the request's bearer token; None without one. 401 if it is bad."""
-        scheme, _, token = (header(scope, b"authorization") or "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = parse_bearer(header(scope, b"authorization"))
+        if token is None:
             return None
-        user = await self._services.accounts.authenticate(token.strip())
+        user = await self._services.accounts.authenticate(token)
         if user is None:
             raise ApiError(401, "invalid_token", "the token is unknown or revoked")
         return user
