@@ -63,7 +63,6 @@ class WebsocketEndpoint:
             sock.close()
             return
         wire = WireSocket(sock, ws, max_message_bytes=MAX_FRAME_BYTES)
-        code: int = CloseCode.UNAUTHENTICATED
         try:
             session = await self._open(wire, request)
             if session is not None:
@@ -72,7 +71,9 @@ class WebsocketEndpoint:
             pass
         finally:
             with trio.CancelScope(shield=True):
-                await wire.close(code)
+                # 4001 reaches only a client whose Bearer token was refused: a session
+                # has closed the socket itself, a refused upgrade gets no close frame
+                await wire.close(CloseCode.UNAUTHENTICATED)
 
     async def _open(self, wire: WireSocket, request: Request) -> Session | None:
         """Accept (or refuse) the upgrade; the session to run, or None when the request
