@@ -115,6 +115,14 @@ def session(socket: FakeSocket, hub: object = None, events: object = None) -> Se
                    sign_in, still_signed_in, SETTINGS)
 
 
+async def start_signed_in(nursery: trio.Nursery, socket: FakeSocket, hub: object = None,
+                          events: object = None) -> None:
+    """Run a session on `socket` in `nursery`, signed in by `auth`; returns after `hello`."""
+    await socket.say(Auth("good"))
+    nursery.start_soon(session(socket, hub, events).run)
+    assert isinstance(await socket.next(), Hello)
+
+
 async def test_no_auth_within_the_deadline_closes_4001(autojump_clock: trio.testing.MockClock) -> None:
     socket = FakeSocket(JSON)
     async with trio.open_nursery() as nursery:
@@ -179,10 +187,8 @@ async def test_forged_token_closes_4001(autojump_clock: trio.testing.MockClock) 
 async def test_unanswered_ping_closes_4000_and_answered_pings_keep_it(
         autojump_clock: trio.testing.MockClock) -> None:
     socket = FakeSocket(JSON)
-    await socket.say(Auth("good"))
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(session(socket).run)
-        assert isinstance(await socket.next(), Hello)
+        await start_signed_in(nursery, socket)
         start = trio.current_time()
         for _ in range(3):  # three pings answered: still open after 75 s
             assert isinstance(await socket.next(), Ping)
@@ -197,10 +203,8 @@ async def test_unanswered_ping_closes_4000_and_answered_pings_keep_it(
 
 async def test_flooding_closes_4029(autojump_clock: trio.testing.MockClock) -> None:
     socket = FakeSocket(JSON)
-    await socket.say(Auth("good"))
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(session(socket).run)
-        assert isinstance(await socket.next(), Hello)
+        await start_signed_in(nursery, socket)
         for _ in range(19):  # within the burst (auth took one), each answered
             await socket.say(Ping())
             assert isinstance(await socket.next(), Pong)
@@ -227,9 +231,7 @@ async def test_a_slow_client_gets_4008_and_the_others_keep_getting_events(tmp_pa
         slow, fast = FakeSocket(JSON), FakeSocket(MSGPACK)
         async with trio.open_nursery() as nursery:
             for socket in (slow, fast):
-                await socket.say(Auth("good"))
-                nursery.start_soon(session(socket, hub, events).run)
-                assert isinstance(await socket.next(), Hello)
+                await start_signed_in(nursery, socket, hub, events)
             slow.stalled = True
             received: list[str] = []
             for n in range(30):  # more than the mailbox of 8 holds
@@ -250,10 +252,8 @@ async def test_a_slow_client_gets_4008_and_the_others_keep_getting_events(tmp_pa
 async def test_resume_replays_exactly_the_missed_events_then_live_ones(tmp_path: Path) -> None:
     async with real_hub(tmp_path) as (hub, events, _):
         first = FakeSocket(JSON)
-        await first.say(Auth("good"))
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(session(first, hub, events).run)
-            assert isinstance(await first.next(), Hello)
+            await start_signed_in(nursery, first, hub, events)
             await events.deliver([1], '{"t":"post.deleted","post_id":"1"}')
             seen = await first.next()
             nursery.cancel_scope.cancel()
@@ -327,10 +327,8 @@ async def test_a_lost_bus_connection_closes_sessions_to_resume_and_nothing_is_lo
         tmp_path: Path) -> None:
     async with real_hub(tmp_path) as (hub, events, redis):
         socket = FakeSocket(JSON)
-        await socket.say(Auth("good"))
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(session(socket, hub, events).run)
-            assert isinstance(await socket.next(), Hello)
+            await start_signed_in(nursery, socket, hub, events)
             await events.deliver([1], '{"t":"post.deleted","post_id":"1"}')
             seen = await socket.next()
             await redis.client_kill(type_=PureToken.PUBSUB)
