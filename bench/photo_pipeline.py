@@ -1,6 +1,6 @@
 """Photo pipeline throughput: `media.photos` in libvips workers against Pillow doing the same.
 
-    .venv/bin/python -m bench.photo_pipeline [--photos 24] [--rounds 2]
+    .venv/bin/python -m bench.photo_pipeline [--photos 48] [--rounds 4]
 
 Each side turns one 4000×3000 JPEG (q90) into the same outputs: 3 sizes × (WebP + JPEG),
 a 20 px placeholder and a 4×4 BlurHash, with the same encoder settings, in 2 worker
@@ -265,8 +265,8 @@ async def _hold_context(init: Callable[[], object], *,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--photos", type=int, default=24, help="photos per mode and round")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--photos", type=int, default=48, help="photos per mode and round")
+    parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
     catch_signals()
     started = time.perf_counter()
