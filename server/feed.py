@@ -114,10 +114,10 @@ class FeedService:
     async def _recent_of(self, author_id: int) -> list[int]:
         """An author's recent ready posts, newest first (their set rebuilt if missing)."""
         key = keys.author_recent(author_id)
-        [recent] = await self._timelines.read([key], before=None, count=AUTHOR_RECENT_CAP)
+        [recent] = await self._timelines.newest([key], count=AUTHOR_RECENT_CAP)
         if not recent.built:
             await self._rebuild(author_id, timeline=False)
-            [recent] = await self._timelines.read([key], before=None, count=AUTHOR_RECENT_CAP)
+            [recent] = await self._timelines.newest([key], count=AUTHOR_RECENT_CAP)
         return recent.post_ids
 
     # changes

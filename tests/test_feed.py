@@ -33,7 +33,7 @@ from storage.redis.feed_reads import FeedReads
 from storage.redis.jobs import JobQueue
 from storage.redis.like_counters import LikeCounters
 from storage.redis.post_cache import PostCache
-from storage.redis.timelines import Timelines
+from storage.redis.timelines import SCORE_SHIFT, Timelines, score
 from storage.sqlite import SqliteStore
 from storage.types import NewUser, Post, User
 from tests.support.valkey import valkey_client
@@ -67,9 +67,9 @@ class World:
         return await self.store.create_user(NewUser(user_id, f"u{user_id}", f"u{user_id}@x.y",
                                                     "hash", datetime.now(UTC)))
 
-    async def post(self, author: User) -> int:
+    async def post(self, author: User, post_id: int | None = None) -> int:
         """A post that just became ready, fanned out."""
-        post = Post(post_id=self.ids.next_id(), author_id=author.user_id, kind="photo",
+        post = Post(post_id=post_id or self.ids.next_id(), author_id=author.user_id, kind="photo",
                     status="processing", created_at=datetime.now(UTC))
         await self.store.create_post(post)
         await self.store.set_post_status(post.post_id, "ready")
@@ -191,6 +191,25 @@ async def test_cursors_are_stable_while_posts_arrive(world: World) -> None:
     assert seen == old[::-1]  # nothing repeated, nothing skipped, the new ones not mixed in
     top = await world.feed.page(reader, before=None, limit=3)
     assert [p.post_id for p in top.posts] == newer[::-1]
+
+
+async def test_posts_sharing_a_score_page_in_id_order(world: World) -> None:
+    """Ids made in the same millisecond share a timeline score; pages that end inside such
+    a group, in a pushed timeline and a pulled author's set alike, still split it exactly."""
+    reader, other, regular, star = [await world.user() for _ in range(4)]
+    for fan, author in ((reader, regular), (reader, star), (other, star)):
+        await world.store.follow(world.ids.next_id(), fan.user_id, author.user_id)
+        await world.feed.followed(fan.user_id, author.user_id)
+    assert await world.feed.classify(star.user_id)  # pulled at read time
+    older = [await world.post(regular), await world.post(star)]
+    group = ((world.ids.next_id() >> SCORE_SHIFT) + 1) << SCORE_SHIFT  # a score of its own
+    shared = [await world.post((regular, star)[i % 2], group + i) for i in range(7)]
+    assert len({score(p) for p in shared}) == 1
+    await trio.sleep(0.002)
+    newer = [await world.post(regular)]
+    expected = sorted(older + shared + newer, reverse=True)
+    for limit in (1, 2, 3, 4):
+        assert await world.all_pages(reader, limit) == expected
 
 
 async def test_a_lost_timeline_is_rebuilt_on_the_next_read(world: World) -> None:

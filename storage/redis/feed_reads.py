@@ -21,19 +21,35 @@ import coredis
 from . import keys
 from .client import redis_errors
 from .post_cache import Lookup, PostCache
-from .timelines import SENTINEL, member
+from .timelines import SENTINEL, member, score
 
 _ID = cast(int, "%s")  # where string.format puts a post id (and a shard number)
 _TEMPLATES = (keys.post_cache(_ID), keys.post_generation(_ID), keys.like_shard(_ID, _ID))
 
 _PAGE = """
-local high, want, shards, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
-local entry_key, gen_key, shard_key, sentinel = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local high_score, high_member = ARGV[1], ARGV[2]
+local want, shards, ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+local entry_key, gen_key, shard_key, sentinel = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+local function below(key)  -- up to `want` members below the position, newest first
+  if high_member == '' then
+    return redis.call('ZRANGE', key, '+inf', 0, 'BYSCORE', 'REV', 'LIMIT', 0, want)
+  end
+  local ids = {}
+  for _, m in ipairs(redis.call('ZRANGE', key, high_score, high_score, 'BYSCORE', 'REV')) do
+    if m < high_member and #ids < want then ids[#ids + 1] = m end
+  end
+  if #ids < want then
+    for _, m in ipairs(redis.call('ZRANGE', key, '(' .. high_score, 0, 'BYSCORE', 'REV',
+                                  'LIMIT', 0, want - #ids)) do
+      ids[#ids + 1] = m
+    end
+  end
+  return ids
+end
 local built, merged, seen, exhausted = {}, {}, {}, 1
 for i = 2, #KEYS do
   built[i - 1] = redis.call('ZSCORE', KEYS[i], sentinel) and 1 or 0
-  local ids = redis.call('ZRANGE', KEYS[i], high, '(' .. sentinel, 'BYLEX', 'REV',
-                         'LIMIT', 0, want)
+  local ids = below(KEYS[i])
   if #ids >= want then exhausted = 0 end
   for _, m in ipairs(ids) do
     if not seen[m] then seen[m] = true; merged[#merged + 1] = m end
@@ -83,12 +99,12 @@ class FeedReads:
                         want: int) -> PageRead:
         """Candidates below `before` from the viewer's timeline and the recent sets of
         `pulled` (renewing the timeline's expiry), with their cached state."""
-        high = f"({member(before)}" if before is not None else "+"
+        high = (score(before), member(before)) if before is not None else (0, "")
         with redis_errors():
             answer: Any = await self._page(
                 keys=[keys.celebrities(), keys.timeline(viewer_id),
                       *(keys.author_recent(a) for a in pulled)],
-                args=[high, want, self._shards, self._ttl_s, *_TEMPLATES, SENTINEL])
+                args=[*high, want, self._shards, self._ttl_s, *_TEMPLATES, SENTINEL])
         built, exhausted, ids, entries, gens, counts, celebrities = answer
         candidates = [int(i) for i in ids]
         return PageRead(

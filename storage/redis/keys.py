@@ -34,12 +34,12 @@ def upload_claim(post_id: int) -> str:
 
 def timeline(user_id: int) -> str:
     """Sorted set of the post ids in a user's home timeline (see `timelines`)."""
-    return f"{PREFIX}:tl:{{u:{user_id}}}"
+    return f"{PREFIX}:timeline:{{u:{user_id}}}"
 
 
 def author_recent(author_id: int) -> str:
     """Sorted set of an author's most recent ready post ids (see `timelines`)."""
-    return f"{PREFIX}:ap:{{u:{author_id}}}"
+    return f"{PREFIX}:recent:{{u:{author_id}}}"
 
 
 def celebrities() -> str:

@@ -1,12 +1,13 @@
 """Timelines and authors' recent posts as Redis sorted sets of post ids.
 
-Post ids are 63-bit, more than a sorted-set score (a double) holds exactly, so every member
-has score 0 and is the id zero-padded to 20 digits: lexicographic order is id order, and
-ranges use BYLEX. Each set also holds a sentinel member ("000…0", always at rank 0) that
-says the set was built from the metadata store; a set without it is missing (evicted,
-never built, or lost with Redis) and is rebuilt before it is read. Trimming keeps the
-sentinel and the newest entries. Pushes go into a set whether or not it is built, so a
-rebuild racing a fan-out keeps the pushed post.
+Post ids are 63-bit, more than a sorted-set score (a double) holds exactly, so a member is
+the id zero-padded to 20 digits and its score the id's top 53 bits (`score`). Redis orders
+equal scores by member, so (score, member) order is id order; ranges are BYSCORE, and the
+few ids that share a score with a page's position are compared by member. Each set also holds a sentinel member
+("000…0", score -1, always at rank 0) that says the set was built from the metadata store;
+a set without it is missing (evicted, never built, or lost with Redis) and is rebuilt
+before it is read. Trimming keeps the sentinel and the newest entries. Pushes go into a set
+whether or not it is built, so a rebuild racing a fan-out keeps the pushed post.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from . import keys
 from .client import redis_errors
 
 SENTINEL = "0" * 20
+SENTINEL_SCORE = -1
+SCORE_SHIFT = 10
+"""A member's score is its id shifted right by this: 53 bits, exact in a double."""
 TIMELINE_CAP = 800
 AUTHOR_RECENT_CAP = 200
 FANOUT_BATCH = 1000
@@ -30,8 +34,7 @@ _PUSH = """
 local cap, ttl = tonumber(ARGV[1]), ARGV[2]
 local adds = {}
 for i = 3, #ARGV do
-  adds[#adds + 1] = 0
-  adds[#adds + 1] = ARGV[i]
+  adds[#adds + 1] = ARGV[i]  -- score, member, score, member, ...
 end
 for _, key in ipairs(KEYS) do
   local added = redis.call('ZADD', key, unpack(adds))
@@ -50,10 +53,19 @@ def member(post_id: int) -> str:
     return f"{post_id:020d}"
 
 
+def score(post_id: int) -> int:
+    return post_id >> SCORE_SHIFT
+
+
+def scored(post_ids: Iterable[int]) -> list[int | str]:
+    """Score, member, score, member, ... of `post_ids`: ZADD's arguments."""
+    return [part for p in post_ids for part in (score(p), member(p))]
+
+
 @dataclass(frozen=True)
 class Slice:
-    """Post ids of one sorted set below a position, newest first; `built` is False when the
-    set is missing and must be rebuilt first."""
+    """Post ids of one sorted set, newest first; `built` is False when the set is missing
+    and must be rebuilt first."""
 
     built: bool
     post_ids: list[int]
@@ -65,15 +77,12 @@ class Timelines:
         self._ttl_s = ttl_s
         self._push = client.register_script(_PUSH)
 
-    async def read(self, keys_: Sequence[str], *, before: int | None,
-                   count: int) -> list[Slice]:
-        """Up to `count` ids below `before` from each set, in one round trip (a page of
-        the feed reads its sets through `feed_reads`, which also renews the timeline's
-        expiry)."""
-        high = f"({member(before)}" if before is not None else "+"
+    async def newest(self, keys_: Sequence[str], *, count: int) -> list[Slice]:
+        """The newest `count` ids of each set, in one round trip (a page of the feed reads
+        its sets through `feed_reads`, which also renews the timeline's expiry)."""
         with redis_errors():
             async with self._client.pipeline(transaction=False) as pipe:
-                asks = [(pipe.zrange(key, high, f"({SENTINEL}", sortby=PureToken.BYLEX, rev=True,
+                asks = [(pipe.zrange(key, "+inf", 0, sortby=PureToken.BYSCORE, rev=True,
                                      offset=0, count=count),
                          pipe.zscore(key, SENTINEL)) for key in keys_]
             return [Slice(await built is not None, [int(m) for m in await ids])
@@ -81,8 +90,8 @@ class Timelines:
 
     async def rebuild(self, key: str, post_ids: Iterable[int], *, cap: int) -> None:
         """Mark `key` built with `post_ids` merged in (kept: whatever was pushed meanwhile)."""
-        members: dict[str | bytes, int | float] = {member(p): 0 for p in post_ids}
-        members[SENTINEL] = 0
+        members: dict[str | bytes, int | float] = {member(p): score(p) for p in post_ids}
+        members[SENTINEL] = SENTINEL_SCORE
         with redis_errors():
             async with self._client.pipeline(transaction=True) as pipe:
                 pipe.zadd(key, members)
@@ -95,7 +104,7 @@ class Timelines:
         midway, the batches already sent stay written; re-running is harmless."""
         if not post_ids:
             return
-        args: list[str | int] = [cap, self._ttl_s, *(member(p) for p in post_ids)]
+        args: list[str | int] = [cap, self._ttl_s, *scored(post_ids)]
         for start in range(0, len(keys_), FANOUT_BATCH):
             with redis_errors():
                 await self._push(keys=keys_[start:start + FANOUT_BATCH], args=args)
