@@ -8,11 +8,14 @@ from typing import Any
 
 from storage.metadata import MetadataStore
 from storage.redis.like_counters import LikeCounters
-from storage.redis.post_cache import Lookup, PostCache
+from storage.redis.post_cache import DECODED_KEEP, Lookup, PostCache
 from storage.types import Post, User
 
 from .media_keys import MediaKeys
-from .views import post_view
+from .views import post_fields, viewed_by
+
+VIEWS_KEEP = DECODED_KEEP
+"""Posts whose viewer-independent view is kept, reused while their cache entry is the same."""
 
 
 class PostReader:
@@ -22,6 +25,7 @@ class PostReader:
         self._cache = cache
         self._counters = counters
         self._keys = media_keys
+        self._fields: dict[int, tuple[Post, dict[str, Any]]] = {}
 
     async def load(self, post_ids: Collection[int]) -> dict[int, Post]:
         """The posts of `post_ids` that exist: one cache MGET, then one store query (and
@@ -63,7 +67,21 @@ class PostReader:
             await self._counters.mark_dirty(lost)
         liked = await self._store.liked_among(viewer.user_id, ids) if viewer else set()
         return [
-            post_view(p, authors[p.author_id], self._keys, liked_by_viewer=p.post_id in liked,
+            viewed_by(self._fields_of(p), p, authors[p.author_id],
+                      liked_by_viewer=p.post_id in liked,
                       like_count=counts.get(p.post_id, p.like_count))
             for p in posts if p.author_id in authors
         ]
+
+    def _fields_of(self, post: Post) -> dict[str, Any]:
+        """`post_fields(post)`, kept while the post cache hands out this same `Post` (it
+        does while the entry is unchanged); the oldest kept is dropped past `VIEWS_KEEP`."""
+        kept = self._fields.get(post.post_id)
+        if kept is not None and kept[0] is post:
+            return kept[1]
+        fields = post_fields(post, self._keys)
+        self._fields.pop(post.post_id, None)
+        self._fields[post.post_id] = (post, fields)
+        if len(self._fields) > VIEWS_KEEP:
+            del self._fields[next(iter(self._fields))]
+        return fields

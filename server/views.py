@@ -41,6 +41,26 @@ def post_view(
 ) -> dict[str, Any]:
     """API.md's `post`: media fields are null until the post is ready. `like_count`
     (from the live counters) overrides the stored one."""
+    return viewed_by(post_fields(post, media_keys), post, author,
+                     liked_by_viewer=liked_by_viewer, like_count=like_count)
+
+
+def viewed_by(
+    fields: dict[str, Any], post: Post, author: User, *, liked_by_viewer: bool,
+    like_count: int | None,
+) -> dict[str, Any]:
+    """API.md's `post` from `post_fields(post)`, which is left as it was: a shallow copy
+    with the author and the viewer's like state filled in."""
+    view = dict(fields)
+    view["author"] = author_view(author)
+    view["like_count"] = post.like_count if like_count is None else like_count
+    view["liked_by_viewer"] = liked_by_viewer
+    return view
+
+
+def post_fields(post: Post, media_keys: MediaKeys) -> dict[str, Any]:
+    """What API.md's `post` says of `post` alone, the same for every viewer: `viewed_by`
+    makes the answer. Its author, like count and like state are left as None."""
     media = post.media
     variants = {
         size: {fmt: media_keys.url(key) for fmt, key in formats.items()}
@@ -49,7 +69,7 @@ def post_view(
     sizes = sorted(variants, key=int)
     view: dict[str, Any] = {
         "post_id": str(post.post_id),
-        "author": author_view(author),
+        "author": None,
         "kind": post.kind,
         "status": post.status,
         "media_url": variants[sizes[-1]]["webp"] if sizes else None,
@@ -65,9 +85,9 @@ def post_view(
         "hashtags": list(post.hashtags),
         "taken_at": media.get("taken_at"),
         "camera": media.get("camera"),
-        "like_count": post.like_count if like_count is None else like_count,
+        "like_count": None,
         "comment_count": post.comment_count,
-        "liked_by_viewer": liked_by_viewer,
+        "liked_by_viewer": None,
         "created_at": rfc3339(post.created_at),
     }
     if post.kind == "video":

@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -210,6 +210,33 @@ async def test_posts_sharing_a_score_page_in_id_order(world: World) -> None:
     expected = sorted(older + shared + newer, reverse=True)
     for limit in (1, 2, 3, 4):
         assert await world.all_pages(reader, limit) == expected
+
+
+async def test_views_follow_a_changed_entry_and_keep_viewers_apart(world: World) -> None:
+    """Views reuse what they made of an unchanged cache entry, but a changed entry shows
+    at once and one viewer's like state never reaches another's view."""
+    author, fan = await world.user(), await world.user()
+    await world.store.follow(world.ids.next_id(), fan.user_id, author.user_id)
+    await world.feed.followed(fan.user_id, author.user_id)
+    post_id = await world.post(author)
+    await world.likes.like(fan, post_id)
+
+    async def view(viewer: User) -> dict[str, object]:
+        page = await world.feed.page(viewer, before=None, limit=5)
+        [shown] = await world.reader.views(viewer, page.posts, counts=page.like_counts)
+        return shown
+
+    await view(fan)  # fills the post cache: from here on both read the same entry
+    first = await view(fan)
+    assert (first["liked_by_viewer"], first["like_count"]) == (True, 1)
+    assert (await view(author))["liked_by_viewer"] is False
+    assert first["liked_by_viewer"] is True  # the author's view was not made in it
+    assert (await view(fan)) == first
+    post = await world.store.get_post(post_id)
+    assert post is not None
+    await PostCache(world.redis, ttl_s=600).changed(post_id, replace(post, comment_count=3))
+    again = await view(fan)
+    assert again["comment_count"] == 3 and again["liked_by_viewer"] is True
 
 
 async def test_a_lost_timeline_is_rebuilt_on_the_next_read(world: World) -> None:

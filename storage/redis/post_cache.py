@@ -8,6 +8,7 @@ posts leave a tombstone for as long as entries live.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
@@ -56,7 +57,15 @@ def _encode(post: Post) -> str:
     }).decode()
 
 
+DECODED_KEEP = 4096
+"""Entries whose decoded post is kept in process: with its view (`PostReader`) about
+6.5 KiB each, so at most ~26 MiB."""
+
+
+@functools.lru_cache(maxsize=DECODED_KEEP)
 def _decode(text: str) -> Post:
+    """The post of a cache entry. Kept by the entry's text: an entry read again unchanged
+    gives the very same (frozen) `Post`, so readers may key work done on it by identity."""
     fields: dict[str, Any] = orjson.loads(text)
     fields["created_at"] = utc_from_ms(fields["created_at"])
     fields["hashtags"] = tuple(fields["hashtags"])
