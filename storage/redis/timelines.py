@@ -3,11 +3,12 @@
 Post ids are 63-bit, more than a sorted-set score (a double) holds exactly, so a member is
 the id zero-padded to 20 digits and its score the id's top 53 bits (`score`). Redis orders
 equal scores by member, so (score, member) order is id order; ranges are BYSCORE, and the
-few ids that share a score with a page's position are compared by member. Each set also holds a sentinel member
-("000…0", score -1, always at rank 0) that says the set was built from the metadata store;
-a set without it is missing (evicted, never built, or lost with Redis) and is rebuilt
-before it is read. Trimming keeps the sentinel and the newest entries. Pushes go into a set
-whether or not it is built, so a rebuild racing a fan-out keeps the pushed post.
+few ids that share a score with a page's position are compared by member. Each set also
+holds a sentinel member ("000…0", score -1, always at rank 0) that says the set was built
+from the metadata store; a set without it is missing (evicted, never built, or lost with
+Redis) and is rebuilt before it is read. Trimming keeps the sentinel and the newest
+entries. Pushes go into a set whether or not it is built, so a rebuild racing a fan-out
+keeps the pushed post.
 """
 
 from __future__ import annotations
