@@ -43,9 +43,11 @@ from server.posts import PostService
 from server.realtime.notify import Notifier
 from storage.blobs.filesystem import FilesystemBlobStore
 from storage.redis import keys
+from storage.redis.client import open_redis
 from storage.redis.events import EventStreams
 from storage.redis.feed_reads import FeedReads
 from storage.redis.jobs import Job, JobQueue
+from storage.redis.lean import open_lean_redis
 from storage.redis.like_counters import LikeCounters
 from storage.redis.post_cache import PostCache
 from storage.redis.timelines import (
@@ -57,7 +59,7 @@ from storage.redis.timelines import (
 )
 from storage.sqlite import SqliteStore
 from storage.types import Post, User
-from tests.support.valkey import valkey_client
+from tests.support.valkey import valkey_server
 
 GOALS = {"fanout_ms": 250.0, "like_errors": 0}
 
@@ -117,7 +119,8 @@ async def measure(followers: int, likers: int, runs: int, prefill: int,
     author, fans = seed(tmp / "meta.db", ids, max(followers, likers))
     fans_for_fanout = fans[:followers]
     result: dict[str, Any] = {}
-    async with valkey_client(tmp / "redis") as redis:
+    async with valkey_server(tmp / "redis") as address, open_redis(address) as redis, \
+            open_lean_redis(address) as lean:
         media_keys = MediaKeys(b"b" * 32)
         cache = PostCache(redis, ttl_s=600)
         counters = LikeCounters(redis, shards=8)
@@ -126,7 +129,7 @@ async def measure(followers: int, likers: int, runs: int, prefill: int,
         timelines = TimedTimelines(redis, ttl_s=3600)
         feed = FeedService(store, timelines,
                            PostReader(store, cache, counters, media_keys), fanout_queue, notifier,
-                           FeedReads(redis, ttl_s=3600, shards=8),
+                           FeedReads(lean, ttl_s=3600, shards=8),
                            celebrity_threshold=max(followers, likers) + 1)
         posts = PostService(store, FilesystemBlobStore(tmp / "blobs"), JobQueue(redis, "m"),
                             JobQueue(redis, "v"), media_keys, feed, cache, counters)

@@ -25,6 +25,7 @@ from storage.redis.embedded import EmbeddedValkey, find_valkey_binary, wait_unti
 from storage.redis.events import EventStreams
 from storage.redis.feed_reads import FeedReads
 from storage.redis.jobs import JobQueue
+from storage.redis.lean import LeanRedis, open_lean_redis
 from storage.redis.leases import lease_worker_id
 from storage.redis.like_counters import LikeCounters
 from storage.redis.post_cache import PostCache
@@ -113,6 +114,7 @@ def build_services(
     secret: bytes,
     store: MetadataStore,
     redis: coredis.Redis[str],
+    lean: LeanRedis,
     redis_name: str,
     ids: IdGenerator,
     pool: WorkerPool,
@@ -129,7 +131,7 @@ def build_services(
     events = EventStreams(redis, keep_s=settings.events_keep, maxlen=settings.events_maxlen)
     notifier = Notifier(events)
     feed = FeedService(store, Timelines(redis, ttl_s=settings.timeline_ttl), reader, fanout_jobs,
-                       notifier, FeedReads(redis, ttl_s=settings.timeline_ttl,
+                       notifier, FeedReads(lean, ttl_s=settings.timeline_ttl,
                                            shards=settings.like_shards),
                        celebrity_threshold=settings.celebrity_threshold)
     posts = PostService(store, blobs, jobs, video_jobs, media_keys, feed, cache, counters)
@@ -243,7 +245,8 @@ async def run_server(
         else:
             address = await start_embedded_valkey(nursery, settings)
             redis_name = f"embedded valkey at {address.describe()}"
-        async with open_redis(address) as redis, open_metadata_store(settings) as store:
+        async with open_redis(address) as redis, open_lean_redis(address) as lean, \
+                open_metadata_store(settings) as store:
             worker_id = settings.worker_id
             if worker_id is None:
                 worker_id = await lease_worker_id(redis, modulo=MAX_WORKER + 1)
@@ -253,7 +256,8 @@ async def run_server(
                 time_limit=settings.media_job_timeout,
                 init=partial(configure_worker, settings.media_memory_limit),
             ) as pool:
-                services = build_services(settings, secret, store, redis, redis_name, ids, pool)
+                services = build_services(settings, secret, store, redis, lean, redis_name, ids,
+                                          pool)
                 photos = MediaJobRunner(
                     services.media_jobs,
                     PhotoJobs(store, services.blobs, pool, services.media_keys, services.feed),

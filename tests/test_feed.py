@@ -28,15 +28,17 @@ from server.post_reader import PostReader
 from server.posts import PostService
 from server.realtime.notify import Notifier
 from storage.blobs.filesystem import FilesystemBlobStore
+from storage.redis.client import open_redis
 from storage.redis.events import EventStreams
 from storage.redis.feed_reads import FeedReads
 from storage.redis.jobs import JobQueue
+from storage.redis.lean import open_lean_redis
 from storage.redis.like_counters import LikeCounters
 from storage.redis.post_cache import PostCache
 from storage.redis.timelines import SCORE_SHIFT, Timelines, score
 from storage.sqlite import SqliteStore
 from storage.types import NewUser, Post, User
-from tests.support.valkey import valkey_client
+from tests.support.valkey import valkey_server
 
 THRESHOLD = 2
 PEOPLE = 4
@@ -101,7 +103,8 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
 async def open_world(tmp_path: Path) -> AsyncIterator[World]:
     """A store, a Valkey and the services on them, in `tmp_path`; closed on exit."""
     store = await SqliteStore.open(tmp_path / "meta.db")
-    async with valkey_client(tmp_path / "redis") as redis:
+    async with valkey_server(tmp_path / "redis") as address, open_redis(address) as redis, \
+            open_lean_redis(address) as lean:
         keys = MediaKeys(b"k" * 32)
         cache = PostCache(redis, ttl_s=600)
         counters = LikeCounters(redis, shards=4)
@@ -109,7 +112,7 @@ async def open_world(tmp_path: Path) -> AsyncIterator[World]:
         fanout = JobQueue(redis, "fanout")
         notifier = Notifier(EventStreams(redis, keep_s=300, maxlen=100))
         feed = FeedService(store, Timelines(redis, ttl_s=3600), reader, fanout, notifier,
-                           FeedReads(redis, ttl_s=3600, shards=4),
+                           FeedReads(lean, ttl_s=3600, shards=4),
                            celebrity_threshold=THRESHOLD)
         posts = PostService(store, FilesystemBlobStore(tmp_path / "blobs"), JobQueue(redis, "m"),
                             JobQueue(redis, "v"), keys, feed, cache, counters)

@@ -16,17 +16,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-import coredis
-
 from . import keys
-from .client import redis_errors
+from .lean import LeanRedis, Script
 from .post_cache import Lookup, PostCache
 from .timelines import SENTINEL, member, score
 
 _ID = cast(int, "%s")  # where string.format puts a post id (and a shard number)
 _TEMPLATES = (keys.post_cache(_ID), keys.post_generation(_ID), keys.like_shard(_ID, _ID))
 
-_PAGE = """
+_PAGE = Script("""
 local high_score, high_member = ARGV[1], ARGV[2]
 local want, shards, ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
 local entry_key, gen_key, shard_key, sentinel = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
@@ -72,7 +70,7 @@ for j = 1, math.min(want, #merged) do
   counts[j] = counted and total or -1
 end
 return {built, exhausted, ids, entries, gens, counts, redis.call('SMEMBERS', KEYS[1])}
-"""
+""")
 
 
 @dataclass(frozen=True)
@@ -89,26 +87,25 @@ class PageRead:
 
 
 class FeedReads:
-    def __init__(self, client: coredis.Redis[str], *, ttl_s: int, shards: int) -> None:
+    def __init__(self, client: LeanRedis, *, ttl_s: int, shards: int) -> None:
         self._client = client
         self._ttl_s = ttl_s
         self._shards = shards
-        self._page = client.register_script(_PAGE)
 
     async def read_page(self, viewer_id: int, pulled: Sequence[int], *, before: int | None,
                         want: int) -> PageRead:
         """Candidates below `before` from the viewer's timeline and the recent sets of
         `pulled` (renewing the timeline's expiry), with their cached state."""
         high = (score(before), member(before)) if before is not None else (0, "")
-        with redis_errors():
-            answer: Any = await self._page(
-                keys=[keys.celebrities(), keys.timeline(viewer_id),
-                      *(keys.author_recent(a) for a in pulled)],
-                args=[*high, want, self._shards, self._ttl_s, *_TEMPLATES, SENTINEL])
+        answer: Any = await self._client.run_script(
+            _PAGE, keys=[keys.celebrities(), keys.timeline(viewer_id),
+                         *(keys.author_recent(a) for a in pulled)],
+            args=[*high, want, self._shards, self._ttl_s, *_TEMPLATES, SENTINEL])
         built, exhausted, ids, entries, gens, counts, celebrities = answer
         candidates = [int(i) for i in ids]
         return PageRead(
             built=[bool(b) for b in built], exhausted=bool(exhausted), candidates=candidates,
-            lookup=PostCache.parse(candidates, [e or None for e in entries], gens),
+            lookup=PostCache.parse(candidates, [e or None for e in entries],
+                                   [g.decode() for g in gens]),
             counts={p: int(c) for p, c in zip(candidates, counts, strict=True) if int(c) >= 0},
             pulled={int(c) for c in celebrities})

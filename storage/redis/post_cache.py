@@ -20,6 +20,7 @@ from . import keys
 from .client import redis_errors
 
 TOMBSTONE = "deleted"
+TOMBSTONE_BYTES = TOMBSTONE.encode()
 
 _FILL = """
 for i, key in ipairs(KEYS) do
@@ -63,7 +64,7 @@ DECODED_KEEP = 4096
 
 
 @functools.lru_cache(maxsize=DECODED_KEEP)
-def _decode(text: str) -> Post:
+def _decode(text: str | bytes) -> Post:
     """The post of a cache entry. Kept by the entry's text: an entry read again unchanged
     gives the very same (frozen) `Post`, so readers may key work done on it by identity."""
     fields: dict[str, Any] = orjson.loads(text)
@@ -100,12 +101,12 @@ class PostCache:
         return self.parse(ids, values[0::2], values[1::2])
 
     @staticmethod
-    def parse(post_ids: Sequence[int], entries: Sequence[str | None],
+    def parse(post_ids: Sequence[int], entries: Sequence[str | bytes | None],
               generations: Sequence[str | None]) -> Lookup:
         """A `Lookup` from the entries and generations read for `post_ids`."""
         result = Lookup()
         for post_id, entry, generation in zip(post_ids, entries, generations, strict=True):
-            if entry == TOMBSTONE:
+            if entry == TOMBSTONE or entry == TOMBSTONE_BYTES:
                 result.gone.add(post_id)
             elif entry is not None:
                 result.found[post_id] = _decode(entry)

@@ -17,14 +17,20 @@ from storage.redis.embedded import EmbeddedValkey, find_valkey_binary, wait_unti
 @asynccontextmanager
 async def valkey_client(data_dir: Path) -> AsyncIterator[coredis.Redis[str]]:
     """A client of a fresh Valkey on a unix socket in `data_dir`, stopped on exit."""
+    async with valkey_server(data_dir) as address, open_redis(address) as client:
+        yield client
+
+
+@asynccontextmanager
+async def valkey_server(data_dir: Path) -> AsyncIterator[RedisAddress]:
+    """A fresh Valkey on a unix socket in `data_dir` (its address), stopped on exit."""
     valkey = EmbeddedValkey.in_data_dir(data_dir, find_valkey_binary())
     process = await trio.lowlevel.open_process(valkey.command(), stdout=subprocess.DEVNULL,
                                               stderr=subprocess.DEVNULL)
     try:
         with trio.fail_after(20):
             await wait_until_answers(valkey.socket)
-        async with open_redis(RedisAddress(unix_socket=str(valkey.socket))) as client:
-            yield client
+        yield RedisAddress(unix_socket=str(valkey.socket))
     finally:
         with trio.CancelScope(shield=True):
             process.terminate()
