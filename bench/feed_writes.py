@@ -43,6 +43,7 @@ from server.posts import PostService
 from server.realtime.notify import Notifier
 from storage.blobs.filesystem import FilesystemBlobStore
 from storage.redis import keys
+from storage.redis.author_cards import AuthorCards
 from storage.redis.client import open_redis
 from storage.redis.events import EventStreams
 from storage.redis.feed_reads import FeedReads
@@ -129,7 +130,7 @@ async def measure(followers: int, likers: int, runs: int, prefill: int,
         timelines = TimedTimelines(redis, ttl_s=3600)
         feed = FeedService(store, timelines,
                            PostReader(store, cache, counters, media_keys), fanout_queue, notifier,
-                           FeedReads(lean, ttl_s=3600, shards=8),
+                           FeedReads(lean, ttl_s=3600, shards=8), AuthorCards(redis, ttl_s=600),
                            celebrity_threshold=max(followers, likers) + 1)
         posts = PostService(store, FilesystemBlobStore(tmp / "blobs"), JobQueue(redis, "m"),
                             JobQueue(redis, "v"), media_keys, feed, cache, counters)

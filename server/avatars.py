@@ -8,6 +8,7 @@ from actors.worker_pool import WorkerPool
 from media.photos import MediaRejected, make_avatar
 from storage.blobs import BlobStore
 from storage.metadata import MetadataStore
+from storage.redis.author_cards import AuthorCards
 from storage.redis.session_tokens import SessionTokens
 from storage.types import User
 
@@ -16,6 +17,7 @@ from .ids import IdGenerator
 from .media_keys import MediaKeys
 from .renditions import scratch_dir, store_renditions
 from .staging import stage_body
+from .views import author_card
 
 PROFILE_PIC = ("320", "jpeg")  # the rendition `profile_pic` points at
 
@@ -29,11 +31,13 @@ class AvatarService:
         media_keys: MediaKeys,
         ids: IdGenerator,
         session_tokens: SessionTokens,
+        cards: AuthorCards,
         *,
         max_bytes: int,
     ) -> None:
         self._store = store
         self._session_tokens = session_tokens
+        self._cards = cards
         self._blobs = blobs
         self._pool = pool
         self._keys = media_keys
@@ -67,6 +71,7 @@ class AvatarService:
         if updated is None:
             raise ApiError(401, "not_authenticated", "this account no longer exists")
         await self._session_tokens.drop_user(user.user_id)
+        await self._cards.changed(user.user_id, author_card(updated))
         if user.profile_pic:
             old = self._keys.key_of(user.profile_pic)
             if old is not None:

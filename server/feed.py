@@ -16,9 +16,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
+
+import orjson
 
 from storage.metadata import MetadataStore
 from storage.redis import keys
+from storage.redis.author_cards import AuthorCards
 from storage.redis.feed_reads import FeedReads, PageRead
 from storage.redis.jobs import Job, JobQueue
 from storage.redis.timelines import AUTHOR_RECENT_CAP, TIMELINE_CAP, Timelines
@@ -26,6 +30,7 @@ from storage.types import Post, User
 
 from .post_reader import PostReader
 from .realtime.notify import Notifier
+from .views import author_card, author_view
 
 log = logging.getLogger("pixtrio.feed")
 
@@ -45,13 +50,16 @@ class FeedPage:
     posts: list[Post]
     next_position: int | None
     like_counts: dict[int, int]
+    authors: dict[int, dict[str, Any]]
+    """The `author_view` of each post's author."""
 
 
 class FeedService:
     def __init__(self, store: MetadataStore, timelines: Timelines, reader: PostReader,
-                 jobs: JobQueue, notifier: Notifier, reads: FeedReads, *,
+                 jobs: JobQueue, notifier: Notifier, reads: FeedReads, cards: AuthorCards, *,
                  celebrity_threshold: int) -> None:
         self._store = store
+        self._cards = cards
         self._timelines = timelines
         self._reads = reads
         self._pulled: set[int] | None = None
@@ -75,9 +83,22 @@ class FeedService:
         visible = [posts[p] for p in candidates
                    if p in posts and posts[p].status == "ready" and posts[p].author_id in allowed]
         if len(visible) > limit:
-            return FeedPage(visible[:limit], visible[limit - 1].post_id, read.counts)
+            return FeedPage(visible[:limit], visible[limit - 1].post_id, read.counts,
+                            await self._authors_of(visible[:limit], read))
         return FeedPage(visible, None if exhausted or not candidates else candidates[-1],
-                        read.counts)
+                        read.counts, await self._authors_of(visible, read))
+
+    async def _authors_of(self, posts: list[Post], read: PageRead) -> dict[int, dict[str, Any]]:
+        """The `author_view` of each post's author: from the cards the page read brought,
+        the others from the store (and cached)."""
+        authors = {a: orjson.loads(card) for a, card in read.cards.items()}
+        missing = {p.author_id for p in posts} - authors.keys()
+        if missing:
+            users = await self._store.get_users(missing)
+            authors.update((u, author_view(user)) for u, user in users.items())
+            await self._cards.fill({u: author_card(user) for u, user in users.items()},
+                                   read.card_generations)
+        return authors
 
     async def _read_candidates(self, viewer_id: int, before: int | None, want: int) -> PageRead:
         """The page's Redis side, normally one round trip. Which pulled authors to merge
@@ -189,7 +210,8 @@ class FeedService:
                                        cap=TIMELINE_CAP)
             log.info("post %d fanned out to %d timelines", post_id, len(followers))
         if author_user is not None:  # online followers (and the author's devices) see it live
-            [view] = await self._reader.views(None, [post], authors={author: author_user})
+            [view] = await self._reader.views(None, [post],
+                                              authors={author: author_view(author_user)})
             await self._notifier.feed_insert([author, *followers], view)
 
     async def _fan_out_removal(self, post_id: int, author: int) -> None:

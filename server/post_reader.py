@@ -3,7 +3,7 @@ the same few round trips for one post or a page of a hundred."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from storage.metadata import MetadataStore
@@ -12,7 +12,7 @@ from storage.redis.post_cache import DECODED_KEEP, Lookup, PostCache
 from storage.types import Post, User
 
 from .media_keys import MediaKeys
-from .views import post_fields, viewed_by
+from .views import author_view, post_fields, viewed_by
 
 VIEWS_KEEP = DECODED_KEEP
 """Posts whose viewer-independent view is kept, reused while their cache entry is the same."""
@@ -49,17 +49,19 @@ class PostReader:
         await self._counters.start(post_id)
 
     async def views(self, viewer: User | None, posts: list[Post],
-                    authors: dict[int, User] | None = None,
+                    authors: Mapping[int, dict[str, Any]] | None = None,
                     counts: dict[int, int] | None = None) -> list[dict[str, Any]]:
         """API.md's `post` for each of `posts` (in order) whose author exists, with like
         counts from the counters (read unless given) and `liked_by_viewer` from the
-        durable likes. A post without counters shows its stored count and is recounted at
-        the next flush."""
+        durable likes. `authors` maps author ids to their `author_view` (read from the
+        store unless given). A post without counters shows its stored count and is
+        recounted at the next flush."""
         if not posts:
             return []
         ids = [p.post_id for p in posts]
         if authors is None:
-            authors = await self._store.get_users({p.author_id for p in posts})
+            users = await self._store.get_users({p.author_id for p in posts})
+            authors = {u: author_view(user) for u, user in users.items()}
         if counts is None:
             counts = await self._counters.totals(ids)
         lost = [p.post_id for p in posts if p.post_id not in counts and p.status == "ready"]

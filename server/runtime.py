@@ -20,6 +20,7 @@ from actors.worker_pool import WorkerPool, open_worker_pool
 from media.photos import configure_worker
 from storage.blobs.filesystem import FilesystemBlobStore
 from storage.metadata import MetadataStore
+from storage.redis.author_cards import AuthorCards
 from storage.redis.client import RedisAddress, open_redis
 from storage.redis.embedded import EmbeddedValkey, find_valkey_binary, wait_until_answers
 from storage.redis.events import EventStreams
@@ -126,13 +127,14 @@ def build_services(
     video_jobs = JobQueue(redis, "video")
     fanout_jobs = JobQueue(redis, "fanout")
     cache = PostCache(redis, ttl_s=settings.post_cache_ttl)
+    cards = AuthorCards(redis, ttl_s=settings.post_cache_ttl)
     counters = LikeCounters(redis, shards=settings.like_shards)
     reader = PostReader(store, cache, counters, media_keys)
     events = EventStreams(redis, keep_s=settings.events_keep, maxlen=settings.events_maxlen)
     notifier = Notifier(events)
     feed = FeedService(store, Timelines(redis, ttl_s=settings.timeline_ttl), reader, fanout_jobs,
                        notifier, FeedReads(lean, ttl_s=settings.timeline_ttl,
-                                           shards=settings.like_shards),
+                                           shards=settings.like_shards), cards,
                        celebrity_threshold=settings.celebrity_threshold)
     posts = PostService(store, blobs, jobs, video_jobs, media_keys, feed, cache, counters)
     limits = RateLimiter(GcraLimiter(redis), settings.rate_limits)
@@ -164,7 +166,7 @@ def build_services(
                               max_bytes=settings.max_upload_bytes,
                               max_video_bytes=settings.max_video_bytes),
         posts=posts,
-        avatars=AvatarService(store, blobs, pool, media_keys, ids, session_tokens,
+        avatars=AvatarService(store, blobs, pool, media_keys, ids, session_tokens, cards,
                               max_bytes=settings.max_avatar_bytes),
         reader=reader,
         feed=feed,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from storage.types import Comment, Post, User
 
 from .media_keys import MediaKeys
@@ -35,24 +37,29 @@ def author_view(user: User) -> dict[str, Any]:
     return {"user_id": str(user.user_id), "username": user.username, "profile_pic": user.profile_pic}
 
 
+def author_card(user: User) -> str:
+    """`author_view` in JSON, as `AuthorCards` keeps it."""
+    return orjson.dumps(author_view(user)).decode()
+
+
 def post_view(
     post: Post, author: User, media_keys: MediaKeys, *, liked_by_viewer: bool = False,
     like_count: int | None = None,
 ) -> dict[str, Any]:
     """API.md's `post`: media fields are null until the post is ready. `like_count`
     (from the live counters) overrides the stored one."""
-    return viewed_by(post_fields(post, media_keys), post, author,
+    return viewed_by(post_fields(post, media_keys), post, author_view(author),
                      liked_by_viewer=liked_by_viewer, like_count=like_count)
 
 
 def viewed_by(
-    fields: dict[str, Any], post: Post, author: User, *, liked_by_viewer: bool,
+    fields: dict[str, Any], post: Post, author: dict[str, Any], *, liked_by_viewer: bool,
     like_count: int | None,
 ) -> dict[str, Any]:
     """API.md's `post` from `post_fields(post)`, which is left as it was: a shallow copy
-    with the author and the viewer's like state filled in."""
+    with the `author_view` and the viewer's like state filled in."""
     view = dict(fields)
-    view["author"] = author_view(author)
+    view["author"] = author
     view["like_count"] = post.like_count if like_count is None else like_count
     view["liked_by_viewer"] = liked_by_viewer
     return view

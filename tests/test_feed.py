@@ -27,7 +27,10 @@ from server.media_keys import MediaKeys
 from server.post_reader import PostReader
 from server.posts import PostService
 from server.realtime.notify import Notifier
+from server.views import author_card, author_view
 from storage.blobs.filesystem import FilesystemBlobStore
+from storage.redis import keys
+from storage.redis.author_cards import AuthorCards
 from storage.redis.client import open_redis
 from storage.redis.events import EventStreams
 from storage.redis.feed_reads import FeedReads
@@ -112,7 +115,7 @@ async def open_world(tmp_path: Path) -> AsyncIterator[World]:
         fanout = JobQueue(redis, "fanout")
         notifier = Notifier(EventStreams(redis, keep_s=300, maxlen=100))
         feed = FeedService(store, Timelines(redis, ttl_s=3600), reader, fanout, notifier,
-                           FeedReads(lean, ttl_s=3600, shards=4),
+                           FeedReads(lean, ttl_s=3600, shards=4), AuthorCards(redis, ttl_s=600),
                            celebrity_threshold=THRESHOLD)
         posts = PostService(store, FilesystemBlobStore(tmp_path / "blobs"), JobQueue(redis, "m"),
                             JobQueue(redis, "v"), keys, feed, cache, counters)
@@ -240,6 +243,29 @@ async def test_views_follow_a_changed_entry_and_keep_viewers_apart(world: World)
     await PostCache(world.redis, ttl_s=600).changed(post_id, replace(post, comment_count=3))
     again = await view(fan)
     assert again["comment_count"] == 3 and again["liked_by_viewer"] is True
+
+
+async def test_author_cards_are_filled_by_reads_and_never_undo_a_change(world: World) -> None:
+    author, fan = await world.user(), await world.user()
+    await world.store.follow(world.ids.next_id(), fan.user_id, author.user_id)
+    await world.feed.followed(fan.user_id, author.user_id)
+    await world.post(author)
+    card = keys.author_card(author.user_id)
+    assert await world.redis.get(card) is None
+    first = await world.feed.page(fan, before=None, limit=5)  # fills the post's cache entry
+    assert first.authors[author.user_id] == author_view(author)
+    await world.feed.page(fan, before=None, limit=5)  # sees the author there: fills the card
+    assert await world.redis.get(card) == author_card(author)
+    assert (await world.feed.page(fan, before=None, limit=5)).authors == first.authors
+
+    cards = AuthorCards(world.redis, ttl_s=600)
+    changed = replace(author, profile_pic="https://x.y/new.webp")
+    await cards.changed(author.user_id, author_card(changed))
+    assert (await world.feed.page(fan, before=None, limit=5)).authors[author.user_id] == \
+        author_view(changed)
+    await world.redis.delete([card])  # evicted; a fill that read before the change:
+    await cards.fill({author.user_id: author_card(author)}, {author.user_id: ""})
+    assert await world.redis.get(card) is None
 
 
 async def test_a_lost_timeline_is_rebuilt_on_the_next_read(world: World) -> None:

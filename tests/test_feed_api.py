@@ -162,3 +162,27 @@ async def test_feed_likes_and_comments_refuse_bad_input(client: httpx.AsyncClien
     assert_error(await client.get(f"/api/posts/{post['post_id']}/comments",
                                   params={"cursor": "nope"}), 400, "invalid_cursor")
     assert_error(await client.delete("/api/comments/999", headers=bearer(token)), 404)
+
+
+async def test_a_new_profile_picture_shows_in_feeds_that_cached_the_old(
+        client: httpx.AsyncClient, live_server: ServerProcess) -> None:
+    reader_token, _ = await register(client)
+    author_token, author = await register(client)
+    await follow(client, reader_token, author["username"])
+    post = await post_photo(client, author_token, images.jpeg(300, 200))
+    await settled_feed(client, reader_token, [post["post_id"]])
+
+    async def feed_author() -> dict[str, Any]:
+        answer = await client.get("/api/feed", headers=bearer(reader_token))
+        [shown] = answer.json()["posts"]
+        return dict(shown["author"])
+
+    first = await feed_author()  # the author's card is cached from here on
+    assert first == {"user_id": author["user_id"], "username": author["username"],
+                     "profile_pic": None}
+    assert await feed_author() == first
+    answer = await client.put("/api/me/avatar", headers=bearer(author_token),
+                              content=images.jpeg(400, 400))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["profile_pic"]
+    assert await feed_author() == {**first, "profile_pic": answer.json()["profile_pic"]}

@@ -28,7 +28,7 @@ async def feed(query_args: ListQuery) -> dict[str, Any]:
     me = await require_viewer()
     before = s.cursors.decode("feed", query_args.cursor)
     page = await s.feed.page(me, before=before, limit=query_args.limit)
-    return {"posts": await s.reader.views(me, page.posts, counts=page.like_counts),
+    return {"posts": await s.reader.views(me, page.posts, page.authors, page.like_counts),
             "next_cursor": s.cursors.encode("feed", page.next_position)}
 
 

@@ -14,7 +14,7 @@ from storage.types import Post, User
 from ..auth import require_viewer, signed_in, viewer
 from ..errors import not_found
 from ..services import services
-from ..views import rfc3339
+from ..views import author_view, rfc3339
 
 bp = Blueprint("posts", __name__)
 
@@ -27,7 +27,8 @@ def parse_post_id(raw: str) -> int:
 
 async def post_views(posts: list[Post], authors: dict[int, User] | None = None) -> list[dict[str, Any]]:
     """API.md's `post` for each post, as the current viewer sees it (batched)."""
-    return await services().reader.views(await viewer(), posts, authors)
+    cards = {u: author_view(user) for u, user in authors.items()} if authors is not None else None
+    return await services().reader.views(await viewer(), posts, cards)
 
 
 @bp.post("/api/posts/upload-url")

@@ -57,6 +57,16 @@ def post_generation(post_id: int) -> str:
     return f"{PREFIX}:post:{post_id}:gen"
 
 
+def author_card(user_id: int) -> str:
+    """A user as API.md's post `author` (JSON), as the feed's page read hands it out."""
+    return f"{PREFIX}:card:{user_id}"
+
+
+def author_card_generation(user_id: int) -> str:
+    """Bumped on every change to a user's card, so a fill that raced it is dropped."""
+    return f"{PREFIX}:card:{user_id}:gen"
+
+
 def like_shard(post_id: int, shard: int) -> str:
     """One shard of a post's like counter (no hash tag: shards spread over a cluster)."""
     return f"{PREFIX}:likes:{post_id}:{shard}"

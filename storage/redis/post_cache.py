@@ -18,22 +18,10 @@ import orjson
 from ..types import Post, ms_from_utc, utc_from_ms
 from . import keys
 from .client import redis_errors
+from .guarded_fill import Fill, GuardedFill
 
 TOMBSTONE = "deleted"
 TOMBSTONE_BYTES = TOMBSTONE.encode()
-
-_FILL = """
-for i, key in ipairs(KEYS) do
-  if i % 2 == 1 then
-    local gen = redis.call('GET', KEYS[i + 1]) or ''
-    if gen == ARGV[i] then
-      redis.call('SET', key, ARGV[i + 1], 'NX', 'EX', ARGV[#ARGV])
-    end
-  end
-end
-return 0
-"""
-"""KEYS: entry, generation pairs; ARGV: expected generation, value pairs, then the TTL."""
 
 _CHANGED = """
 redis.call('INCR', KEYS[2])
@@ -48,6 +36,8 @@ is never replaced: a change that raced the delete cannot bring the post back."""
 
 
 def _encode(post: Post) -> str:
+    """The entry of `post`. It starts `{"post_id":…,"author_id":…`: the feed's page script
+    reads the author there."""
     return orjson.dumps({
         "post_id": post.post_id, "author_id": post.author_id, "kind": post.kind,
         "status": post.status, "created_at": ms_from_utc(post.created_at),
@@ -87,7 +77,7 @@ class PostCache:
     def __init__(self, client: coredis.Redis[str], *, ttl_s: int) -> None:
         self._client = client
         self._ttl_s = ttl_s
-        self._fill = client.register_script(_FILL)
+        self._fill = GuardedFill(client, ttl_s=ttl_s)
         self._changed = client.register_script(_CHANGED)
 
     async def lookup(self, post_ids: Collection[int]) -> Lookup:
@@ -116,13 +106,8 @@ class PostCache:
 
     async def fill(self, posts: Mapping[int, Post], generations: Mapping[int, str]) -> None:
         """Cache `posts` read from the store, each only if its generation is unchanged."""
-        ids = [p for p in posts if p in generations]
-        if not ids:
-            return
-        names = [name for p in ids for name in (keys.post_cache(p), keys.post_generation(p))]
-        args = [value for p in ids for value in (generations[p], _encode(posts[p]))]
-        with redis_errors():
-            await self._fill(keys=names, args=[*args, str(self._ttl_s)])
+        await self._fill([Fill(keys.post_cache(p), keys.post_generation(p), generations[p],
+                               _encode(post)) for p, post in posts.items() if p in generations])
 
     async def changed(self, post_id: int, post: Post | None) -> None:
         """After a change in the store: bump the generation and store `post`, or a
