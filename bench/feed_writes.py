@@ -47,6 +47,7 @@ from storage.redis.author_cards import AuthorCards
 from storage.redis.client import open_redis
 from storage.redis.events import EventStreams
 from storage.redis.feed_reads import FeedReads
+from storage.redis.following_sets import FollowingSets
 from storage.redis.jobs import Job, JobQueue
 from storage.redis.lean import open_lean_redis
 from storage.redis.like_counters import LikeCounters
@@ -131,6 +132,7 @@ async def measure(followers: int, likers: int, runs: int, prefill: int,
         feed = FeedService(store, timelines,
                            PostReader(store, cache, counters, media_keys), fanout_queue, notifier,
                            FeedReads(lean, ttl_s=3600, shards=8), AuthorCards(redis, ttl_s=600),
+                           FollowingSets(redis, ttl_s=3600),
                            celebrity_threshold=max(followers, likers) + 1)
         posts = PostService(store, FilesystemBlobStore(tmp / "blobs"), JobQueue(redis, "m"),
                             JobQueue(redis, "v"), media_keys, feed, cache, counters)

@@ -20,10 +20,12 @@ from typing import Any
 
 import orjson
 
+from storage.errors import StorageError
 from storage.metadata import MetadataStore
 from storage.redis import keys
 from storage.redis.author_cards import AuthorCards
 from storage.redis.feed_reads import FeedReads, PageRead
+from storage.redis.following_sets import FollowingSets
 from storage.redis.jobs import Job, JobQueue
 from storage.redis.timelines import AUTHOR_RECENT_CAP, TIMELINE_CAP, Timelines
 from storage.types import Post, User
@@ -41,8 +43,11 @@ authors unfollowed since); a page that still comes up short ends with a cursor."
 
 
 MAX_PAGE_READS = 4
-"""Reads of a page's Redis side before it is served as it is (each retry follows a change
-of the pulled set or a rebuild of a missing set)."""
+"""Reads of a page's Redis side before it is served as it is (each retry follows the
+rebuild of a missing set)."""
+
+FOLLOWING_REBUILD_TRIES = 5
+"""Attempts at rebuilding a following set while the user's follows keep changing."""
 
 
 @dataclass(frozen=True)
@@ -56,13 +61,13 @@ class FeedPage:
 
 class FeedService:
     def __init__(self, store: MetadataStore, timelines: Timelines, reader: PostReader,
-                 jobs: JobQueue, notifier: Notifier, reads: FeedReads, cards: AuthorCards, *,
-                 celebrity_threshold: int) -> None:
+                 jobs: JobQueue, notifier: Notifier, reads: FeedReads, cards: AuthorCards,
+                 following: FollowingSets, *, celebrity_threshold: int) -> None:
         self._store = store
         self._cards = cards
+        self._following = following
         self._timelines = timelines
         self._reads = reads
-        self._pulled: set[int] | None = None
         self._reader = reader
         self._jobs = jobs
         self._notifier = notifier
@@ -77,9 +82,10 @@ class FeedService:
         read = await self._read_candidates(viewer.user_id, before, want)
         candidates, exhausted = read.candidates, read.exhausted
         posts = await self._reader.complete(read.lookup)
-        authors = {p.author_id for p in posts.values()} - {viewer.user_id}
-        allowed = await self._store.following_among(viewer.user_id, authors) if authors else set()
-        allowed.add(viewer.user_id)
+        allowed = read.followed | {viewer.user_id}
+        unknown = {p.author_id for p in posts.values()} - read.authors - allowed
+        if unknown:  # posts that were not cached: the script could not see their authors
+            allowed |= await self._store.following_among(viewer.user_id, unknown)
         visible = [posts[p] for p in candidates
                    if p in posts and posts[p].status == "ready" and posts[p].author_id in allowed]
         if len(visible) > limit:
@@ -101,25 +107,30 @@ class FeedService:
         return authors
 
     async def _read_candidates(self, viewer_id: int, before: int | None, want: int) -> PageRead:
-        """The page's Redis side, normally one round trip. Which pulled authors to merge
-        is decided from the pulled set seen last; the read returns the current one, and a
-        change (or a missing set, rebuilt from the store) means reading again."""
+        """The page's Redis side, normally one round trip; a missing set (following,
+        timeline or a pulled author's) is rebuilt from the store and the page read again.
+        Raises `StorageError` if the following set cannot be built."""
         for attempt in range(MAX_PAGE_READS):
-            known = self._pulled if self._pulled is not None else set()
-            candidates = known - {viewer_id}
-            followed = sorted(await self._store.following_among(viewer_id, candidates)
-                              if candidates else ())
-            read = await self._reads.read_page(viewer_id, followed, before=before, want=want)
-            if read.pulled != self._pulled:
-                self._pulled = read.pulled
+            read = await self._reads.read_page(viewer_id, before=before, want=want)
+            if not read.following_built:
+                await self._rebuild_following(viewer_id)
                 continue
-            sets = [(viewer_id, True), *((author, False) for author in followed)]
-            missing = [s for s, built in zip(sets, read.built, strict=True) if not built]
-            if not missing or attempt == MAX_PAGE_READS - 1:
+            if (read.timeline_built and not read.unbuilt_pulled) or attempt == MAX_PAGE_READS - 1:
                 return read
-            for owner, timeline in missing:
-                await self._rebuild(owner, timeline=timeline)
-        return read
+            if not read.timeline_built:
+                await self._rebuild(viewer_id, timeline=True)
+            for author in read.unbuilt_pulled:
+                await self._rebuild(author, timeline=False)
+        raise StorageError(f"the following set of {viewer_id} could not be built")
+
+    async def _rebuild_following(self, user_id: int) -> None:
+        """Copy whom the user follows from the store into their following set; retried
+        while their follows change under it."""
+        for _ in range(FOLLOWING_REBUILD_TRIES):
+            seen = await self._following.version(user_id)
+            followees = await self._store.following_ids(user_id)
+            if await self._following.rebuild(user_id, followees, seen):
+                return
 
     async def _rebuild(self, owner: int, *, timeline: bool) -> None:
         """Build a missing timeline (or author's recent set) from the metadata store."""
@@ -155,13 +166,17 @@ class FeedService:
         await self._jobs.add(f"remove:{post.post_id}", author=str(post.author_id))
 
     async def followed(self, follower_id: int, followee_id: int) -> None:
-        """Merge the followee's recent posts into the follower's timeline."""
+        """After a follow in the store: merge the followee's recent posts into the
+        follower's timeline."""
+        await self._following.changed(follower_id, followee_id, following=True)
         recent = await self._recent_of(followee_id)
         await self._timelines.push([keys.timeline(follower_id)], recent, cap=TIMELINE_CAP)
         await self.classify(followee_id)
 
     async def unfollowed(self, follower_id: int, followee_id: int) -> None:
-        """Take the followee's recent posts out of the follower's timeline."""
+        """After an unfollow in the store: take the followee's recent posts out of the
+        follower's timeline."""
+        await self._following.changed(follower_id, followee_id, following=False)
         recent = await self._recent_of(followee_id)
         await self._timelines.remove([keys.timeline(follower_id)], recent)
         await self.classify(followee_id)

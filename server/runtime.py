@@ -25,6 +25,7 @@ from storage.redis.client import RedisAddress, open_redis
 from storage.redis.embedded import EmbeddedValkey, find_valkey_binary, wait_until_answers
 from storage.redis.events import EventStreams
 from storage.redis.feed_reads import FeedReads
+from storage.redis.following_sets import FollowingSets
 from storage.redis.jobs import JobQueue
 from storage.redis.lean import LeanRedis, open_lean_redis
 from storage.redis.leases import lease_worker_id
@@ -135,6 +136,7 @@ def build_services(
     feed = FeedService(store, Timelines(redis, ttl_s=settings.timeline_ttl), reader, fanout_jobs,
                        notifier, FeedReads(lean, ttl_s=settings.timeline_ttl,
                                            shards=settings.like_shards), cards,
+                       FollowingSets(redis, ttl_s=settings.timeline_ttl),
                        celebrity_threshold=settings.celebrity_threshold)
     posts = PostService(store, blobs, jobs, video_jobs, media_keys, feed, cache, counters)
     limits = RateLimiter(GcraLimiter(redis), settings.rate_limits)

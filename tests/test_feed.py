@@ -34,6 +34,7 @@ from storage.redis.author_cards import AuthorCards
 from storage.redis.client import open_redis
 from storage.redis.events import EventStreams
 from storage.redis.feed_reads import FeedReads
+from storage.redis.following_sets import FollowingSets
 from storage.redis.jobs import JobQueue
 from storage.redis.lean import open_lean_redis
 from storage.redis.like_counters import LikeCounters
@@ -116,6 +117,7 @@ async def open_world(tmp_path: Path) -> AsyncIterator[World]:
         notifier = Notifier(EventStreams(redis, keep_s=300, maxlen=100))
         feed = FeedService(store, Timelines(redis, ttl_s=3600), reader, fanout, notifier,
                            FeedReads(lean, ttl_s=3600, shards=4), AuthorCards(redis, ttl_s=600),
+                           FollowingSets(redis, ttl_s=3600),
                            celebrity_threshold=THRESHOLD)
         posts = PostService(store, FilesystemBlobStore(tmp_path / "blobs"), JobQueue(redis, "m"),
                             JobQueue(redis, "v"), keys, feed, cache, counters)
@@ -266,6 +268,38 @@ async def test_author_cards_are_filled_by_reads_and_never_undo_a_change(world: W
     await world.redis.delete([card])  # evicted; a fill that read before the change:
     await cards.fill({author.user_id: author_card(author)}, {author.user_id: ""})
     assert await world.redis.get(card) is None
+
+
+async def test_following_sets_follow_changes_and_a_racing_rebuild_never_undoes_one(
+        world: World) -> None:
+    fan, first, second = await world.user(), await world.user(), await world.user()
+    sets = FollowingSets(world.redis, ttl_s=3600)
+    members = keys.following(fan.user_id)
+
+    async def follow(author: User, *, on: bool = True) -> None:
+        if on:
+            await world.store.follow(world.ids.next_id(), fan.user_id, author.user_id)
+            await world.feed.followed(fan.user_id, author.user_id)
+        else:
+            await world.store.unfollow(fan.user_id, author.user_id)
+            await world.feed.unfollowed(fan.user_id, author.user_id)
+
+    await follow(first)
+    assert not await world.redis.exists([members])  # built by a read, not by a follow
+    await world.feed.page(fan, before=None, limit=5)
+    assert await world.redis.smembers(members) == {"0", str(first.user_id)}
+    await follow(second)
+    await follow(first, on=False)
+    assert await world.redis.smembers(members) == {"0", str(second.user_id)}
+
+    seen = await sets.version(fan.user_id)  # a rebuild reads the store...
+    followees = await world.store.following_ids(fan.user_id)
+    await follow(first)  # ...a follow lands meanwhile...
+    assert not await sets.rebuild(fan.user_id, followees, seen)  # ...so it is dropped
+    assert await world.redis.smembers(members) == {"0", str(first.user_id), str(second.user_id)}
+    await world.redis.delete([members])
+    await world.feed.page(fan, before=None, limit=5)
+    assert await world.redis.smembers(members) == {"0", str(first.user_id), str(second.user_id)}
 
 
 async def test_a_lost_timeline_is_rebuilt_on_the_next_read(world: World) -> None:

@@ -1,35 +1,42 @@
 """A feed page's Redis side in one round trip: the candidates and what is cached about them.
 
-One Lua call reads the viewer's timeline and the recent posts of the pulled authors they
-follow, merges them newest first, and returns for the first `want` candidates their
-post-cache entries and generations and their like totals (summed over the shards in
-Redis), plus the current set of pulled authors. A page used to take four round trips and
-parse every shard of every counter; on this path that was a third of a page's CPU.
+One Lua call, over the lean client:
+- reads the viewer's following set (`following_sets`) and stops there if it is missing;
+- merges the viewer's timeline with the recent posts of the pulled authors they follow,
+  newest first;
+- returns for the first `want` candidates their post-cache entries (generations of the
+  missing ones) and like totals (summed over the shards in Redis);
+- returns the distinct authors of the cached entries, whether the viewer follows each,
+  and their cards (`author_cards`; generations of the missing ones).
+A page thus needs no metadata-store query for follows or authors once warm.
 
-The script reads keys it derives from post ids (cache entries, counters), so it assumes
-one Redis primary, like the fan-out scripts (see the README's design notes).
+The script reads keys it derives from ids (cache entries, counters, cards, recent sets),
+so it assumes one Redis primary, like the fan-out scripts (see the README's design notes).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from . import keys
+from .following_sets import BUILT
 from .lean import LeanRedis, Script
 from .post_cache import Lookup, PostCache
 from .timelines import SENTINEL, member, score
 
-_ID = cast(int, "%s")  # where string.format puts a post id (and a shard number)
+_ID = cast(int, "%s")  # where string.format puts an id (and a shard number)
 _TEMPLATES = (keys.post_cache(_ID), keys.post_generation(_ID), keys.like_shard(_ID, _ID),
-              keys.author_card(_ID), keys.author_card_generation(_ID))
+              keys.author_card(_ID), keys.author_card_generation(_ID), keys.author_recent(_ID))
 
 _PAGE = Script("""
 local high_score, high_member = ARGV[1], ARGV[2]
-local want, shards, ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
-local entry_key, gen_key, shard_key = ARGV[6], ARGV[7], ARGV[8]
-local card_key, card_gen_key, sentinel = ARGV[9], ARGV[10], ARGV[11]
+local want, shards, ttl, built_marker = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], ARGV[6]
+local entry_key, gen_key, shard_key = ARGV[7], ARGV[8], ARGV[9]
+local card_key, card_gen_key, recent_key, sentinel = ARGV[10], ARGV[11], ARGV[12], ARGV[13]
+local celebrities, timeline, following = KEYS[1], KEYS[2], KEYS[3]
+if redis.call('SISMEMBER', following, built_marker) == 0 then return {0} end
+redis.call('EXPIRE', following, ttl)
 local function below(key)  -- up to `want` members below the position, newest first
   if high_member == '' then
     return redis.call('ZRANGE', key, '+inf', 0, 'BYSCORE', 'REV', 'LIMIT', 0, want)
@@ -46,16 +53,21 @@ local function below(key)  -- up to `want` members below the position, newest fi
   end
   return ids
 end
-local built, merged, seen, exhausted = {}, {}, {}, 1
-for i = 2, #KEYS do
-  built[i - 1] = redis.call('ZSCORE', KEYS[i], sentinel) and 1 or 0
-  local ids = below(KEYS[i])
+local pulled = redis.call('SINTER', celebrities, following)
+local sets = {timeline}
+for _, author in ipairs(pulled) do sets[#sets + 1] = string.format(recent_key, author) end
+local timeline_built, unbuilt, merged, seen, exhausted = 1, {}, {}, {}, 1
+for i, key in ipairs(sets) do
+  if not redis.call('ZSCORE', key, sentinel) then
+    if i == 1 then timeline_built = 0 else unbuilt[#unbuilt + 1] = pulled[i - 1] end
+  end
+  local ids = below(key)
   if #ids >= want then exhausted = 0 end
   for _, m in ipairs(ids) do
     if not seen[m] then seen[m] = true; merged[#merged + 1] = m end
   end
 end
-redis.call('EXPIRE', KEYS[2], ttl)
+redis.call('EXPIRE', timeline, ttl)
 table.sort(merged, function(a, b) return a > b end)
 if #merged > want then exhausted = 0 end
 local ids, entries, gens, counts, authors, seen_author, shard_names = {}, {}, {}, {}, {}, {}, {}
@@ -79,30 +91,37 @@ for j = 1, math.min(want, #merged) do
   end
   counts[j] = counted and total or -1
 end
-local cards, card_gens = {}, {}
+local followed, cards, card_gens = {}, {}, {}
+if #authors > 0 then followed = redis.call('SMISMEMBER', following, unpack(authors)) end
 for i, author in ipairs(authors) do
   local card = redis.call('GET', string.format(card_key, author))
   cards[i], card_gens[i] = card or '', ''
   if not card then card_gens[i] = redis.call('GET', string.format(card_gen_key, author)) or '' end
 end
-return {built, exhausted, ids, entries, gens, counts, redis.call('SMEMBERS', KEYS[1]),
-        authors, cards, card_gens}
+return {1, timeline_built, unbuilt, exhausted, ids, entries, gens, counts, authors, followed,
+        cards, card_gens}
 """)
 
 
 @dataclass(frozen=True)
 class PageRead:
-    """`built[i]` says whether set i (the timeline, then each pulled author's) exists;
-    `candidates` are newest first; `counts` holds like totals of posts that have counters."""
+    """What the page script saw. With `following_built` False nothing else was read.
+    `candidates` are newest first; `counts` holds like totals of posts that have
+    counters; `authors` are those of the cached candidates, `followed` those of them
+    the viewer follows; `cards` the authors' cards found, `card_generations` the
+    generations of those missing."""
 
-    built: list[bool]
-    exhausted: bool
-    candidates: list[int]
-    lookup: Lookup
-    counts: dict[int, int]
-    pulled: set[int]
-    cards: dict[int, bytes]
-    card_generations: dict[int, str]
+    following_built: bool
+    timeline_built: bool = True
+    unbuilt_pulled: list[int] = field(default_factory=list)
+    exhausted: bool = True
+    candidates: list[int] = field(default_factory=list)
+    lookup: Lookup = field(default_factory=Lookup)
+    counts: dict[int, int] = field(default_factory=dict)
+    authors: set[int] = field(default_factory=set)
+    followed: set[int] = field(default_factory=set)
+    cards: dict[int, bytes] = field(default_factory=dict)
+    card_generations: dict[int, str] = field(default_factory=dict)
 
 
 class FeedReads:
@@ -111,23 +130,29 @@ class FeedReads:
         self._ttl_s = ttl_s
         self._shards = shards
 
-    async def read_page(self, viewer_id: int, pulled: Sequence[int], *, before: int | None,
-                        want: int) -> PageRead:
-        """Candidates below `before` from the viewer's timeline and the recent sets of
-        `pulled` (renewing the timeline's expiry), with their cached state."""
+    async def read_page(self, viewer_id: int, *, before: int | None, want: int) -> PageRead:
+        """Candidates below `before` from the viewer's timeline and the recent sets of the
+        pulled authors they follow (renewing the timeline's and following set's expiry),
+        with their cached state."""
         high = (score(before), member(before)) if before is not None else (0, "")
         answer: Any = await self._client.run_script(
-            _PAGE, keys=[keys.celebrities(), keys.timeline(viewer_id),
-                         *(keys.author_recent(a) for a in pulled)],
-            args=[*high, want, self._shards, self._ttl_s, *_TEMPLATES, SENTINEL])
-        built, exhausted, ids, entries, gens, counts, celebrities, authors, cards, card_gens = answer
+            _PAGE, keys=[keys.celebrities(), keys.timeline(viewer_id), keys.following(viewer_id)],
+            args=[*high, want, self._shards, self._ttl_s, BUILT, *_TEMPLATES, SENTINEL])
+        if not answer[0]:
+            return PageRead(following_built=False)
+        (_, timeline_built, unbuilt, exhausted, ids, entries, gens, counts, authors, followed,
+         cards, card_gens) = answer
         candidates = [int(i) for i in ids]
+        author_ids = [int(a) for a in authors]
         return PageRead(
-            built=[bool(b) for b in built], exhausted=bool(exhausted), candidates=candidates,
+            following_built=True, timeline_built=bool(timeline_built),
+            unbuilt_pulled=[int(a) for a in unbuilt], exhausted=bool(exhausted),
+            candidates=candidates,
             lookup=PostCache.parse(candidates, [e or None for e in entries],
                                    [g.decode() for g in gens]),
             counts={p: int(c) for p, c in zip(candidates, counts, strict=True) if int(c) >= 0},
-            pulled={int(c) for c in celebrities},
-            cards={int(a): c for a, c in zip(authors, cards, strict=True) if c},
-            card_generations={int(a): g.decode() for a, c, g in zip(authors, cards, card_gens,
-                                                                     strict=True) if not c})
+            authors=set(author_ids),
+            followed={a for a, f in zip(author_ids, followed, strict=True) if f},
+            cards={a: c for a, c in zip(author_ids, cards, strict=True) if c},
+            card_generations={a: g.decode() for a, c, g in zip(author_ids, cards, card_gens,
+                                                                 strict=True) if not c})

@@ -42,6 +42,16 @@ def author_recent(author_id: int) -> str:
     return f"{PREFIX}:recent:{{u:{author_id}}}"
 
 
+def following(user_id: int) -> str:
+    """Set of the ids a user follows, a copy of the store's (see `following_sets`)."""
+    return f"{PREFIX}:following:{{u:{user_id}}}"
+
+
+def following_version(user_id: int) -> str:
+    """Bumped on every follow or unfollow by the user (see `following_sets`)."""
+    return f"{PREFIX}:following:{{u:{user_id}}}:ver"
+
+
 def celebrities() -> str:
     """Set of the authors whose posts are pulled at read time instead of pushed."""
     return f"{PREFIX}:celebrities"
