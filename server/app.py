@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from quart import request
+from quart import Response, request
 from quart_schema import Info, QuartSchema
 from quart_trio import QuartTrio
 
@@ -34,11 +34,12 @@ def plain_values_skip_conversion(plain: MakeResponse, converting: MakeResponse) 
     """QuartSchema runs every return value through a new pydantic TypeAdapter, which for a
     feed page costs more than encoding it. Our routes return JSON-ready dicts and lists,
     which the orjson provider encodes as they are (dataclasses natively, pydantic values
-    through `to_jsonable_python`), so only other values are converted."""
+    through `to_jsonable_python`), or finished responses; only other values are
+    converted."""
 
     async def make_response(result: Any) -> Any:
         value = result[0] if isinstance(result, tuple) else result
-        if isinstance(value, dict | list):
+        if isinstance(value, dict | list | Response):
             return await plain(result)
         return await converting(result)
 

@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
-
-import orjson
 
 from storage.errors import StorageError
 from storage.metadata import MetadataStore
@@ -55,8 +52,8 @@ class FeedPage:
     posts: list[Post]
     next_position: int | None
     like_counts: dict[int, int]
-    authors: dict[int, dict[str, Any]]
-    """The `author_view` of each post's author."""
+    authors: dict[int, bytes]
+    """The `author_view` of each post's author, in JSON."""
 
 
 class FeedService:
@@ -94,16 +91,16 @@ class FeedService:
         return FeedPage(visible, None if exhausted or not candidates else candidates[-1],
                         read.counts, await self._authors_of(visible, read))
 
-    async def _authors_of(self, posts: list[Post], read: PageRead) -> dict[int, dict[str, Any]]:
-        """The `author_view` of each post's author: from the cards the page read brought,
-        the others from the store (and cached)."""
-        authors = {a: orjson.loads(card) for a, card in read.cards.items()}
+    async def _authors_of(self, posts: list[Post], read: PageRead) -> dict[int, bytes]:
+        """The card (`author_view` in JSON) of each post's author: those the page read
+        brought, the others from the store (and cached)."""
+        authors = dict(read.cards)
         missing = {p.author_id for p in posts} - authors.keys()
         if missing:
             users = await self._store.get_users(missing)
-            authors.update((u, author_view(user)) for u, user in users.items())
-            await self._cards.fill({u: author_card(user) for u, user in users.items()},
-                                   read.card_generations)
+            cards = {u: author_card(user) for u, user in users.items()}
+            authors.update((u, card.encode()) for u, card in cards.items())
+            await self._cards.fill(cards, read.card_generations)
         return authors
 
     async def _read_candidates(self, viewer_id: int, before: int | None, want: int) -> PageRead:

@@ -7,6 +7,7 @@ checks that paging every user's feed gives exactly the expected posts in order.
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -255,7 +256,7 @@ async def test_author_cards_are_filled_by_reads_and_never_undo_a_change(world: W
     card = keys.author_card(author.user_id)
     assert await world.redis.get(card) is None
     first = await world.feed.page(fan, before=None, limit=5)  # fills the post's cache entry
-    assert first.authors[author.user_id] == author_view(author)
+    assert json.loads(first.authors[author.user_id]) == author_view(author)
     await world.feed.page(fan, before=None, limit=5)  # sees the author there: fills the card
     assert await world.redis.get(card) == author_card(author)
     assert (await world.feed.page(fan, before=None, limit=5)).authors == first.authors
@@ -263,8 +264,8 @@ async def test_author_cards_are_filled_by_reads_and_never_undo_a_change(world: W
     cards = AuthorCards(world.redis, ttl_s=600)
     changed = replace(author, profile_pic="https://x.y/new.webp")
     await cards.changed(author.user_id, author_card(changed))
-    assert (await world.feed.page(fan, before=None, limit=5)).authors[author.user_id] == \
-        author_view(changed)
+    shown = (await world.feed.page(fan, before=None, limit=5)).authors[author.user_id]
+    assert json.loads(shown) == author_view(changed)
     await world.redis.delete([card])  # evicted; a fill that read before the change:
     await cards.fill({author.user_id: author_card(author)}, {author.user_id: ""})
     assert await world.redis.get(card) is None
@@ -300,6 +301,39 @@ async def test_following_sets_follow_changes_and_a_racing_rebuild_never_undoes_o
     await world.redis.delete([members])
     await world.feed.page(fan, before=None, limit=5)
     assert await world.redis.smembers(members) == {"0", str(first.user_id), str(second.user_id)}
+
+
+async def test_spliced_json_views_are_the_views(world: World) -> None:
+    """The feed's answer is spliced from kept JSON; it must parse to exactly `views`."""
+    author, fan = await world.user(), await world.user()
+    await world.store.follow(world.ids.next_id(), fan.user_id, author.user_id)
+    await world.feed.followed(fan.user_id, author.user_id)
+    photo = {"width": 1080, "height": 720, "placeholder": "data:image/webp;base64,AAA=",
+             "blurhash": "LEHV6nWB2yk8", "taken_at": "2026-01-02T03:04:05Z", "camera": "X 100",
+             "variants": {"320": {"webp": "media/a/320.webp", "jpeg": "media/a/320.jpg"},
+                          "1080": {"webp": "media/a/1080.webp", "jpeg": "media/a/1080.jpg"}}}
+    video = {**photo, "hls": "media/v/index.m3u8", "mp4": "media/v/web.mp4", "duration_s": 4.5}
+    made = []
+    for kind, media, caption in (("photo", photo, 'Quotes " and \\ and ünïcödé 🌅 #tag'),
+                                 ("video", video, ""), ("photo", {}, "no media")):
+        post_id = world.ids.next_id()
+        await world.store.create_post(Post(
+            post_id=post_id, author_id=author.user_id, kind=kind, status="processing",
+            created_at=datetime.now(UTC), caption=caption, hashtags=("tag",), media=media))
+        await world.store.set_post_status(post_id, "ready")
+        await world.feed.post_ready(post_id)
+        made.append(post_id)
+    await world.drain()
+    await world.likes.like(fan, made[0])
+    await world.redis.delete([keys.like_shard(made[1], n) for n in range(4)])  # lost counters
+    for _ in range(2):  # the second time from the post cache and the kept views
+        page = await world.feed.page(fan, before=None, limit=5)
+        spliced = await world.reader.views_json(fan, page.posts, page.authors, page.like_counts)
+        views = await world.reader.views(fan, page.posts, counts=page.like_counts)
+        assert json.loads(b"[" + b",".join(spliced) + b"]") == views
+        assert [v["post_id"] for v in views] == [str(p) for p in reversed(made)]
+        assert views[2]["liked_by_viewer"] is True and views[2]["like_count"] == 1
+        assert views[1]["hls_url"] and views[0]["media_url"] is None
 
 
 async def test_a_lost_timeline_is_rebuilt_on_the_next_read(world: World) -> None:
