@@ -47,10 +47,10 @@ from storage.redis.author_cards import AuthorCards
 from storage.redis.client import open_redis
 from storage.redis.events import EventStreams
 from storage.redis.feed_reads import FeedReads
-from storage.redis.following_sets import FollowingSets
 from storage.redis.jobs import Job, JobQueue
 from storage.redis.lean import open_lean_redis
 from storage.redis.like_counters import LikeCounters
+from storage.redis.mirrored_sets import following_sets, liked_sets
 from storage.redis.post_cache import PostCache
 from storage.redis.timelines import (
     SCORE_SHIFT,
@@ -126,17 +126,18 @@ async def measure(followers: int, likers: int, runs: int, prefill: int,
         media_keys = MediaKeys(b"b" * 32)
         cache = PostCache(redis, ttl_s=600)
         counters = LikeCounters(redis, shards=8)
+        liked = liked_sets(redis, ttl_s=3600)
         fanout_queue = JobQueue(redis, "fanout")
         notifier = Notifier(EventStreams(redis, keep_s=300, maxlen=1000))
         timelines = TimedTimelines(redis, ttl_s=3600)
         feed = FeedService(store, timelines,
                            PostReader(store, cache, counters, media_keys), fanout_queue, notifier,
                            FeedReads(lean, ttl_s=3600, shards=8), AuthorCards(redis, ttl_s=600),
-                           FollowingSets(redis, ttl_s=3600),
+                           following_sets(redis, ttl_s=3600), liked,
                            celebrity_threshold=max(followers, likers) + 1)
         posts = PostService(store, FilesystemBlobStore(tmp / "blobs"), JobQueue(redis, "m"),
                             JobQueue(redis, "v"), media_keys, feed, cache, counters)
-        likes = LikeService(store, counters, posts, notifier, flush_interval=60)
+        likes = LikeService(store, counters, liked, posts, notifier, flush_interval=60)
 
         async def ready_post() -> int:
             post = Post(post_id=ids.next_id(), author_id=author, kind="photo", status="ready",

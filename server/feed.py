@@ -15,6 +15,7 @@ racing timeline entry is never shown.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from storage.errors import StorageError
@@ -22,8 +23,8 @@ from storage.metadata import MetadataStore
 from storage.redis import keys
 from storage.redis.author_cards import AuthorCards
 from storage.redis.feed_reads import FeedReads, PageRead
-from storage.redis.following_sets import FollowingSets
 from storage.redis.jobs import Job, JobQueue
+from storage.redis.mirrored_sets import MirroredSets
 from storage.redis.timelines import AUTHOR_RECENT_CAP, TIMELINE_CAP, Timelines
 from storage.types import Post, User
 
@@ -43,8 +44,8 @@ MAX_PAGE_READS = 4
 """Reads of a page's Redis side before it is served as it is (each retry follows the
 rebuild of a missing set)."""
 
-FOLLOWING_REBUILD_TRIES = 5
-"""Attempts at rebuilding a following set while the user's follows keep changing."""
+MIRROR_REBUILD_TRIES = 5
+"""Attempts at rebuilding a following or liked set while its user keeps changing it."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class FeedPage:
     posts: list[Post]
     next_position: int | None
     like_counts: dict[int, int]
+    liked: set[int]
+    """The posts the viewer likes."""
     authors: dict[int, bytes]
     """The `author_view` of each post's author, in JSON."""
 
@@ -59,10 +62,12 @@ class FeedPage:
 class FeedService:
     def __init__(self, store: MetadataStore, timelines: Timelines, reader: PostReader,
                  jobs: JobQueue, notifier: Notifier, reads: FeedReads, cards: AuthorCards,
-                 following: FollowingSets, *, celebrity_threshold: int) -> None:
+                 following: MirroredSets, liked: MirroredSets, *,
+                 celebrity_threshold: int) -> None:
         self._store = store
         self._cards = cards
         self._following = following
+        self._liked = liked
         self._timelines = timelines
         self._reads = reads
         self._reader = reader
@@ -87,9 +92,9 @@ class FeedService:
                    if p in posts and posts[p].status == "ready" and posts[p].author_id in allowed]
         if len(visible) > limit:
             return FeedPage(visible[:limit], visible[limit - 1].post_id, read.counts,
-                            await self._authors_of(visible[:limit], read))
+                            read.liked, await self._authors_of(visible[:limit], read))
         return FeedPage(visible, None if exhausted or not candidates else candidates[-1],
-                        read.counts, await self._authors_of(visible, read))
+                        read.counts, read.liked, await self._authors_of(visible, read))
 
     async def _authors_of(self, posts: list[Post], read: PageRead) -> dict[int, bytes]:
         """The card (`author_view` in JSON) of each post's author: those the page read
@@ -105,12 +110,16 @@ class FeedService:
 
     async def _read_candidates(self, viewer_id: int, before: int | None, want: int) -> PageRead:
         """The page's Redis side, normally one round trip; a missing set (following,
-        timeline or a pulled author's) is rebuilt from the store and the page read again.
-        Raises `StorageError` if the following set cannot be built."""
+        liked, timeline or a pulled author's) is rebuilt from the store and the page read
+        again. Raises `StorageError` if the following or liked set cannot be built."""
         for attempt in range(MAX_PAGE_READS):
             read = await self._reads.read_page(viewer_id, before=before, want=want)
             if not read.following_built:
-                await self._rebuild_following(viewer_id)
+                await self._rebuild_mirror(self._following, viewer_id,
+                                           self._store.following_ids)
+            if not read.liked_built:
+                await self._rebuild_mirror(self._liked, viewer_id, self._store.liked_post_ids)
+            if not (read.following_built and read.liked_built):
                 continue
             if (read.timeline_built and not read.unbuilt_pulled) or attempt == MAX_PAGE_READS - 1:
                 return read
@@ -118,15 +127,15 @@ class FeedService:
                 await self._rebuild(viewer_id, timeline=True)
             for author in read.unbuilt_pulled:
                 await self._rebuild(author, timeline=False)
-        raise StorageError(f"the following set of {viewer_id} could not be built")
+        raise StorageError(f"the following or liked set of {viewer_id} could not be built")
 
-    async def _rebuild_following(self, user_id: int) -> None:
-        """Copy whom the user follows from the store into their following set; retried
-        while their follows change under it."""
-        for _ in range(FOLLOWING_REBUILD_TRIES):
-            seen = await self._following.version(user_id)
-            followees = await self._store.following_ids(user_id)
-            if await self._following.rebuild(user_id, followees, seen):
+    async def _rebuild_mirror(self, sets: MirroredSets, user_id: int,
+                              members_of: Callable[[int], Awaitable[list[int]]]) -> None:
+        """Copy the user's members from the store into their set; retried while the user
+        changes them under it."""
+        for _ in range(MIRROR_REBUILD_TRIES):
+            seen = await sets.version(user_id)
+            if await sets.rebuild(user_id, await members_of(user_id), seen):
                 return
 
     async def _rebuild(self, owner: int, *, timeline: bool) -> None:
@@ -165,7 +174,7 @@ class FeedService:
     async def followed(self, follower_id: int, followee_id: int) -> None:
         """After a follow in the store: merge the followee's recent posts into the
         follower's timeline."""
-        await self._following.changed(follower_id, followee_id, following=True)
+        await self._following.changed(follower_id, followee_id, present=True)
         recent = await self._recent_of(followee_id)
         await self._timelines.push([keys.timeline(follower_id)], recent, cap=TIMELINE_CAP)
         await self.classify(followee_id)
@@ -173,7 +182,7 @@ class FeedService:
     async def unfollowed(self, follower_id: int, followee_id: int) -> None:
         """After an unfollow in the store: take the followee's recent posts out of the
         follower's timeline."""
-        await self._following.changed(follower_id, followee_id, following=False)
+        await self._following.changed(follower_id, followee_id, present=False)
         recent = await self._recent_of(followee_id)
         await self._timelines.remove([keys.timeline(follower_id)], recent)
         await self.classify(followee_id)

@@ -11,6 +11,7 @@ import trio
 from storage.errors import StorageError
 from storage.metadata import MetadataStore
 from storage.redis.like_counters import LikeCounters
+from storage.redis.mirrored_sets import MirroredSets
 from storage.types import User
 
 from .posts import PostService
@@ -28,10 +29,11 @@ class LikeState:
 
 
 class LikeService:
-    def __init__(self, store: MetadataStore, counters: LikeCounters, posts: PostService,
-                 notifier: Notifier, *, flush_interval: float) -> None:
+    def __init__(self, store: MetadataStore, counters: LikeCounters, liked: MirroredSets,
+                 posts: PostService, notifier: Notifier, *, flush_interval: float) -> None:
         self._store = store
         self._counters = counters
+        self._liked = liked
         self._posts = posts
         self._notifier = notifier
         self.flush_interval = flush_interval
@@ -51,6 +53,7 @@ class LikeService:
         else:
             changed = await self._store.remove_like(post_id, viewer.user_id)
         if changed:
+            await self._liked.changed(viewer.user_id, post_id, present=liked)
             total = await self._counters.add(post_id, 1 if liked else -1)
             if liked:
                 await self._notifier.notification(post.author_id, "like", viewer, post_id)

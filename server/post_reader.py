@@ -74,14 +74,15 @@ class PostReader:
             for p in posts if p.author_id in authors
         ]
 
-    async def views_json(self, viewer: User | None, posts: list[Post], authors: Mapping[int, bytes],
-                         counts: dict[int, int]) -> list[bytes]:
+    async def views_json(self, posts: list[Post], authors: Mapping[int, bytes],
+                         counts: dict[int, int], liked: set[int]) -> list[bytes]:
         """`views` in JSON (the same objects, keys in another order), given each author's
-        `author_view` in JSON: spliced from the kept JSON of each post's viewer-independent
-        part, so an answer encodes nothing but its counts and like states."""
+        `author_view` in JSON, the like counts and the posts the viewer likes: spliced from
+        the kept JSON of each post's viewer-independent part, so an answer encodes nothing
+        but its counts and like states."""
         if not posts:
             return []
-        counts, liked = await self._viewer_state(viewer, posts, counts)
+        await self._mark_lost(posts, counts)
         return [
             b'%s,"author":%s,"like_count":%d,"liked_by_viewer":%s}' % (
                 self._kept(p).head, authors[p.author_id], counts.get(p.post_id, p.like_count),
@@ -96,11 +97,16 @@ class PostReader:
         ids = [p.post_id for p in posts]
         if counts is None:
             counts = await self._counters.totals(ids)
-        lost = [p.post_id for p in posts if p.post_id not in counts and p.status == "ready"]
-        if lost:  # counters gone with Redis: the stored counts until the next flush rebuilds them
-            await self._counters.mark_dirty(lost)
+        await self._mark_lost(posts, counts)
         liked = await self._store.liked_among(viewer.user_id, ids) if viewer else set()
         return counts, liked
+
+    async def _mark_lost(self, posts: list[Post], counts: dict[int, int]) -> None:
+        """Have the next flush recount the ready posts without counters (gone with Redis:
+        until then they show their stored counts)."""
+        lost = [p.post_id for p in posts if p.post_id not in counts and p.status == "ready"]
+        if lost:
+            await self._counters.mark_dirty(lost)
 
     def _kept(self, post: Post) -> _Kept:
         """What `post_fields(post)` gives, kept while the post cache hands out this same

@@ -25,11 +25,11 @@ from storage.redis.client import RedisAddress, open_redis
 from storage.redis.embedded import EmbeddedValkey, find_valkey_binary, wait_until_answers
 from storage.redis.events import EventStreams
 from storage.redis.feed_reads import FeedReads
-from storage.redis.following_sets import FollowingSets
 from storage.redis.jobs import JobQueue
 from storage.redis.lean import LeanRedis, open_lean_redis
 from storage.redis.leases import lease_worker_id
 from storage.redis.like_counters import LikeCounters
+from storage.redis.mirrored_sets import following_sets, liked_sets
 from storage.redis.post_cache import PostCache
 from storage.redis.ratelimit import GcraLimiter
 from storage.redis.session_tokens import SessionTokens
@@ -129,6 +129,7 @@ def build_services(
     fanout_jobs = JobQueue(redis, "fanout")
     cache = PostCache(redis, ttl_s=settings.post_cache_ttl)
     cards = AuthorCards(redis, ttl_s=settings.post_cache_ttl)
+    liked = liked_sets(redis, ttl_s=settings.timeline_ttl)
     counters = LikeCounters(redis, shards=settings.like_shards)
     reader = PostReader(store, cache, counters, media_keys)
     events = EventStreams(redis, keep_s=settings.events_keep, maxlen=settings.events_maxlen)
@@ -136,7 +137,7 @@ def build_services(
     feed = FeedService(store, Timelines(redis, ttl_s=settings.timeline_ttl), reader, fanout_jobs,
                        notifier, FeedReads(lean, ttl_s=settings.timeline_ttl,
                                            shards=settings.like_shards), cards,
-                       FollowingSets(redis, ttl_s=settings.timeline_ttl),
+                       following_sets(redis, ttl_s=settings.timeline_ttl), liked,
                        celebrity_threshold=settings.celebrity_threshold)
     posts = PostService(store, blobs, jobs, video_jobs, media_keys, feed, cache, counters)
     limits = RateLimiter(GcraLimiter(redis), settings.rate_limits)
@@ -173,7 +174,7 @@ def build_services(
         reader=reader,
         feed=feed,
         fanout_jobs=fanout_jobs,
-        likes=LikeService(store, counters, posts, notifier,
+        likes=LikeService(store, counters, liked, posts, notifier,
                           flush_interval=settings.like_flush_interval),
         comments=CommentService(store, ids, posts, cache, notifier),
         realtime=realtime,

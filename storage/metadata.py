@@ -159,6 +159,10 @@ class LikeStore(Protocol):
         """The subset of `post_ids` the user likes, in one round trip."""
         ...
 
+    async def liked_post_ids(self, user_id: int) -> list[int]:
+        """Every post id the user likes (to rebuild their liked set), in no promised order."""
+        ...
+
     async def count_likes(self, post_ids: Collection[int]) -> dict[int, int]:
         """The exact number of recorded likes of each post (0 included), in one round trip."""
         ...

@@ -560,6 +560,13 @@ class MongoStore:
         return await self._run(lambda: self._likes.delete_one(
             {"post_id": post_id, "user_id": user_id}).deleted_count == 1)
 
+    async def liked_post_ids(self, user_id: int) -> list[int]:
+        def run() -> list[int]:
+            docs = self._likes.find({"user_id": user_id}, {"_id": 0, "post_id": 1})
+            return [doc["post_id"] for doc in docs]
+
+        return await self._run(run)
+
     async def liked_among(self, user_id: int, post_ids: Collection[int]) -> set[int]:
         ids = list(post_ids)
         if not ids:

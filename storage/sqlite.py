@@ -605,6 +605,13 @@ class SqliteStore:
             "DELETE FROM likes WHERE post_id = ? AND user_id = ?", (post_id, user_id),
         ).rowcount > 0)
 
+    async def liked_post_ids(self, user_id: int) -> list[int]:
+        def run(c: sqlite3.Connection) -> list[int]:
+            rows = c.execute("SELECT post_id FROM likes WHERE user_id = ?", (user_id,))
+            return [row[0] for row in rows]
+
+        return await self._read_in_thread(run)
+
     async def liked_among(self, user_id: int, post_ids: Collection[int]) -> set[int]:
         ids = list(post_ids)
         if not ids:

@@ -35,10 +35,10 @@ from storage.redis.author_cards import AuthorCards
 from storage.redis.client import open_redis
 from storage.redis.events import EventStreams
 from storage.redis.feed_reads import FeedReads
-from storage.redis.following_sets import FollowingSets
 from storage.redis.jobs import JobQueue
 from storage.redis.lean import open_lean_redis
 from storage.redis.like_counters import LikeCounters
+from storage.redis.mirrored_sets import following_sets, liked_sets
 from storage.redis.post_cache import PostCache
 from storage.redis.timelines import SCORE_SHIFT, Timelines, score
 from storage.sqlite import SqliteStore
@@ -113,16 +113,17 @@ async def open_world(tmp_path: Path) -> AsyncIterator[World]:
         keys = MediaKeys(b"k" * 32)
         cache = PostCache(redis, ttl_s=600)
         counters = LikeCounters(redis, shards=4)
+        liked = liked_sets(redis, ttl_s=3600)
         reader = PostReader(store, cache, counters, keys)
         fanout = JobQueue(redis, "fanout")
         notifier = Notifier(EventStreams(redis, keep_s=300, maxlen=100))
         feed = FeedService(store, Timelines(redis, ttl_s=3600), reader, fanout, notifier,
                            FeedReads(lean, ttl_s=3600, shards=4), AuthorCards(redis, ttl_s=600),
-                           FollowingSets(redis, ttl_s=3600),
+                           following_sets(redis, ttl_s=3600), liked,
                            celebrity_threshold=THRESHOLD)
         posts = PostService(store, FilesystemBlobStore(tmp_path / "blobs"), JobQueue(redis, "m"),
                             JobQueue(redis, "v"), keys, feed, cache, counters)
-        likes = LikeService(store, counters, posts, notifier, flush_interval=60)
+        likes = LikeService(store, counters, liked, posts, notifier, flush_interval=60)
         yield World(store, redis, feed, posts, likes, reader, counters, fanout, IdGenerator(7))
     await store.aclose()
 
@@ -274,7 +275,7 @@ async def test_author_cards_are_filled_by_reads_and_never_undo_a_change(world: W
 async def test_following_sets_follow_changes_and_a_racing_rebuild_never_undoes_one(
         world: World) -> None:
     fan, first, second = await world.user(), await world.user(), await world.user()
-    sets = FollowingSets(world.redis, ttl_s=3600)
+    sets = following_sets(world.redis, ttl_s=3600)
     members = keys.following(fan.user_id)
 
     async def follow(author: User, *, on: bool = True) -> None:
@@ -328,12 +329,38 @@ async def test_spliced_json_views_are_the_views(world: World) -> None:
     await world.redis.delete([keys.like_shard(made[1], n) for n in range(4)])  # lost counters
     for _ in range(2):  # the second time from the post cache and the kept views
         page = await world.feed.page(fan, before=None, limit=5)
-        spliced = await world.reader.views_json(fan, page.posts, page.authors, page.like_counts)
+        spliced = await world.reader.views_json(page.posts, page.authors, page.like_counts,
+                                                page.liked)
         views = await world.reader.views(fan, page.posts, counts=page.like_counts)
         assert json.loads(b"[" + b",".join(spliced) + b"]") == views
         assert [v["post_id"] for v in views] == [str(p) for p in reversed(made)]
         assert views[2]["liked_by_viewer"] is True and views[2]["like_count"] == 1
         assert views[1]["hls_url"] and views[0]["media_url"] is None
+
+
+async def test_liked_by_viewer_comes_from_liked_sets_that_follow_every_like(
+        world: World) -> None:
+    author, fan, other = await world.user(), await world.user(), await world.user()
+    for viewer in (fan, other):
+        await world.store.follow(world.ids.next_id(), viewer.user_id, author.user_id)
+        await world.feed.followed(viewer.user_id, author.user_id)
+    first, second = await world.post(author), await world.post(author)
+
+    async def liked(viewer: User) -> set[int]:
+        page = await world.feed.page(viewer, before=None, limit=5)
+        views = await world.reader.views_json(page.posts, page.authors, page.like_counts,
+                                              page.liked)
+        return {int(v["post_id"]) for v in map(json.loads, views) if v["liked_by_viewer"]}
+
+    await world.likes.like(fan, first)  # before the fan's set exists: the store has it
+    assert await liked(fan) == {first} and await liked(other) == set()
+    await world.likes.like(fan, second)
+    await world.likes.unlike(fan, first)
+    assert await liked(fan) == {second}
+    await world.likes.like(fan, second)  # idempotent
+    assert await liked(fan) == {second}
+    await world.redis.flushall()
+    assert await liked(fan) == {second} and await liked(other) == set()
 
 
 async def test_a_lost_timeline_is_rebuilt_on_the_next_read(world: World) -> None:

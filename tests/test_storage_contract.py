@@ -618,10 +618,14 @@ async def test_likes_are_idempotent_and_counted(store: MetadataStore) -> None:
     assert await store.liked_among(fans[1].user_id, [post.post_id, other.post_id, 1]) == {
         post.post_id, other.post_id}
     assert await store.liked_among(fans[2].user_id, [post.post_id]) == set()
+    assert sorted(await store.liked_post_ids(fans[1].user_id)) == sorted(
+        [post.post_id, other.post_id])
+    assert await store.liked_post_ids(fans[2].user_id) == []
     assert await store.count_likes([post.post_id, other.post_id, 7]) == {
         post.post_id: 2, other.post_id: 1, 7: 0}
     assert await store.remove_like(post.post_id, fans[0].user_id)
     assert not await store.remove_like(post.post_id, fans[0].user_id)
+    assert await store.liked_post_ids(fans[0].user_id) == []
     assert await store.count_likes([post.post_id]) == {post.post_id: 1}
 
     await store.set_like_counts({post.post_id: 1, other.post_id: 1, 123456: 9})

@@ -30,7 +30,7 @@ async def feed(query_args: ListQuery) -> Response:
     me = await require_viewer()
     before = s.cursors.decode("feed", query_args.cursor)
     page = await s.feed.page(me, before=before, limit=query_args.limit)
-    posts = await s.reader.views_json(me, page.posts, page.authors, page.like_counts)
+    posts = await s.reader.views_json(page.posts, page.authors, page.like_counts, page.liked)
     cursor = orjson.dumps(s.cursors.encode("feed", page.next_position))
     return Response(b'{"posts":[%s],"next_cursor":%s}' % (b",".join(posts), cursor),
                     content_type="application/json")

@@ -1,14 +1,16 @@
 """A feed page's Redis side in one round trip: the candidates and what is cached about them.
 
 One Lua call, over the lean client:
-- reads the viewer's following set (`following_sets`) and stops there if it is missing;
+- reads the viewer's following and liked sets (`mirrored_sets`) and stops there if
+  either is missing;
 - merges the viewer's timeline with the recent posts of the pulled authors they follow,
   newest first;
 - returns for the first `want` candidates their post-cache entries (generations of the
-  missing ones) and like totals (summed over the shards in Redis);
+  missing ones), like totals (summed over the shards in Redis) and whether the viewer
+  likes them;
 - returns the distinct authors of the cached entries, whether the viewer follows each,
   and their cards (`author_cards`; generations of the missing ones).
-A page thus needs no metadata-store query for follows or authors once warm.
+A page thus needs no metadata-store query for follows, likes or authors once warm.
 
 The script reads keys it derives from ids (cache entries, counters, cards, recent sets),
 so it assumes one Redis primary, like the fan-out scripts (see the README's design notes).
@@ -20,8 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from . import keys
-from .following_sets import BUILT
 from .lean import LeanRedis, Script
+from .mirrored_sets import BUILT
 from .post_cache import Lookup, PostCache
 from .timelines import SENTINEL, member, score
 
@@ -34,9 +36,12 @@ local high_score, high_member = ARGV[1], ARGV[2]
 local want, shards, ttl, built_marker = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], ARGV[6]
 local entry_key, gen_key, shard_key = ARGV[7], ARGV[8], ARGV[9]
 local card_key, card_gen_key, recent_key, sentinel = ARGV[10], ARGV[11], ARGV[12], ARGV[13]
-local celebrities, timeline, following = KEYS[1], KEYS[2], KEYS[3]
-if redis.call('SISMEMBER', following, built_marker) == 0 then return {0} end
+local celebrities, timeline, following, liked = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local following_built = redis.call('SISMEMBER', following, built_marker)
+local liked_built = redis.call('SISMEMBER', liked, built_marker)
+if following_built == 0 or liked_built == 0 then return {0, following_built, liked_built} end
 redis.call('EXPIRE', following, ttl)
+redis.call('EXPIRE', liked, ttl)
 local function below(key)  -- up to `want` members below the position, newest first
   if high_member == '' then
     return redis.call('ZRANGE', key, '+inf', 0, 'BYSCORE', 'REV', 'LIMIT', 0, want)
@@ -91,33 +96,36 @@ for j = 1, math.min(want, #merged) do
   end
   counts[j] = counted and total or -1
 end
-local followed, cards, card_gens = {}, {}, {}
+local likes, followed, cards, card_gens = {}, {}, {}, {}
+if #ids > 0 then likes = redis.call('SMISMEMBER', liked, unpack(ids)) end
 if #authors > 0 then followed = redis.call('SMISMEMBER', following, unpack(authors)) end
 for i, author in ipairs(authors) do
   local card = redis.call('GET', string.format(card_key, author))
   cards[i], card_gens[i] = card or '', ''
   if not card then card_gens[i] = redis.call('GET', string.format(card_gen_key, author)) or '' end
 end
-return {1, timeline_built, unbuilt, exhausted, ids, entries, gens, counts, authors, followed,
-        cards, card_gens}
+return {1, timeline_built, unbuilt, exhausted, ids, entries, gens, counts, likes, authors,
+        followed, cards, card_gens}
 """)
 
 
 @dataclass(frozen=True)
 class PageRead:
-    """What the page script saw. With `following_built` False nothing else was read.
-    `candidates` are newest first; `counts` holds like totals of posts that have
-    counters; `authors` are those of the cached candidates, `followed` those of them
-    the viewer follows; `cards` the authors' cards found, `card_generations` the
-    generations of those missing."""
+    """What the page script saw. Unless `following_built` and `liked_built`, nothing else
+    was read. `candidates` are newest first; `counts` holds like totals of posts that
+    have counters, `liked` the candidates the viewer likes; `authors` are those of the
+    cached candidates, `followed` those of them the viewer follows; `cards` the authors'
+    cards found, `card_generations` the generations of those missing."""
 
     following_built: bool
+    liked_built: bool
     timeline_built: bool = True
     unbuilt_pulled: list[int] = field(default_factory=list)
     exhausted: bool = True
     candidates: list[int] = field(default_factory=list)
     lookup: Lookup = field(default_factory=Lookup)
     counts: dict[int, int] = field(default_factory=dict)
+    liked: set[int] = field(default_factory=set)
     authors: set[int] = field(default_factory=set)
     followed: set[int] = field(default_factory=set)
     cards: dict[int, bytes] = field(default_factory=dict)
@@ -136,21 +144,23 @@ class FeedReads:
         with their cached state."""
         high = (score(before), member(before)) if before is not None else (0, "")
         answer: Any = await self._client.run_script(
-            _PAGE, keys=[keys.celebrities(), keys.timeline(viewer_id), keys.following(viewer_id)],
+            _PAGE, keys=[keys.celebrities(), keys.timeline(viewer_id), keys.following(viewer_id),
+                         keys.liked(viewer_id)],
             args=[*high, want, self._shards, self._ttl_s, BUILT, *_TEMPLATES, SENTINEL])
         if not answer[0]:
-            return PageRead(following_built=False)
-        (_, timeline_built, unbuilt, exhausted, ids, entries, gens, counts, authors, followed,
-         cards, card_gens) = answer
+            return PageRead(following_built=bool(answer[1]), liked_built=bool(answer[2]))
+        (_, timeline_built, unbuilt, exhausted, ids, entries, gens, counts, likes, authors,
+         followed, cards, card_gens) = answer
         candidates = [int(i) for i in ids]
         author_ids = [int(a) for a in authors]
         return PageRead(
-            following_built=True, timeline_built=bool(timeline_built),
+            following_built=True, liked_built=True, timeline_built=bool(timeline_built),
             unbuilt_pulled=[int(a) for a in unbuilt], exhausted=bool(exhausted),
             candidates=candidates,
             lookup=PostCache.parse(candidates, [e or None for e in entries],
                                    [g.decode() for g in gens]),
             counts={p: int(c) for p, c in zip(candidates, counts, strict=True) if int(c) >= 0},
+            liked={p for p, like in zip(candidates, likes, strict=True) if like},
             authors=set(author_ids),
             followed={a for a, f in zip(author_ids, followed, strict=True) if f},
             cards={a: c for a, c in zip(author_ids, cards, strict=True) if c},

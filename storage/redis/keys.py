@@ -43,13 +43,23 @@ def author_recent(author_id: int) -> str:
 
 
 def following(user_id: int) -> str:
-    """Set of the ids a user follows, a copy of the store's (see `following_sets`)."""
+    """Set of the ids a user follows, a copy of the store's (see `mirrored_sets`)."""
     return f"{PREFIX}:following:{{u:{user_id}}}"
 
 
 def following_version(user_id: int) -> str:
-    """Bumped on every follow or unfollow by the user (see `following_sets`)."""
+    """Bumped on every follow or unfollow by the user (see `mirrored_sets`)."""
     return f"{PREFIX}:following:{{u:{user_id}}}:ver"
+
+
+def liked(user_id: int) -> str:
+    """Set of the post ids a user likes, a copy of the store's (see `mirrored_sets`)."""
+    return f"{PREFIX}:liked:{{u:{user_id}}}"
+
+
+def liked_version(user_id: int) -> str:
+    """Bumped on every like or unlike by the user (see `mirrored_sets`)."""
+    return f"{PREFIX}:liked:{{u:{user_id}}}:ver"
 
 
 def celebrities() -> str:
