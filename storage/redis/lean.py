@@ -2,8 +2,8 @@
 
 coredis costs about 0.2 ms of CPU for a script call whose answer is a 26 KB page (its
 request objects, retry policy, timeouts and reader task); writing the command and parsing
-the answer with hiredis over a plain trio stream costs about 0.06 ms (README, "The
-feed"). Everything else keeps using coredis.
+the answer with hiredis over a plain trio stream costs about 0.06 ms (README, design
+notes). Everything else keeps using coredis.
 
 Connections are pooled; one that fails or whose call is cancelled is closed, never reused,
 so a half-read answer can never reach the next caller.
@@ -79,7 +79,9 @@ class LeanRedis:
 
     async def run_script(self, script: Script, keys: Sequence[Arg], args: Sequence[Arg]) -> Any:
         """The script's answer (strings as bytes). Raises `StorageError` for an error answer
-        or a broken connection. Cancellation closes the connection it was using."""
+        or a broken connection. Cancellation closes the connection it was using. The
+        script may run twice (a dropped idle connection is retried once), so it must be
+        safe to repeat, as reads are."""
         head: list[Arg] = ["EVALSHA", script.sha, len(keys), *keys, *args]
         answer = await self._call(pack(head))
         if isinstance(answer, hiredis.ReplyError) and str(answer).startswith("NOSCRIPT"):
