@@ -39,15 +39,17 @@ class GraphService:
         target = await self.find(username)
         if target.user_id == viewer.user_id:
             raise ApiError(422, "invalid_field", "username: you cannot follow yourself")
-        if await self._store.follow(self._ids.next_id(), viewer.user_id, target.user_id):
-            await self._feed.followed(viewer.user_id, target.user_id)
+        added = await self._store.follow(self._ids.next_id(), viewer.user_id, target.user_id)
+        # Even when the follow existed: a retry redoes what a failed call left undone.
+        await self._feed.followed(viewer.user_id, target.user_id)
+        if added:
             await self._notifier.notification(target.user_id, "follow", viewer)
 
     async def unfollow(self, viewer: User, username: str) -> None:
         """Stop following `username`; idempotent. Raises 404."""
         target = await self.find(username)
-        if await self._store.unfollow(viewer.user_id, target.user_id):
-            await self._feed.unfollowed(viewer.user_id, target.user_id)
+        await self._store.unfollow(viewer.user_id, target.user_id)
+        await self._feed.unfollowed(viewer.user_id, target.user_id)  # a retry redoes it too
 
     async def followers(self, username: str, *, before: int | None, limit: int) -> Page[User]:
         user = await self.find(username)
