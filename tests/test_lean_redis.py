@@ -11,7 +11,7 @@ import trio
 
 from storage.errors import StorageError
 from storage.redis.client import RedisAddress, open_redis
-from storage.redis.lean import LeanRedis, Script, open_lean_redis
+from storage.redis.lean import LeanRedis, Script, connect_args, open_lean_redis
 from tests.support.valkey import valkey_server
 
 ECHO = Script("""
@@ -74,6 +74,13 @@ async def test_a_url_with_password_and_database(address: RedisAddress) -> None:
     async with open_lean_redis(RedisAddress(url=f"unix://:s3cret@{address.unix_socket}?db=3")
                                ) as lean:
         assert await lean.run_script(ECHO, ["k"], ["x"]) == [b"x", b"in three", 7]
+
+
+def test_the_database_may_be_in_the_path_or_the_query() -> None:
+    for url in ("redis://h:1/4", "redis://h:1?db=4", "unix:///tmp/s.sock?db=4"):
+        assert connect_args(RedisAddress(url=url))["hello"] == [["SELECT", "4"]], url
+    assert connect_args(RedisAddress(url="rediss://u:p%40ss@h"))["hello"] == [
+        ["AUTH", "u", "p@ss"]]
 
 
 def test_an_unusable_url_is_refused_up_front() -> None:

@@ -73,7 +73,7 @@ class LeanRedis:
     """Up to `max_connections` pooled connections to one Redis-protocol server."""
 
     def __init__(self, address: RedisAddress, *, max_connections: int = 16) -> None:
-        self._connect_args = _connect_args(address)
+        self.connect_args = connect_args(address)
         self._limit = trio.CapacityLimiter(max_connections)
         self._idle: list[_Connection] = []
 
@@ -115,7 +115,7 @@ class LeanRedis:
             return answer
 
     async def _connect(self) -> _Connection:
-        args = self._connect_args
+        args = self.connect_args
         try:
             stream: trio.abc.Stream
             if args["unix_socket"]:
@@ -145,7 +145,7 @@ class LeanRedis:
             await trio.aclose_forcefully(connection.stream)
 
 
-def _connect_args(address: RedisAddress) -> dict[str, Any]:
+def connect_args(address: RedisAddress) -> dict[str, Any]:
     """Where and how to connect: a unix socket, or host and port (TLS for rediss://),
     then AUTH and SELECT as the URL says. Raises `StorageError` for a URL it cannot use."""
     if address.url is None:
@@ -154,7 +154,7 @@ def _connect_args(address: RedisAddress) -> dict[str, Any]:
     if url.scheme not in SCHEMES:
         raise StorageError(f"redis URL {address.url!r}: the scheme must be one of {SCHEMES}")
     query = parse_qs(url.query)
-    db = url.path.strip("/") if url.scheme != "unix" else query.get("db", ["0"])[0]
+    db = (url.path.strip("/") if url.scheme != "unix" else "") or query.get("db", ["0"])[0]
     if db and not db.isdigit():
         raise StorageError(f"redis URL {address.url!r}: the database must be a number")
     hello: list[list[Arg]] = []
