@@ -73,7 +73,7 @@ class LeanRedis:
     """Up to `max_connections` pooled connections to one Redis-protocol server."""
 
     def __init__(self, address: RedisAddress, *, max_connections: int = 16) -> None:
-        self.connect_args = connect_args(address)
+        self._where = connect_args(address)
         self._limit = trio.CapacityLimiter(max_connections)
         self._idle: list[_Connection] = []
 
@@ -115,7 +115,7 @@ class LeanRedis:
             return answer
 
     async def _connect(self) -> _Connection:
-        args = self.connect_args
+        args = self._where
         try:
             stream: trio.abc.Stream
             if args["unix_socket"]:
