@@ -28,13 +28,14 @@ from .post_cache import Lookup, PostCache
 from .timelines import SENTINEL, member, score
 
 _ID = cast(int, "%s")  # where string.format puts an id (and a shard number)
-_TEMPLATES = (keys.post_cache(_ID), keys.post_generation(_ID), keys.like_shard(_ID, _ID),
+_SHARD_PREFIX = keys.like_shard(_ID, cast(int, ""))  # a post's shard keys: this, then 0, 1...
+_TEMPLATES = (keys.post_cache(_ID), keys.post_generation(_ID), _SHARD_PREFIX,
               keys.author_card(_ID), keys.author_card_generation(_ID), keys.author_recent(_ID))
 
 _PAGE = Script("""
 local high_score, high_member = ARGV[1], ARGV[2]
 local want, shards, ttl, built_marker = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], ARGV[6]
-local entry_key, gen_key, shard_key = ARGV[7], ARGV[8], ARGV[9]
+local entry_key, gen_key, shard_prefix = ARGV[7], ARGV[8], ARGV[9]
 local card_key, card_gen_key, recent_key, sentinel = ARGV[10], ARGV[11], ARGV[12], ARGV[13]
 local celebrities, timeline, following, liked = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local following_built = redis.call('SISMEMBER', following, built_marker)
@@ -73,11 +74,12 @@ for i, key in ipairs(sets) do
   end
 end
 redis.call('EXPIRE', timeline, ttl)
-table.sort(merged, function(a, b) return a > b end)
-if #merged > want then exhausted = 0 end
+table.sort(merged)  -- ascending: the default order is far cheaper than a Lua comparator
+local last = #merged
+if last > want then exhausted = 0 end
 local ids, entries, gens, counts, authors, seen_author, shard_names = {}, {}, {}, {}, {}, {}, {}
-for j = 1, math.min(want, #merged) do
-  local id = string.gsub(merged[j], '^0+', '')
+for j = 1, math.min(want, last) do
+  local id = string.gsub(merged[last + 1 - j], '^0+', '')
   ids[j] = id
   local entry = redis.call('GET', string.format(entry_key, id))
   entries[j], gens[j] = entry or '', ''
@@ -89,7 +91,8 @@ for j = 1, math.min(want, #merged) do
   else
     gens[j] = redis.call('GET', string.format(gen_key, id)) or ''
   end
-  for s = 0, shards - 1 do shard_names[s + 1] = string.format(shard_key, id, s) end
+  local prefix = string.format(shard_prefix, id)
+  for s = 0, shards - 1 do shard_names[s + 1] = prefix .. s end
   local total, counted = 0, false
   for _, v in ipairs(redis.call('MGET', unpack(shard_names))) do
     if v then total = total + tonumber(v); counted = true end
