@@ -77,17 +77,29 @@ class FeedService:
 
     # reading
 
-    async def page(self, viewer: User, *, before: int | None, limit: int) -> FeedPage:
+    async def page(self, viewer_id: int, *, before: int | None, limit: int) -> FeedPage:
         """Ready posts of the viewer and of those the viewer follows, newest first, below
         `before`. Stable while posts arrive: positions are post ids."""
+        page = await self.page_for(viewer_id, before=before, limit=limit)
+        assert page is not None  # only a token can fail to sign in
+        return page
+
+    async def page_for(self, viewer: int | str, *, before: int | None,
+                       limit: int) -> FeedPage | None:
+        """`page` for a user id, or for a token's hash (hex) signed in from the
+        session-token cache in the same round trip: None if the cache does not sign it in
+        (not cached, or logged out), and the caller signs in the slow way."""
         want = limit + FILTER_SLACK  # candidates: a few may be filtered out
-        read = await self._read_candidates(viewer.user_id, before, want)
+        read = await self._read_candidates(viewer, before, want)
+        if read.viewer_id is None:
+            return None
+        viewer_id = read.viewer_id
         candidates, exhausted = read.candidates, read.exhausted
         posts = await self._reader.complete(read.lookup)
-        allowed = read.followed | {viewer.user_id}
+        allowed = read.followed | {viewer_id}
         unknown = {p.author_id for p in posts.values()} - read.authors - allowed
         if unknown:  # posts that were not cached: the script could not see their authors
-            allowed |= await self._store.following_among(viewer.user_id, unknown)
+            allowed |= await self._store.following_among(viewer_id, unknown)
         visible = [posts[p] for p in candidates
                    if p in posts and posts[p].status == "ready" and posts[p].author_id in allowed]
         if len(visible) > limit:
@@ -108,12 +120,16 @@ class FeedService:
             await self._cards.fill(cards, read.card_generations)
         return authors
 
-    async def _read_candidates(self, viewer_id: int, before: int | None, want: int) -> PageRead:
+    async def _read_candidates(self, viewer: int | str, before: int | None,
+                               want: int) -> PageRead:
         """The page's Redis side, normally one round trip; a missing set (following,
         liked, timeline or a pulled author's) is rebuilt from the store and the page read
         again. Raises `StorageError` if the following or liked set cannot be built."""
         for attempt in range(MAX_PAGE_READS):
-            read = await self._reads.read_page(viewer_id, before=before, want=want)
+            read = await self._reads.read_page(viewer, before=before, want=want)
+            if read.viewer_id is None:
+                return read
+            viewer_id = viewer = read.viewer_id
             if not read.following_built:
                 await self._rebuild_mirror(self._following, viewer_id,
                                            self._store.following_ids)
@@ -127,7 +143,7 @@ class FeedService:
                 await self._rebuild(viewer_id, timeline=True)
             for author in read.unbuilt_pulled:
                 await self._rebuild(author, timeline=False)
-        raise StorageError(f"the following or liked set of {viewer_id} could not be built")
+        raise StorageError(f"the following or liked set of {viewer} could not be built")
 
     async def _rebuild_mirror(self, sets: MirroredSets, user_id: int,
                               members_of: Callable[[int], Awaitable[list[int]]]) -> None:

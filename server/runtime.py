@@ -136,6 +136,7 @@ def build_services(
     notifier = Notifier(events)
     feed = FeedService(store, Timelines(redis, ttl_s=settings.timeline_ttl), reader, fanout_jobs,
                        notifier, FeedReads(lean, ttl_s=settings.timeline_ttl,
+                                           token_ttl_s=settings.session_token_ttl,
                                            shards=settings.like_shards), cards,
                        following_sets(redis, ttl_s=settings.timeline_ttl), liked,
                        celebrity_threshold=settings.celebrity_threshold)

@@ -88,7 +88,7 @@ class World:
         seen: list[int] = []
         before = None
         for _ in range(1000):
-            page = await self.feed.page(viewer, before=before, limit=limit)
+            page = await self.feed.page(viewer.user_id, before=before, limit=limit)
             assert len(page.posts) <= limit
             seen += [p.post_id for p in page.posts]
             if page.next_position is None:
@@ -118,7 +118,7 @@ async def open_world(tmp_path: Path) -> AsyncIterator[World]:
         fanout = JobQueue(redis, "fanout")
         notifier = Notifier(EventStreams(redis, keep_s=300, maxlen=100))
         feed = FeedService(store, Timelines(redis, ttl_s=3600), reader, fanout, notifier,
-                           FeedReads(lean, ttl_s=3600, shards=4), AuthorCards(redis, ttl_s=600),
+                           FeedReads(lean, ttl_s=3600, shards=4, token_ttl_s=600), AuthorCards(redis, ttl_s=600),
                            following_sets(redis, ttl_s=3600), liked,
                            celebrity_threshold=THRESHOLD)
         posts = PostService(store, FilesystemBlobStore(tmp_path / "blobs"), JobQueue(redis, "m"),
@@ -189,17 +189,17 @@ async def test_cursors_are_stable_while_posts_arrive(world: World) -> None:
     await world.store.follow(world.ids.next_id(), reader.user_id, author.user_id)
     await world.feed.followed(reader.user_id, author.user_id)
     old = [await world.post(author) for _ in range(5)]
-    first = await world.feed.page(reader, before=None, limit=2)
+    first = await world.feed.page(reader.user_id, before=None, limit=2)
     assert [p.post_id for p in first.posts] == old[::-1][:2]
     newer = [await world.post(author) for _ in range(3)]
     seen = [p.post_id for p in first.posts]
     before = first.next_position
     while before is not None:
-        page = await world.feed.page(reader, before=before, limit=2)
+        page = await world.feed.page(reader.user_id, before=before, limit=2)
         seen += [p.post_id for p in page.posts]
         before = page.next_position
     assert seen == old[::-1]  # nothing repeated, nothing skipped, the new ones not mixed in
-    top = await world.feed.page(reader, before=None, limit=3)
+    top = await world.feed.page(reader.user_id, before=None, limit=3)
     assert [p.post_id for p in top.posts] == newer[::-1]
 
 
@@ -232,7 +232,7 @@ async def test_views_follow_a_changed_entry_and_keep_viewers_apart(world: World)
     await world.likes.like(fan, post_id)
 
     async def view(viewer: User) -> dict[str, object]:
-        page = await world.feed.page(viewer, before=None, limit=5)
+        page = await world.feed.page(viewer.user_id, before=None, limit=5)
         [shown] = await world.reader.views(viewer, page.posts, counts=page.like_counts)
         return shown
 
@@ -256,16 +256,16 @@ async def test_author_cards_are_filled_by_reads_and_never_undo_a_change(world: W
     await world.post(author)
     card = keys.author_card(author.user_id)
     assert await world.redis.get(card) is None
-    first = await world.feed.page(fan, before=None, limit=5)  # fills the post's cache entry
+    first = await world.feed.page(fan.user_id, before=None, limit=5)  # fills the post's cache entry
     assert json.loads(first.authors[author.user_id]) == author_view(author)
-    await world.feed.page(fan, before=None, limit=5)  # sees the author there: fills the card
+    await world.feed.page(fan.user_id, before=None, limit=5)  # sees the author there: fills the card
     assert await world.redis.get(card) == author_card(author)
-    assert (await world.feed.page(fan, before=None, limit=5)).authors == first.authors
+    assert (await world.feed.page(fan.user_id, before=None, limit=5)).authors == first.authors
 
     cards = AuthorCards(world.redis, ttl_s=600)
     changed = replace(author, profile_pic="https://x.y/new.webp")
     await cards.changed(author.user_id, author_card(changed))
-    shown = (await world.feed.page(fan, before=None, limit=5)).authors[author.user_id]
+    shown = (await world.feed.page(fan.user_id, before=None, limit=5)).authors[author.user_id]
     assert json.loads(shown) == author_view(changed)
     await world.redis.delete([card])  # evicted; a fill that read before the change:
     await cards.fill({author.user_id: author_card(author)}, {author.user_id: ""})
@@ -288,7 +288,7 @@ async def test_following_sets_follow_changes_and_a_racing_rebuild_never_undoes_o
 
     await follow(first)
     assert not await world.redis.exists([members])  # built by a read, not by a follow
-    await world.feed.page(fan, before=None, limit=5)
+    await world.feed.page(fan.user_id, before=None, limit=5)
     assert await world.redis.smembers(members) == {"0", str(first.user_id)}
     await follow(second)
     await follow(first, on=False)
@@ -300,7 +300,7 @@ async def test_following_sets_follow_changes_and_a_racing_rebuild_never_undoes_o
     assert not await sets.rebuild(fan.user_id, followees, seen)  # ...so it is dropped
     assert await world.redis.smembers(members) == {"0", str(first.user_id), str(second.user_id)}
     await world.redis.delete([members])
-    await world.feed.page(fan, before=None, limit=5)
+    await world.feed.page(fan.user_id, before=None, limit=5)
     assert await world.redis.smembers(members) == {"0", str(first.user_id), str(second.user_id)}
 
 
@@ -328,7 +328,7 @@ async def test_spliced_json_views_are_the_views(world: World) -> None:
     await world.likes.like(fan, made[0])
     await world.redis.delete([keys.like_shard(made[1], n) for n in range(4)])  # lost counters
     for _ in range(2):  # the second time from the post cache and the kept views
-        page = await world.feed.page(fan, before=None, limit=5)
+        page = await world.feed.page(fan.user_id, before=None, limit=5)
         spliced = await world.reader.views_json(page.posts, page.authors, page.like_counts,
                                                 page.liked)
         views = await world.reader.views(fan, page.posts, counts=page.like_counts)
@@ -347,7 +347,7 @@ async def test_liked_by_viewer_comes_from_liked_sets_that_follow_every_like(
     first, second = await world.post(author), await world.post(author)
 
     async def liked(viewer: User) -> set[int]:
-        page = await world.feed.page(viewer, before=None, limit=5)
+        page = await world.feed.page(viewer.user_id, before=None, limit=5)
         views = await world.reader.views_json(page.posts, page.authors, page.like_counts,
                                               page.liked)
         return {int(v["post_id"]) for v in map(json.loads, views) if v["liked_by_viewer"]}
@@ -385,7 +385,7 @@ async def test_fan_out_reaches_every_follower_in_batches(world: World) -> None:
         await world.store.follow(world.ids.next_id(), fan.user_id, author.user_id)
     post_id = await world.post(author)
     for fan in fans:
-        page = await world.feed.page(fan, before=None, limit=5)
+        page = await world.feed.page(fan.user_id, before=None, limit=5)
         assert [p.post_id for p in page.posts] == [post_id]
 
 

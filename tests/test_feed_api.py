@@ -7,6 +7,8 @@ from typing import Any
 import httpx
 import trio
 
+from server.accounts import hash_token
+from storage.redis import keys
 from storage.redis.client import RedisAddress, open_redis
 from tests.support import images
 from tests.support.api import assert_error, bearer, register
@@ -186,3 +188,24 @@ async def test_a_new_profile_picture_shows_in_feeds_that_cached_the_old(
     assert answer.status_code == 200, answer.text
     assert answer.json()["profile_pic"]
     assert await feed_author() == {**first, "profile_pic": answer.json()["profile_pic"]}
+
+
+async def test_the_feed_signs_in_like_every_route(client: httpx.AsyncClient,
+                                                  live_server: ServerProcess) -> None:
+    """The feed signs its token in inside its Redis call, from the session-token cache;
+    a token missing there goes through the store, and a logged-out one never works."""
+    token, _ = await register(client)
+    assert_error(await client.get("/api/feed"), 401, "not_authenticated")
+    assert_error(await client.get("/api/feed", headers=bearer("forged")), 401, "invalid_token")
+    socket = next(e["redis"] for e in live_server.log_entries() if "redis" in e)
+    cached = keys.session_token(hash_token(token).hex())
+    async with open_redis(RedisAddress(unix_socket=socket.split("unix:", 1)[1])) as redis:
+        assert not await redis.exists([cached])  # not cached yet: signed in via the store
+        assert (await client.get("/api/feed", headers=bearer(token))).status_code == 200
+        assert await redis.exists([cached])  # cached by that first read
+        assert (await client.get("/api/feed", headers=bearer(token))).status_code == 200
+        out = await client.post("/api/auth/logout", headers=bearer(token))
+        assert out.status_code == 204
+        assert_error(await client.get("/api/feed", headers=bearer(token)), 401, "invalid_token")
+        await redis.delete([cached])  # even with the tombstone gone
+        assert_error(await client.get("/api/feed", headers=bearer(token)), 401, "invalid_token")

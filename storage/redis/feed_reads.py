@@ -1,6 +1,8 @@
 """A feed page's Redis side in one round trip: the candidates and what is cached about them.
 
 One Lua call, over the lean client:
+- signs the viewer in from the session-token cache when given a token instead of an id
+  (`session_tokens`; a token not cached there is left to the caller);
 - reads the viewer's following and liked sets (`mirrored_sets`) and stops there if
   either is missing;
 - merges the viewer's timeline with the recent posts of the pulled authors they follow,
@@ -25,6 +27,7 @@ from . import keys
 from .lean import LeanRedis, Script
 from .mirrored_sets import BUILT
 from .post_cache import Lookup, PostCache
+from .session_tokens import CACHED_SIGN_IN, USER_TEMPLATE
 from .timelines import SENTINEL, member, score
 
 _ID = cast(int, "%s")  # where string.format puts an id (and a shard number)
@@ -32,15 +35,29 @@ _SHARD_PREFIX = keys.like_shard(_ID, cast(int, ""))  # a post's shard keys: this
 _TEMPLATES = (keys.post_cache(_ID), keys.post_generation(_ID), _SHARD_PREFIX,
               keys.author_card(_ID), keys.author_card_generation(_ID), keys.author_recent(_ID))
 
-_PAGE = Script("""
+_VIEWER_TEMPLATES = (keys.timeline(_ID), keys.following(_ID), keys.liked(_ID))
+
+_PAGE = Script(CACHED_SIGN_IN + """
 local high_score, high_member = ARGV[1], ARGV[2]
 local want, shards, ttl, built_marker = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], ARGV[6]
 local entry_key, gen_key, shard_prefix = ARGV[7], ARGV[8], ARGV[9]
 local card_key, card_gen_key, recent_key, sentinel = ARGV[10], ARGV[11], ARGV[12], ARGV[13]
-local celebrities, timeline, following, liked = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local timeline_key, following_key, liked_key = ARGV[14], ARGV[15], ARGV[16]
+local viewer, token_key, token_ttl, users_set = ARGV[17], ARGV[18], ARGV[19], ARGV[20]
+if viewer == '' then
+  local _, user = cached_sign_in(token_key, token_ttl, users_set)
+  if not user then return {-1} end
+  viewer = user
+end
+local celebrities = KEYS[1]
+local timeline = string.format(timeline_key, viewer)
+local following = string.format(following_key, viewer)
+local liked = string.format(liked_key, viewer)
 local following_built = redis.call('SISMEMBER', following, built_marker)
 local liked_built = redis.call('SISMEMBER', liked, built_marker)
-if following_built == 0 or liked_built == 0 then return {0, following_built, liked_built} end
+if following_built == 0 or liked_built == 0 then
+  return {0, viewer, following_built, liked_built}
+end
 redis.call('EXPIRE', following, ttl)
 redis.call('EXPIRE', liked, ttl)
 local function below(key)  -- up to `want` members below the position, newest first
@@ -107,21 +124,23 @@ for i, author in ipairs(authors) do
   cards[i], card_gens[i] = card or '', ''
   if not card then card_gens[i] = redis.call('GET', string.format(card_gen_key, author)) or '' end
 end
-return {1, timeline_built, unbuilt, exhausted, ids, entries, gens, counts, likes, authors,
-        followed, cards, card_gens}
+return {1, viewer, timeline_built, unbuilt, exhausted, ids, entries, gens, counts, likes,
+        authors, followed, cards, card_gens}
 """)
 
 
 @dataclass(frozen=True)
 class PageRead:
-    """What the page script saw. Unless `following_built` and `liked_built`, nothing else
-    was read. `candidates` are newest first; `counts` holds like totals of posts that
+    """What the page script saw. `viewer_id` is None when a token was not signed in in the
+    session-token cache; unless `following_built` and `liked_built`, nothing else was
+    read. `candidates` are newest first; `counts` holds like totals of posts that
     have counters, `liked` the candidates the viewer likes; `authors` are those of the
     cached candidates, `followed` those of them the viewer follows; `cards` the authors'
     cards found, `card_generations` the generations of those missing."""
 
-    following_built: bool
-    liked_built: bool
+    viewer_id: int | None
+    following_built: bool = False
+    liked_built: bool = False
     timeline_built: bool = True
     unbuilt_pulled: list[int] = field(default_factory=list)
     exhausted: bool = True
@@ -136,28 +155,37 @@ class PageRead:
 
 
 class FeedReads:
-    def __init__(self, client: LeanRedis, *, ttl_s: int, shards: int) -> None:
+    def __init__(self, client: LeanRedis, *, ttl_s: int, shards: int, token_ttl_s: int) -> None:
         self._client = client
         self._ttl_s = ttl_s
         self._shards = shards
+        self._token_ttl_s = token_ttl_s
 
-    async def read_page(self, viewer_id: int, *, before: int | None, want: int) -> PageRead:
-        """Candidates below `before` from the viewer's timeline and the recent sets of the
-        pulled authors they follow (renewing the timeline's and following set's expiry),
-        with their cached state."""
+    async def read_page(self, viewer: int | str, *, before: int | None, want: int) -> PageRead:
+        """Candidates below `before` from the timeline of `viewer` (a user id, or a
+        token's hash in hex to sign in from the session-token cache) and the recent sets of
+        the pulled authors they follow (renewing the expiry of the viewer's sets), with
+        their cached state."""
         high = (score(before), member(before)) if before is not None else (0, "")
+        by_token = isinstance(viewer, str)
         answer: Any = await self._client.run_script(
-            _PAGE, keys=[keys.celebrities(), keys.timeline(viewer_id), keys.following(viewer_id),
-                         keys.liked(viewer_id)],
-            args=[*high, want, self._shards, self._ttl_s, BUILT, *_TEMPLATES, SENTINEL])
-        if not answer[0]:
-            return PageRead(following_built=bool(answer[1]), liked_built=bool(answer[2]))
-        (_, timeline_built, unbuilt, exhausted, ids, entries, gens, counts, likes, authors,
+            _PAGE, keys=[keys.celebrities()],
+            args=[*high, want, self._shards, self._ttl_s, BUILT, *_TEMPLATES, SENTINEL,
+                  *_VIEWER_TEMPLATES, "" if by_token else viewer,
+                  keys.session_token(str(viewer)) if by_token else "", self._token_ttl_s,
+                  USER_TEMPLATE])
+        if answer[0] < 0:
+            return PageRead(viewer_id=None)
+        viewer_id = int(answer[1])
+        if answer[0] == 0:
+            return PageRead(viewer_id, following_built=bool(answer[2]),
+                            liked_built=bool(answer[3]))
+        (_, _, timeline_built, unbuilt, exhausted, ids, entries, gens, counts, likes, authors,
          followed, cards, card_gens) = answer
         candidates = [int(i) for i in ids]
         author_ids = [int(a) for a in authors]
         return PageRead(
-            following_built=True, liked_built=True, timeline_built=bool(timeline_built),
+            viewer_id=viewer_id, following_built=True, liked_built=True, timeline_built=bool(timeline_built),
             unbuilt_pulled=[int(a) for a in unbuilt], exhausted=bool(exhausted),
             candidates=candidates,
             lookup=PostCache.parse(candidates, [e or None for e in entries],

@@ -19,17 +19,24 @@ from coredis import PureToken
 from . import keys
 from .client import redis_errors
 
-_USER = cast(int, "%s")  # where string.format puts the user id
-_GET = """
-local raw = redis.call('GETEX', KEYS[1], 'EX', ARGV[1])
-local user = raw and string.match(raw, '^%d+')
-if user then
-  redis.call('EXPIRE', string.format(ARGV[2], user), ARGV[1])
+USER_TEMPLATE = keys.session_tokens_of(cast(int, "%s"))
+"""Where string.format puts the user id to name a user's set of cached hashes."""
+
+CACHED_SIGN_IN = """
+local function cached_sign_in(key, ttl, users_set)
+  local raw = redis.call('GETEX', key, 'EX', ttl)
+  local user = raw and string.match(raw, '^%d+')
+  if user then
+    redis.call('EXPIRE', string.format(users_set, user), ttl)
+  end
+  return raw, user
 end
-return raw
 """
-"""A cached sign-in, kept longer together with its user's set (entries are
-`<user id> <JSON>`, or the tombstone)."""
+"""Lua: a cached sign-in (entries are `<user id> <JSON>`, or the tombstone) and its user
+id, both kept `ttl` longer; nil when not cached. Scripts that sign in (the feed's page
+script too) start with it; `users_set` is `USER_TEMPLATE`."""
+
+_GET = CACHED_SIGN_IN + "return (cached_sign_in(KEYS[1], ARGV[1], ARGV[2]))"
 REVOKED = "revoked"
 
 
@@ -58,7 +65,7 @@ class SessionTokens:
         when the token is not cached."""
         with redis_errors():
             raw: Any = await self._get(keys=[keys.session_token(token_hash_hex)],
-                                       args=[self._ttl_s, keys.session_tokens_of(_USER)])
+                                       args=[self._ttl_s, USER_TEMPLATE])
         if raw is None:
             return None
         if raw == REVOKED:
