@@ -15,7 +15,7 @@ from .errors import ApiError
 from .services import services
 
 P = ParamSpec("P")
-
+R = TypeVar("R")
 
 
 def not_authenticated() -> ApiError:
@@ -24,7 +24,6 @@ def not_authenticated() -> ApiError:
 
 def invalid_token() -> ApiError:
     return ApiError(401, "invalid_token", "the token is unknown or revoked")
-R = TypeVar("R")
 
 
 def parse_bearer(value: str | None) -> str | None:
