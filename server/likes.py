@@ -58,7 +58,8 @@ class LikeService:
             total = await self._counters.add(post_id, 1 if liked else -1)
             if liked:
                 await self._notifier.notification(post.author_id, "like", viewer, post_id)
-        else:
+        else:  # a retry, maybe of a call that failed after the store write: recount it
+            await self._counters.mark_dirty([post_id])
             total = (await self._counters.totals([post_id])).get(post_id)
         if total is None:  # counters lost with Redis: the stored count until the next flush
             total = post.like_count
