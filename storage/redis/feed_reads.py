@@ -185,7 +185,8 @@ class FeedReads:
         candidates = [int(i) for i in ids]
         author_ids = [int(a) for a in authors]
         return PageRead(
-            viewer_id=viewer_id, following_built=True, liked_built=True, timeline_built=bool(timeline_built),
+            viewer_id=viewer_id, following_built=True, liked_built=True,
+            timeline_built=bool(timeline_built),
             unbuilt_pulled=[int(a) for a in unbuilt], exhausted=bool(exhausted),
             candidates=candidates,
             lookup=PostCache.parse(candidates, [e or None for e in entries],
