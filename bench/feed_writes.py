@@ -132,7 +132,8 @@ async def measure(followers: int, likers: int, runs: int, prefill: int,
         timelines = TimedTimelines(redis, ttl_s=3600)
         feed = FeedService(store, timelines,
                            PostReader(store, cache, counters, media_keys), fanout_queue, notifier,
-                           FeedReads(lean, ttl_s=3600, shards=8, token_ttl_s=600), AuthorCards(redis, ttl_s=600),
+                           FeedReads(lean, ttl_s=3600, shards=8, token_ttl_s=600),
+                           AuthorCards(redis, ttl_s=600),
                            following_sets(redis, ttl_s=3600), liked,
                            celebrity_threshold=max(followers, likers) + 1)
         posts = PostService(store, FilesystemBlobStore(tmp / "blobs"), JobQueue(redis, "m"),

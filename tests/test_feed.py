@@ -118,7 +118,8 @@ async def open_world(tmp_path: Path) -> AsyncIterator[World]:
         fanout = JobQueue(redis, "fanout")
         notifier = Notifier(EventStreams(redis, keep_s=300, maxlen=100))
         feed = FeedService(store, Timelines(redis, ttl_s=3600), reader, fanout, notifier,
-                           FeedReads(lean, ttl_s=3600, shards=4, token_ttl_s=600), AuthorCards(redis, ttl_s=600),
+                           FeedReads(lean, ttl_s=3600, shards=4, token_ttl_s=600),
+                           AuthorCards(redis, ttl_s=600),
                            following_sets(redis, ttl_s=3600), liked,
                            celebrity_threshold=THRESHOLD)
         posts = PostService(store, FilesystemBlobStore(tmp_path / "blobs"), JobQueue(redis, "m"),
@@ -256,9 +257,9 @@ async def test_author_cards_are_filled_by_reads_and_never_undo_a_change(world: W
     await world.post(author)
     card = keys.author_card(author.user_id)
     assert await world.redis.get(card) is None
-    first = await world.feed.page(fan.user_id, before=None, limit=5)  # fills the post's cache entry
+    first = await world.feed.page(fan.user_id, before=None, limit=5)  # caches the post...
     assert json.loads(first.authors[author.user_id]) == author_view(author)
-    await world.feed.page(fan.user_id, before=None, limit=5)  # sees the author there: fills the card
+    await world.feed.page(fan.user_id, before=None, limit=5)  # ...whose author fills the card
     assert await world.redis.get(card) == author_card(author)
     assert (await world.feed.page(fan.user_id, before=None, limit=5)).authors == first.authors
 
