@@ -250,6 +250,21 @@ async def test_views_follow_a_changed_entry_and_keep_viewers_apart(world: World)
     assert again["comment_count"] == 3 and again["liked_by_viewer"] is True
 
 
+async def test_a_deleted_posts_tombstone_outlives_a_racing_change(world: World) -> None:
+    author = await world.user()
+    post_id = await world.post(author)
+    post = await world.store.get_post(post_id)
+    assert post is not None
+    cache = PostCache(world.redis, ttl_s=600)
+    assert post_id in (await cache.lookup([post_id])).missing
+    await cache.changed(post_id, replace(post, comment_count=1))
+    assert (await cache.lookup([post_id])).found[post_id].comment_count == 1
+    await cache.changed(post_id, None)  # deleted
+    await cache.changed(post_id, replace(post, comment_count=2))  # a change that raced it
+    await cache.fill({post_id: post}, {post_id: ""})
+    assert (await cache.lookup([post_id])).gone == {post_id}
+
+
 async def test_author_cards_are_filled_by_reads_and_never_undo_a_change(world: World) -> None:
     author, fan = await world.user(), await world.user()
     await world.store.follow(world.ids.next_id(), fan.user_id, author.user_id)

@@ -49,7 +49,7 @@ class MirroredSets:
                  version_key: Callable[[int], str]) -> None:
         self._client = client
         self._ttl_s = ttl_s
-        self.set_key = set_key
+        self._set_key = set_key
         self._version_key = version_key
         self._changed = client.register_script(_CHANGED)
         self._rebuild = client.register_script(_REBUILD)
@@ -64,14 +64,14 @@ class MirroredSets:
         gave `seen_version`); False, changing nothing, if a change came between."""
         with redis_errors():
             done: Any = await self._rebuild(
-                keys=[self.set_key(user_id), self._version_key(user_id)],
+                keys=[self._set_key(user_id), self._version_key(user_id)],
                 args=[seen_version, str(self._ttl_s), BUILT, *map(str, members)])
         return bool(done)
 
     async def changed(self, user_id: int, member: int, *, present: bool) -> None:
         """After a change in the store: bump the version, update the set if built."""
         with redis_errors():
-            await self._changed(keys=[self.set_key(user_id), self._version_key(user_id)],
+            await self._changed(keys=[self._set_key(user_id), self._version_key(user_id)],
                                 args=["1" if present else "0", str(self._ttl_s), str(member)])
 
 

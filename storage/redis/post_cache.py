@@ -18,22 +18,10 @@ import orjson
 from ..types import Post, ms_from_utc, utc_from_ms
 from . import keys
 from .client import redis_errors
-from .guarded_fill import Fill, GuardedFill
+from .guarded_cache import Fill, GuardedCache
 
 TOMBSTONE = "deleted"
 TOMBSTONE_BYTES = TOMBSTONE.encode()
-
-_CHANGED = """
-redis.call('INCR', KEYS[2])
-redis.call('EXPIRE', KEYS[2], 2 * tonumber(ARGV[2]))
-if ARGV[1] == 'deleted' or redis.call('GET', KEYS[1]) ~= 'deleted' then
-  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-end
-return 0
-"""
-"""KEYS: entry, generation; ARGV: the new value (or the tombstone), the TTL. A tombstone
-is never replaced: a change that raced the delete cannot bring the post back."""
-
 
 def _encode(post: Post) -> str:
     """The entry of `post`. It starts `{"post_id":…,"author_id":…`: the feed's page script
@@ -76,9 +64,7 @@ class Lookup:
 class PostCache:
     def __init__(self, client: coredis.Redis[str], *, ttl_s: int) -> None:
         self._client = client
-        self._ttl_s = ttl_s
-        self._fill = GuardedFill(client, ttl_s=ttl_s)
-        self._changed = client.register_script(_CHANGED)
+        self._guarded = GuardedCache(client, ttl_s=ttl_s, tombstone=TOMBSTONE)
 
     async def lookup(self, post_ids: Collection[int]) -> Lookup:
         """One MGET for the entries and generations of `post_ids`."""
@@ -106,12 +92,12 @@ class PostCache:
 
     async def fill(self, posts: Mapping[int, Post], generations: Mapping[int, str]) -> None:
         """Cache `posts` read from the store, each only if its generation is unchanged."""
-        await self._fill([Fill(keys.post_cache(p), keys.post_generation(p), generations[p],
+        await self._guarded.fill([Fill(keys.post_cache(p), keys.post_generation(p), generations[p],
                                _encode(post)) for p, post in posts.items() if p in generations])
 
     async def changed(self, post_id: int, post: Post | None) -> None:
         """After a change in the store: bump the generation and store `post`, or a
-        tombstone when it was deleted (None)."""
-        with redis_errors():
-            await self._changed(keys=[keys.post_cache(post_id), keys.post_generation(post_id)],
-                                args=[_encode(post) if post else TOMBSTONE, str(self._ttl_s)])
+        tombstone when it was deleted (None). A tombstone is never replaced: a change that
+        raced the delete cannot bring the post back."""
+        await self._guarded.changed(keys.post_cache(post_id), keys.post_generation(post_id),
+                                    _encode(post) if post else TOMBSTONE)
