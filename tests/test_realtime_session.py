@@ -1,8 +1,10 @@
 """The SessionActor and the Hub in process: deadlines on trio's autojump clock (no real
-sleeps), rate limits, bad frames, and a slow client that must not hold the others up."""
+sleeps), rate limits (websocket pings and pongs too), bad frames, a flood that must not hold
+off the sign-in deadline, and a slow client that must not hold the others up."""
 
 from __future__ import annotations
 
+import socket as stdlib_socket
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,14 +15,18 @@ from typing import Any
 import trio
 import trio.testing
 from coredis import PureToken
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import Request
 
 from protocol.codecs import JSON, MSGPACK, Codec
 from protocol.messages import Auth, CloseCode, Error, FeedInsert, Hello, Ping, Pong
 from server.realtime.hub import Hub
-from server.realtime.session import Session, SessionSettings, SignedIn, SocketClosed
+from server.realtime.session import Frame, Session, SessionSettings, SignedIn, SocketClosed
+from server.realtime.wire import WireSocket, read_upgrade
 from storage.redis import keys
 from storage.redis.events import BUCKETS, EventStreams, Replay
 from storage.redis.session_tokens import Cached, SessionTokens, SessionUser
+from tests.support.flood import Firehose, ping_frames
 from tests.support.valkey import valkey_client
 
 SETTINGS = SessionSettings(auth_timeout=10, ping_interval=25, ping_timeout=20, mailbox=8,
@@ -34,15 +40,16 @@ class FakeSocket:
 
     def __init__(self, codec: Codec) -> None:
         self.codec = codec
-        self.to_server, self._inbound = trio.open_memory_channel[str | bytes](100)
+        self.to_server, self._inbound = trio.open_memory_channel[str | bytes | Frame](100)
         self._outbound, self.from_server = trio.open_memory_channel[str | bytes](1000)
         self._queued: deque[str | bytes] = deque()
         self._posted = trio.Event()
         self.closed_with: int | None = None
         self.closed = trio.Event()
         self.stalled = False
+        self.pongs: list[bytes] = []  # answers to websocket pings, in order
 
-    async def receive(self) -> str | bytes:
+    async def receive(self) -> str | bytes | Frame:
         try:
             return await self._inbound.receive()
         except trio.EndOfChannel:
@@ -54,6 +61,12 @@ class FakeSocket:
         self._queued.append(frame)
         self._posted.set()
         return len(self._queued)
+
+    def pong(self, payload: bytes) -> int:
+        if self.closed_with is not None:
+            raise SocketClosed
+        self.pongs.append(payload)
+        return len(self._queued) + 1
 
     async def write_posted(self) -> None:
         while True:
@@ -213,6 +226,78 @@ async def test_flooding_closes_4029(autojump_clock: trio.testing.MockClock) -> N
             await socket.say(Ping())
         await socket.closed.wait()
     assert socket.closed_with == CloseCode.RATE_LIMITED
+
+
+async def test_websocket_pings_and_pongs_count_against_the_rate_signed_in_or_not(
+        autojump_clock: trio.testing.MockClock) -> None:
+    anonymous = FakeSocket(JSON)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(session(anonymous).run)
+        for n in range(20):  # the burst, each answered
+            await anonymous.to_server.send(Frame(ping=b"%d" % n) if n % 2 else Frame())
+        await trio.testing.wait_all_tasks_blocked()
+        assert anonymous.closed_with is None
+        await anonymous.to_server.send(Frame(ping=b"over"))
+        await anonymous.closed.wait()
+    assert anonymous.closed_with == CloseCode.RATE_LIMITED  # not 4001: it was too fast first
+    assert anonymous.pongs == [b"%d" % n for n in range(1, 20, 2)]
+
+    signed_in = FakeSocket(JSON)
+    async with trio.open_nursery() as nursery:
+        await start_signed_in(nursery, signed_in)
+        for _ in range(20):  # auth took one of the burst
+            await signed_in.to_server.send(Frame(ping=b"x"))
+        await signed_in.closed.wait()
+    assert signed_in.closed_with == CloseCode.RATE_LIMITED
+    assert len(signed_in.pongs) == 19
+
+
+async def test_a_pong_the_mailbox_cannot_hold_closes_4008(
+        autojump_clock: trio.testing.MockClock) -> None:
+    socket = FakeSocket(JSON)
+    async with trio.open_nursery() as nursery:
+        await start_signed_in(nursery, socket)
+        socket.stalled = True
+        for _ in range(SETTINGS.mailbox):  # their pongs fill the mailbox
+            await socket.say(Ping())
+        await trio.testing.wait_all_tasks_blocked()
+        assert socket.closed_with is None
+        await socket.to_server.send(Frame(ping=b"one too many"))
+        await socket.closed.wait()
+    assert socket.closed_with == CloseCode.TOO_SLOW
+
+
+async def test_the_sign_in_deadline_fires_while_a_client_floods_pings() -> None:
+    """Pings always ready to read: each is a checkpoint, so the deadline cancels the wait
+    for `auth` however fast they come (the rate limit is lifted here), and their pongs,
+    which the client never reads, do not pile up."""
+    server_sock, client_sock = stdlib_socket.socketpair()
+    client = WSConnection(ConnectionType.CLIENT)
+    ws, _, _ = read_upgrade(client.send(Request(host="pixtrio.test", target="/ws")))
+    firehose = Firehose(server_sock.detach(), ping_frames(), limit=1000)
+    with firehose, client_sock:
+        firehose.setblocking(False)
+        wire = RecordingWire(firehose, ws, max_message_bytes=1000)
+        wire.firehose = firehose
+        wire.accept(None)
+        settings = SessionSettings(auth_timeout=0.1, mailbox=8, rate=1e9, burst=10**9)
+        await Session(wire, JSON, FakeHub(), FakeEvents(), sign_in,  # type: ignore[arg-type]
+                      still_signed_in, settings).run()
+    assert wire.closed_with == CloseCode.UNAUTHENTICATED
+    assert 0 < wire.left_when_closed < 1000  # closed while the client was still sending
+
+
+class RecordingWire(WireSocket):
+    """Remembers the code it was closed with, and how much its firehose had left then."""
+
+    firehose: Firehose
+    closed_with: int | None = None
+    left_when_closed = 0
+
+    async def close(self, code: int) -> None:
+        self.closed_with = code
+        self.left_when_closed = self.firehose.left
+        await super().close(code)
 
 
 @asynccontextmanager

@@ -1,6 +1,7 @@
 """The websocket wire layer on real sockets: frames written at once or queued when the
 kernel's buffer is full, in order either way; fragmented and oversized messages, pings and
-closes; and the listener's split of one port between `/ws` and hypercorn."""
+closes; a peer that never stops sending; and the listener's split of one port between `/ws`
+and hypercorn."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from contextlib import contextmanager
 
 import pytest
 import trio
+import trio.testing
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import (
     AcceptConnection,
@@ -21,12 +23,14 @@ from wsproto.events import (
     Request,
     TextMessage,
 )
+from wsproto.frame_protocol import FrameProtocol
 
 from protocol.messages import CloseCode
 from server.listener import read_head
 from server.realtime.endpoint import is_upgrade
-from server.realtime.session import SocketClosed
+from server.realtime.session import Frame, SocketClosed
 from server.realtime.wire import HandshakeError, WireSocket, encode_frame, read_upgrade
+from tests.support.flood import Firehose, ping_frames
 
 
 class Client:
@@ -55,8 +59,10 @@ class Client:
 
 
 @contextmanager
-def connected(*, send_buffer: int | None = None, **request: object) -> Iterator[tuple[WireSocket, Client]]:
-    """An accepted WireSocket and its client, over a socket pair."""
+def connected(*, send_buffer: int | None = None, early: bytes = b"",
+              **request: object) -> Iterator[tuple[WireSocket, Client]]:
+    """An accepted WireSocket and its client, over a socket pair; `early` is sent right
+    behind the upgrade request."""
     server_sock, client_sock = socket.socketpair()
     server_sock.setblocking(False)
     client_sock.setblocking(False)
@@ -64,9 +70,9 @@ def connected(*, send_buffer: int | None = None, **request: object) -> Iterator[
         server_sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
         client_sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, send_buffer)
     client = Client(client_sock)
-    ws, _ = read_upgrade(client.handshake(**request))
+    ws, _, after_head = read_upgrade(client.handshake(**request) + early)
     wire = WireSocket(server_sock, ws, max_message_bytes=1000)
-    wire.accept(None)
+    wire.accept(None, after_head)
     try:
         yield wire, client
     finally:
@@ -106,17 +112,56 @@ async def test_frames_the_kernel_does_not_take_are_queued_and_written_in_order()
         assert wire.post("after") == 0  # drained: written at once again
 
 
-async def test_fragments_are_joined_and_pings_answered() -> None:
+async def test_fragments_are_joined_and_every_other_frame_is_handed_up() -> None:
     with connected() as (wire, client):
         await client.read_until(AcceptConnection)
         client.send(Message(data="hel", message_finished=False))
         client.send(Ping(b"are you there"))
         client.send(Message(data="lo", message_finished=True))
+        client.send(Pong(b"unasked"))
         client.send(Message(data=b"\x00\x01", message_finished=True))
-        assert await wire.receive() == "hello"
-        assert await wire.receive() == b"\x00\x01"
+        received = [await wire.receive() for _ in range(5)]
+        assert received == [Frame(), Frame(ping=b"are you there"), "hello", Frame(), b"\x00\x01"]
+        assert wire.pong(b"are you there") == 0  # answered by whoever reads
         events = await client.read_until(Pong)
         assert [e.payload for e in events if isinstance(e, Pong)] == [b"are you there"]
+
+
+async def test_frames_sent_with_the_upgrade_request_are_received() -> None:
+    early = ping_frames(2, b"early") + FrameProtocol(client=True, extensions=[]).send_data("x")
+    with connected(early=early) as (wire, _):
+        with trio.fail_after(5):
+            assert [await wire.receive() for _ in range(3)] == [Frame(ping=b"early")] * 2 + ["x"]
+
+
+async def test_only_the_latest_unsent_pong_is_kept() -> None:
+    with connected(send_buffer=8192) as (wire, client):
+        await client.read_until(AcceptConnection)
+        while (queued := wire.post("q" * 1000)) < 3:
+            pass
+        assert [wire.pong(str(n).encode()) for n in range(50)] == [queued + 1] * 50
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(wire.write_posted)
+            events = await client.read_until(Pong)
+            nursery.cancel_scope.cancel()
+        assert [e.payload for e in events if isinstance(e, Pong)] == [b"49"]
+        assert isinstance(events[-1], Pong)  # behind the frames queued before it
+        assert wire.pong(b"again") == 0
+
+
+async def test_receive_checkpoints_on_every_frame_that_is_already_there() -> None:
+    with connected() as (wire, client):
+        await client.read_until(AcceptConnection)
+        client.sock.sendall(ping_frames(300) + client.ws.send(Message(data="done")))
+        frames = 0
+        while True:
+            with trio.testing.assert_checkpoints():
+                received = await wire.receive()
+            if received == "done":
+                break
+            assert received == Frame(ping=b"p" * 125)
+            frames += 1
+        assert frames == 300
 
 
 async def test_a_message_over_the_limit_closes_1009() -> None:
@@ -124,6 +169,7 @@ async def test_a_message_over_the_limit_closes_1009() -> None:
         await client.read_until(AcceptConnection)
         client.send(Message(data=b"a" * 600, message_finished=False))
         client.send(Message(data=b"b" * 600, message_finished=True))
+        assert await wire.receive() == Frame()  # the first fragment
         with pytest.raises(SocketClosed):
             await wire.receive()
         events = await client.read_until(CloseConnection)
@@ -156,6 +202,23 @@ async def test_closing_finishes_a_partly_written_frame_and_drops_queued_ones() -
         assert text and text == "y" * len(text) and len(text) % 3000 == 0  # whole frames only
         assert [e.code for e in events if isinstance(e, CloseConnection)] == [CloseCode.TOO_SLOW]
         assert wire_closed(wire)
+
+
+async def test_closing_lets_go_of_a_client_that_keeps_sending() -> None:
+    """The client's close frame may never come; what it sends meanwhile is read and
+    dropped for `CLOSE_WAIT` s, not for as long as it keeps sending."""
+    server_sock, client_sock = socket.socketpair()
+    client = Client(client_sock)
+    ws, _, _ = read_upgrade(client.handshake())
+    firehose = Firehose(server_sock.detach(), b"\x89\x00" * 1000, limit=10**7)
+    with firehose, client_sock:
+        firehose.setblocking(False)
+        wire = WireSocket(firehose, ws, max_message_bytes=1000)
+        wire.accept(None)
+        await wire.close(CloseCode.RATE_LIMITED)
+        assert 0 < firehose.left < 10**7  # it read, then gave up before the client did
+        events = await client.read_until(CloseConnection)
+        assert [e.code for e in events if isinstance(e, CloseConnection)] == [4029]
 
 
 def wire_closed(wire: WireSocket) -> bool:

@@ -54,7 +54,7 @@ class WebsocketEndpoint:
         """Answer the upgrade request in `head` on `sock` (non-blocking, now ours) and run
         the session until it ends; the socket is closed on return, also when cancelled."""
         try:
-            ws, request = read_upgrade(head)
+            ws, request, early = read_upgrade(head)
         except HandshakeError:
             try:
                 sock.send(BAD_REQUEST)
@@ -64,7 +64,7 @@ class WebsocketEndpoint:
             return
         wire = WireSocket(sock, ws, max_message_bytes=MAX_FRAME_BYTES)
         try:
-            session = await self._open(wire, request)
+            session = await self._open(wire, request, early)
             if session is not None:
                 await session.run()  # closes the socket with the session's reason
         except SocketClosed:
@@ -75,7 +75,7 @@ class WebsocketEndpoint:
                 # has closed the socket itself, a refused upgrade gets no close frame
                 await wire.close(CloseCode.UNAUTHENTICATED)
 
-    async def _open(self, wire: WireSocket, request: Request) -> Session | None:
+    async def _open(self, wire: WireSocket, request: Request, early: bytes) -> Session | None:
         """Accept (or refuse) the upgrade; the session to run, or None when the request
         was refused or its Bearer token is not valid."""
         offered = list(request.subprotocols)
@@ -91,7 +91,7 @@ class WebsocketEndpoint:
                 signed_in = await realtime.sign_in(token)
             except StorageError:
                 signed_in = None
-        wire.accept(codec.name if offered else None)
+        wire.accept(codec.name if offered else None, early)
         if token is not None and signed_in is None:
             return None
         since = parse_qs(urlsplit(request.target).query).get("since")

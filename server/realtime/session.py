@@ -10,6 +10,10 @@ the pinger (a `ping` every `ping_interval`; silence for `ping_timeout` after one
 with 4000). When any of them ends the others are cancelled, the session leaves the Hub and
 the socket is closed with the reason's code.
 
+Every inbound frame counts against the inbound rate (4029 when it runs out), before
+signing in too: messages, and also websocket pings, pongs and fragments, which the socket
+hands up as `Frame`s; the session answers a ping's `Frame` with the socket's `pong`.
+
 Frames are posted to the socket without waiting: the kernel usually takes them at once, so
 an event costs no task switch. The mailbox is what the socket has queued beyond that; more
 than `mailbox` frames there closes the session with 4008.
@@ -43,15 +47,29 @@ class SocketClosed(Exception):
     """The peer has gone (or the socket was closed)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """An inbound frame that is not a whole message: a websocket ping (`ping` is its
+    payload, to echo in the pong), a pong, or a fragment of a message."""
+
+    ping: bytes | None = None
+
+
 class Socket(Protocol):
     """One accepted websocket, as a session uses it."""
 
-    async def receive(self) -> str | bytes:
-        """The next frame; raises `SocketClosed` once the peer has gone."""
+    async def receive(self) -> str | bytes | Frame:
+        """The next message, or a `Frame`; checkpoints each time, so a peer that keeps
+        sending cannot hold the scheduler. Raises `SocketClosed` once the peer has gone."""
 
     def post(self, frame: str | bytes) -> int:
         """Send `frame` behind those already posted, without waiting: written now if the
         socket takes it, else queued. Returns the frames queued; `SocketClosed` once the
+        socket is closed."""
+
+    def pong(self, payload: bytes) -> int:
+        """Answer a ping like `post`, but replacing a pong still queued and not started,
+        so that pings queue at most one. Returns the frames queued; `SocketClosed` once the
         socket is closed."""
 
     async def write_posted(self) -> None:
@@ -212,9 +230,15 @@ class Session:
                 self._post(frame)
 
     async def _receive_command(self) -> object | None:
-        """The next decoded command, or None after answering a bad frame with `error`."""
+        """The next decoded command, or None after a `Frame` (a ping's is answered with a
+        pong) or a bad frame (answered with `error`). Each counts against the rate."""
         frame = await self._socket.receive()
         self._last_heard = trio.current_time()
+        if isinstance(frame, Frame):
+            self._spend(1)
+            if frame.ping is not None and self._socket.pong(frame.ping) > self._settings.mailbox:
+                raise _Ended(CloseCode.TOO_SLOW)
+            return None
         try:
             message = self.codec.decode_command(frame)
         except ProtocolError as exc:

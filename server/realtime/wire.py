@@ -3,9 +3,13 @@
 `post` writes a frame straight into the kernel's send buffer when nothing is queued ahead
 of it, so delivering an event costs no task switch; what the socket does not take at once
 is queued (whole frames, the first maybe partly written) for `write_posted`, the session's
-writer, which waits until the socket is writable. Inbound frames are parsed by wsproto and
-reassembled into messages of at most `max_message_bytes` (larger closes with 1009). Pings
-are answered and a client's close is echoed here, below the session.
+writer, which waits until the socket is writable.
+
+Inbound frames are parsed by wsproto one at a time, as `receive` is called: messages are
+reassembled (at most `max_message_bytes`; larger closes with 1009), and every other frame
+(a ping, a pong, a fragment) is handed up as a `Frame`, so that the session counts it
+against its inbound rate and decides on the pong. `receive` checkpoints once a frame, so a
+peer that keeps the socket full never holds the scheduler. A client's close is echoed here.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import socket
 import struct
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import NoReturn
 
 import trio
@@ -32,13 +36,15 @@ from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
 from protocol.messages import CloseCode
 
-from .session import SocketClosed
+from .session import Frame, SocketClosed
 
 RECEIVE_BYTES = 65536
 GATHER = 64
 """Queued frames handed to one `sendmsg`."""
 CLOSE_WAIT = 2.0
 """How long a closing socket waits for the client's close frame before hanging up."""
+_OTHER_FRAME = Frame()
+_NO_EVENTS: Iterator[Event] = iter(())
 
 
 def encode_frame(frame: str | bytes) -> bytes:
@@ -59,14 +65,17 @@ class HandshakeError(Exception):
     """The upgrade request is not a websocket handshake."""
 
 
-def read_upgrade(head: bytes) -> tuple[WSConnection, Request]:
-    """Parse an upgrade request head (and any frames after it) into wsproto's state."""
+def read_upgrade(head: bytes) -> tuple[WSConnection, Request, bytes]:
+    """Parse an upgrade request head into wsproto's state; also returns what the client
+    sent after the head (frames, for `WireSocket.accept`: wsproto's server drops them)."""
+    end = head.find(b"\r\n\r\n")
+    head, early = (head, b"") if end < 0 else (head[:end + 4], head[end + 4:])
     ws = WSConnection(ConnectionType.SERVER)
     try:
         ws.receive_data(head)
         for event in ws.events():
             if isinstance(event, Request):
-                return ws, event
+                return ws, event, early
     except RemoteProtocolError as exc:
         raise HandshakeError(str(exc)) from None
     raise HandshakeError("incomplete upgrade request")
@@ -79,18 +88,22 @@ class WireSocket:
         self._sock = sock
         self._ws = ws
         self._max_message_bytes = max_message_bytes
-        self._queue: deque[bytes | memoryview] = deque()
+        self._queue: deque[bytes | bytearray | memoryview] = deque()
+        self._pong: bytearray | None = None  # a queued pong not yet started
         self._posted = trio.Event()
-        self._inbox: deque[str | bytes] = deque()
+        self._events = _NO_EVENTS  # wsproto's events for the data received last
         self._parts: list[str | bytes] = []
         self._part_bytes = 0
         self._closed = False  # a close frame was sent or received: no more frames
         self._eof = False  # no more messages will be received
 
-    def accept(self, subprotocol: str | None) -> None:
-        """Answer the upgrade request (101) and any frames that came with it."""
+    def accept(self, subprotocol: str | None, early: bytes = b"") -> None:
+        """Answer the upgrade request (101); `early` is what the client sent after its
+        request head, frames that `receive` returns first."""
         self._post_raw(self._ws.send(AcceptConnection(subprotocol=subprotocol)))
-        self._take_events()
+        if early:
+            self._ws.receive_data(early)
+        self._events = self._ws.events()
 
     def refuse(self, status: int) -> None:
         """Answer the upgrade request with `status` and no body; the socket is done."""
@@ -106,7 +119,22 @@ class WireSocket:
             raise SocketClosed
         return self._post_raw(encode_frame(frame))
 
-    def _post_raw(self, data: bytes) -> int:
+    def pong(self, payload: bytes) -> int:
+        """Answer a ping (`payload`: at most 125 bytes) like `post`, except that a pong
+        queued and not yet started is replaced, not joined: RFC 6455 lets a pong answer the
+        latest ping only, so pings never queue more than one. Returns the frames queued."""
+        if self._closed:
+            raise SocketClosed
+        frame = bytearray((0x8A, len(payload))) + payload  # FIN, pong
+        if self._pong is not None:
+            self._pong[:] = frame
+            return len(self._queue)
+        queued = self._post_raw(frame)
+        if queued and self._queue[-1] is frame:
+            self._pong = frame
+        return queued
+
+    def _post_raw(self, data: bytes | bytearray) -> int:
         queue = self._queue
         if not queue:
             try:
@@ -118,7 +146,8 @@ class WireSocket:
                 raise SocketClosed from None
             if sent == len(data):
                 return 0
-            data = memoryview(data)[sent:]  # type: ignore[assignment]
+            if sent:
+                data = memoryview(data)[sent:]  # type: ignore[assignment]
         queue.append(data)
         self._posted.set()
         return len(queue)
@@ -148,42 +177,55 @@ class WireSocket:
             except OSError:
                 self._hang_up()
                 raise SocketClosed from None
+            pong = self._pong
             for chunk in batch:
-                if sent >= len(chunk):
-                    sent -= len(chunk)
-                    queue.popleft()
-                else:
-                    queue[0] = memoryview(chunk)[sent:]
+                if sent < len(chunk):
+                    if sent:
+                        queue[0] = memoryview(chunk)[sent:]
+                        if chunk is pong:
+                            self._pong = None  # started: a later ping gets a pong of its own
                     return
+                sent -= len(chunk)
+                queue.popleft()
+                if chunk is pong:
+                    self._pong = None
 
     # receiving
 
-    async def receive(self) -> str | bytes:
-        """The next message; SocketClosed once the peer has closed or gone."""
-        while not self._inbox:
-            if self._eof or self._sock.fileno() == -1:
+    async def receive(self) -> str | bytes | Frame:
+        """The next message, or a `Frame` for a ping, a pong or each finished fragment of
+        a message; checkpoints before each. SocketClosed once the peer has closed or gone."""
+        while True:
+            if self._eof:
                 raise SocketClosed
-            try:
-                data = self._sock.recv(RECEIVE_BYTES)
-            except BlockingIOError:
-                await self._wait(trio.lowlevel.wait_readable)
+            event = next(self._events, None)
+            if event is None:
+                self._events = _NO_EVENTS
+                await self._receive_data()
                 continue
-            except OSError:
-                data = b""
-            if not data:
-                self._eof = True
-            self._ws.receive_data(data or None)
-            self._take_events()
-        return self._inbox.popleft()
+            await trio.lowlevel.checkpoint()  # the next event may already be parsed
+            received = self._handle(event)
+            if received is not None:
+                return received
 
-    def _take_events(self) -> None:
+    async def _receive_data(self) -> None:
+        """Hand what the socket holds to wsproto, or wait until it holds something."""
+        if self._sock.fileno() == -1:
+            raise SocketClosed
         try:
-            for event in self._ws.events():
-                self._handle(event)
-        except RemoteProtocolError:
-            self._eof = True
+            data = self._sock.recv(RECEIVE_BYTES)
+        except BlockingIOError:
+            await self._wait(trio.lowlevel.wait_readable)
+            return
+        except OSError:
+            raise SocketClosed from None
+        if not data:
+            raise SocketClosed
+        self._ws.receive_data(data)
+        self._events = self._ws.events()
 
-    def _handle(self, event: Event) -> None:
+    def _handle(self, event: Event) -> str | bytes | Frame | None:
+        """What `receive` returns for `event`, or None when it is not yet a frame."""
         if isinstance(event, TextMessage | BytesMessage):
             data = event.data if isinstance(event.data, str) else bytes(event.data)
             self._parts.append(data)
@@ -194,17 +236,20 @@ class WireSocket:
                 self._send_close(CloseCode.TOO_LARGE)
             elif event.message_finished:
                 parts, self._parts, self._part_bytes = self._parts, [], 0
-                joined = parts[0] if len(parts) == 1 else (
+                return parts[0] if len(parts) == 1 else (
                     "".join(parts) if isinstance(data, str) else b"".join(parts))  # type: ignore[arg-type]
-                self._inbox.append(joined)
+            elif event.frame_finished:
+                return _OTHER_FRAME
         elif isinstance(event, Ping):
-            if not self._closed:
-                self._send_control(event.response())
+            return Frame(ping=bytes(event.payload))
         elif isinstance(event, CloseConnection):
             self._eof = True
             if not self._closed:
                 self._closed = True
                 self._send_control(event.response())  # not after a hang-up: wsproto knows
+        else:
+            return _OTHER_FRAME  # a pong
+        return None
 
     async def _wait(self, until: Callable[[socket.socket], Awaitable[None]]) -> None:
         """Wait until the socket is readable or writable; SocketClosed once hung up."""
@@ -232,6 +277,7 @@ class WireSocket:
                     self._write_queued()
                 self._sock.shutdown(socket.SHUT_WR)
                 while True:  # discard what the client still sends, until it hangs up
+                    await trio.lowlevel.checkpoint()  # which it may do faster than we read
                     try:
                         if not self._sock.recv(RECEIVE_BYTES):
                             break
@@ -247,7 +293,7 @@ class WireSocket:
         self._send_control(CloseConnection(code=code))
 
     def _send_control(self, event: Event) -> None:
-        """Send a pong or a close, unless wsproto's state no longer allows it (a close
+        """Send a close, unless wsproto's state no longer allows it (a close
         was sent, received or the peer hung up) or the socket has gone."""
         try:
             self._post_raw(self._ws.send(event))
