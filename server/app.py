@@ -9,6 +9,7 @@ from quart import Response, request
 from quart_schema import Info, QuartSchema
 from quart_trio import QuartTrio
 
+from . import openapi
 from .errors import JsonRequest, install_error_handlers
 from .json_provider import OrjsonProvider
 from .routes import accounts, feed, media, ops, posts, users
@@ -49,6 +50,8 @@ def plain_values_skip_conversion(plain: MakeResponse, converting: MakeResponse) 
 def create_app(services: Services) -> QuartTrio:
     """A ready-to-serve ASGI app; it owns no resources (the runtime does)."""
     app = QuartTrio("pixtrio", static_folder=None)
+    # werkzeug answers "//" in a path with an HTML 308 to a URL built from the Host header
+    app.url_map.merge_slashes = False
     app.request_class = JsonRequest
     app.config["MAX_CONTENT_LENGTH"] = MAX_JSON_BODY
     app.extensions["pixtrio"] = services
@@ -61,6 +64,7 @@ def create_app(services: Services) -> QuartTrio:
         redoc_ui_path=None,
         scalar_ui_path=None,
         security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
+        openapi_provider_class=openapi.Provider,
     )
     app.json = OrjsonProvider(app)  # after QuartSchema, which installs its own
     app.make_response = plain_values_skip_conversion(  # type: ignore[method-assign,assignment]

@@ -7,6 +7,7 @@ at start, or set with PIXTRIO_WORKER_ID).
 
 from __future__ import annotations
 
+import re
 import time
 
 EPOCH_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
@@ -14,6 +15,9 @@ WORKER_BITS = 10
 SEQUENCE_BITS = 12
 MAX_WORKER = (1 << WORKER_BITS) - 1
 MAX_SEQUENCE = (1 << SEQUENCE_BITS) - 1
+MAX_ID = (1 << 63) - 1
+ID_TEXT = re.compile(r"[0-9]{1,19}")
+"""ASCII digits only: `str.isdigit` and `int` also take "²" or "٣", which are no id."""
 
 
 class IdGenerator:
@@ -44,3 +48,10 @@ def id_time_ms(id_: int) -> int:
     """The Unix millisecond timestamp inside an id."""
     return (id_ >> (WORKER_BITS + SEQUENCE_BITS)) + EPOCH_MS
 
+
+def parse_id(text: str) -> int | None:
+    """The id `text` spells (ASCII digits, 1..2**63-1), or None if it spells none."""
+    if not ID_TEXT.fullmatch(text):
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None

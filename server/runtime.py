@@ -44,6 +44,7 @@ from .comments import CommentService
 from .config import Settings
 from .cursors import Cursors
 from .feed import FeedService
+from .framing import SingleFraming
 from .graph import GraphService
 from .ids import MAX_WORKER, IdGenerator
 from .likes import LikeService
@@ -193,7 +194,7 @@ async def serve_http(
     config.accesslog = None
     config.errorlog = logging.getLogger("hypercorn.error")
     config.backlog = LISTEN_BACKLOG
-    app = StreamingBodies(create_app(services), services)
+    app = SingleFraming(StreamingBodies(create_app(services), services))
     websocket = WebsocketEndpoint(services.realtime).serve
     async with trio.open_nursery() as http:  # exits once connections have drained
         http.start_soon(close_sockets_on, shutdown, services.realtime.hub)

@@ -24,8 +24,8 @@ from coredis import PureToken
 from coredis.exceptions import RedisError
 
 from storage.blobs import BlobStore
-from storage.errors import StorageError
 from storage.redis import keys
+from storage.redis.client import redis_errors
 from storage.types import PostKind
 
 from .errors import ApiError
@@ -143,7 +143,8 @@ class UploadService:
         """Stream an upload into the originals store; returns once it is durable.
 
         Raises 415 (type), 413 (longer than declared), 400 (shorter), 409 (URL already
-        used). On any failure nothing is stored and the URL may be used again.
+        used), `StorageError` when Redis does not answer. On any failure nothing is stored
+        and the URL may be used again.
         """
         if bare_type(content_type) != grant.content_type:
             raise ApiError(415, "unsupported_media_type",
@@ -152,10 +153,8 @@ class UploadService:
             raise ApiError(413, "too_large", f"the body is longer than the declared {grant.size} bytes")
         claim = keys.upload_claim(grant.post_id)
         ttl_ms = max(1, grant.expires_ms - int(time.time() * 1000))
-        try:
+        with redis_errors():
             claimed = await self._redis.set(claim, "receiving", condition=PureToken.NX, px=ttl_ms)
-        except RedisError as exc:
-            raise StorageError(f"redis: {exc}") from None
         if not claimed:
             raise ApiError(409, "upload_url_used", "this upload URL has already been used")
         staged = self._blobs.staging_dir() / f"upload-{grant.post_id}-{os.getpid()}"
@@ -176,7 +175,8 @@ class UploadService:
                 metadata={"user_id": str(grant.user_id), "sha256": body.sha256,
                           "size": str(body.received)},
             )
-            await self._redis.set(claim, "done", px=ttl_ms)
+            with redis_errors():
+                await self._redis.set(claim, "done", px=ttl_ms)
         except BaseException:
             with trio.CancelScope(shield=True):
                 await trio.to_thread.run_sync(lambda: staged.unlink(missing_ok=True))

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from server import ids
-from server.ids import IdGenerator, id_time_ms
+from server.ids import MAX_ID, IdGenerator, id_time_ms, parse_id
 
 
 def test_ids_increase_and_carry_time_and_worker() -> None:
@@ -39,3 +39,12 @@ def test_clock_stepping_back_keeps_ids_increasing(monkeypatch: pytest.MonkeyPatc
 def test_worker_range_is_checked() -> None:
     with pytest.raises(ValueError):
         IdGenerator(1024)
+
+
+def test_parse_id_takes_ascii_digits_within_64_bits_only() -> None:
+    assert parse_id("1") == 1 and parse_id(str(MAX_ID)) == MAX_ID == 2**63 - 1
+    assert parse_id("00042") == 42
+    # "²".isdigit() and int("٣") == 3: neither is an id here
+    for text in ("", "0", str(2**63), str(2**64), "9999999999999999999", "1" * 40, "²", "¹",
+                 "٣", "١٢", "3²", "-1", "+1", " 1", "1 ", "1_000", "1e3", "0x1", "1\n", "a"):
+        assert parse_id(text) is None, text

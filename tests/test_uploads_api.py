@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
+import trio
+from coredis import PureToken
+from coredis.exceptions import RedisError
 
+from storage.redis import keys
+from storage.redis.client import open_redis
 from tests.support import images
 from tests.support.api import assert_error, bearer, register
 from tests.support.posts import post_photo, publish, settled, upload
+from tests.support.server import ServerProcess
+from tests.support.valkey import valkey_server
 
 
 async def grant(client: httpx.AsyncClient, token: str, size: int,
@@ -101,13 +110,14 @@ async def test_upload_urls_are_single_use_signed_and_bound(client: httpx.AsyncCl
                              headers={"Content-Type": "image/jpeg", **bearer(token)})
     assert_error(mixed, 403)
 
-    # publishing: someone else's upload, an unknown id, twice
+    # publishing: someone else's upload, an unknown id, again once ready
     assert_error(await client.post(f"/api/posts/{post_id}/publish", headers=bearer(other_token), json={}), 404)
     assert_error(await client.post("/api/posts/123456/publish", headers=bearer(token), json={}), 404)
     assert_error(await client.post("/api/posts/not-a-number/publish", headers=bearer(token), json={}), 404)
     await publish(client, token, post_id)
-    assert_error(await client.post(f"/api/posts/{post_id}/publish", headers=bearer(token), json={}), 409)
     assert (await settled(client, token, post_id))["status"] == "ready"
+    assert_error(await client.post(f"/api/posts/{post_id}/publish", headers=bearer(token), json={}),
+                 409, "already_published")
 
 
 async def test_appended_payloads_never_reach_served_files(client: httpx.AsyncClient) -> None:
@@ -131,3 +141,35 @@ async def test_pixel_bomb_fails_fast(client: httpx.AsyncClient) -> None:
     assert "megapixel" in post["failure_reason"]
     # the pool survived: the next photo is processed
     assert (await post_photo(client, token, images.jpeg(300, 300)))["status"] == "ready"
+
+
+async def test_redis_going_away_during_an_upload_is_503(tmp_path: Path) -> None:
+    """Redis gone while the body arrives: a 503 `unavailable` with Retry-After, as for
+    every other route, not a 500 with the driver's error."""
+    data = images.jpeg(300, 200)
+    async with valkey_server(tmp_path / "redis") as address, open_redis(address) as redis:
+        env = {"PIXTRIO_REDIS_URL": f"unix://{address.unix_socket}"}
+        with ServerProcess(tmp_path / "data", env=env) as server:
+            async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+                token, _ = await register(client)
+                grant = await client.post("/api/posts/upload-url", headers=bearer(token),
+                                          json={"content_type": "image/jpeg", "size": len(data)})
+                claim = keys.upload_claim(int(grant.json()["post_id"]))
+
+                async def body() -> AsyncIterator[bytes]:
+                    yield data[:100]
+                    with trio.fail_after(10):  # until the server has claimed the URL
+                        while not await redis.exists([claim]):  # noqa: ASYNC110 - another process's state
+                            await trio.sleep(0.01)
+                    try:
+                        await redis.shutdown(PureToken.NOSAVE)
+                    except RedisError:
+                        pass  # the server hung up on its way down
+                    yield data[100:]
+
+                with trio.fail_after(30):
+                    put = await client.put(grant.json()["upload_url"], content=body(),
+                                           headers={"Content-Type": "image/jpeg",
+                                                    "Content-Length": str(len(data))})
+                assert_error(put, 503, "unavailable")
+                assert put.headers["Retry-After"] == "1"

@@ -7,9 +7,10 @@ from typing import Any
 from quart import Blueprint, request
 from quart_schema import document_response, validate_request
 
-from protocol.rest import AuthOut, ErrorOut, LoginIn, MeOut, ProfileIn, RegisterIn
+from protocol.rest import AuthOut, LoginIn, MeOut, ProfileIn, RegisterIn
 
 from ..auth import bearer_token, require_viewer, signed_in
+from ..openapi import errors, no_content
 from ..services import services
 from ..views import user_view
 
@@ -23,7 +24,7 @@ def client_ip() -> str:
 @bp.post("/api/auth/register")
 @validate_request(RegisterIn)
 @document_response(AuthOut, 201)
-@document_response(ErrorOut, 409)
+@errors(400, 409, 413, 422, 429, 503)
 async def register(data: RegisterIn) -> tuple[dict[str, Any], int]:
     user, token = await services().accounts.register(
         data.username, data.email, data.password, ip=client_ip()
@@ -34,7 +35,7 @@ async def register(data: RegisterIn) -> tuple[dict[str, Any], int]:
 @bp.post("/api/auth/login")
 @validate_request(LoginIn)
 @document_response(AuthOut)
-@document_response(ErrorOut, 401)
+@errors(400, 401, 413, 422, 429, 503)
 async def login(data: LoginIn) -> dict[str, Any]:
     user, token = await services().accounts.login(data.login, data.password, ip=client_ip())
     return {"user": user_view(user, with_email=True), "token": token}
@@ -42,6 +43,8 @@ async def login(data: LoginIn) -> dict[str, Any]:
 
 @bp.post("/api/auth/logout")
 @signed_in
+@no_content
+@errors(401, 503)
 async def logout() -> tuple[str, int]:
     token = bearer_token()
     assert token is not None
@@ -52,6 +55,7 @@ async def logout() -> tuple[str, int]:
 @bp.get("/api/me")
 @signed_in
 @document_response(MeOut)
+@errors(401, 503)
 async def me() -> dict[str, Any]:
     return user_view(await require_viewer(), with_email=True)
 
@@ -60,6 +64,7 @@ async def me() -> dict[str, Any]:
 @signed_in
 @validate_request(ProfileIn)
 @document_response(MeOut)
+@errors(400, 401, 413, 422, 503)
 async def update_me(data: ProfileIn) -> dict[str, Any]:
     user = await services().accounts.update_profile(
         await require_viewer(), display_name=data.display_name, bio=data.bio

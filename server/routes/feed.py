@@ -13,6 +13,8 @@ from protocol.rest import CommentIn, CommentListOut, CommentOut, LikeOut, ListQu
 from ..accounts import hash_token
 from ..auth import bearer_present, bearer_token, invalid_token, require_viewer, signed_in, viewer
 from ..errors import not_found
+from ..ids import parse_id
+from ..openapi import errors, no_content
 from ..services import services
 from ..views import comment_view
 from .posts import parse_post_id
@@ -24,6 +26,7 @@ bp = Blueprint("feed", __name__)
 @bearer_present
 @validate_querystring(ListQuery)
 @document_response(PostListOut)
+@errors(400, 401, 422, 503)
 async def feed(query_args: ListQuery) -> Response:
     """Ready posts of the viewer and everyone they follow, newest first. The token is
     signed in from the session-token cache within the page's one Redis call (through the
@@ -48,6 +51,7 @@ async def feed(query_args: ListQuery) -> Response:
 @bp.post("/api/posts/<post_id>/like")
 @signed_in
 @document_response(LikeOut)
+@errors(401, 404, 503)
 async def like(post_id: str) -> dict[str, Any]:
     state = await services().likes.like(await require_viewer(), parse_post_id(post_id))
     return {"liked": state.liked, "like_count": state.like_count}
@@ -56,6 +60,7 @@ async def like(post_id: str) -> dict[str, Any]:
 @bp.delete("/api/posts/<post_id>/like")
 @signed_in
 @document_response(LikeOut)
+@errors(401, 404, 503)
 async def unlike(post_id: str) -> dict[str, Any]:
     state = await services().likes.unlike(await require_viewer(), parse_post_id(post_id))
     return {"liked": state.liked, "like_count": state.like_count}
@@ -65,6 +70,7 @@ async def unlike(post_id: str) -> dict[str, Any]:
 @signed_in
 @validate_request(CommentIn)
 @document_response(CommentOut, 201)
+@errors(400, 401, 404, 413, 422, 503)
 async def create_comment(post_id: str, data: CommentIn) -> tuple[dict[str, Any], int]:
     me = await require_viewer()
     comment = await services().comments.create(me, parse_post_id(post_id), data.text)
@@ -74,6 +80,7 @@ async def create_comment(post_id: str, data: CommentIn) -> tuple[dict[str, Any],
 @bp.get("/api/posts/<post_id>/comments")
 @validate_querystring(ListQuery)
 @document_response(CommentListOut)
+@errors(400, 401, 404, 422, 503)
 async def list_comments(post_id: str, query_args: ListQuery) -> dict[str, Any]:
     """A post's comments, oldest first."""
     s = services()
@@ -88,8 +95,11 @@ async def list_comments(post_id: str, query_args: ListQuery) -> dict[str, Any]:
 
 @bp.delete("/api/comments/<comment_id>")
 @signed_in
+@no_content
+@errors(401, 403, 404, 503)
 async def delete_comment(comment_id: str) -> tuple[str, int]:
-    if not comment_id.isdigit() or len(comment_id) > 19:
+    parsed = parse_id(comment_id)
+    if parsed is None:
         raise not_found("comment")
-    await services().comments.delete(await require_viewer(), int(comment_id))
+    await services().comments.delete(await require_viewer(), parsed)
     return "", 204

@@ -18,7 +18,8 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 PLAYLIST = "public, max-age=60"
 """HLS playlists are the one thing a player re-reads: a short TTL lets an operator re-run a
 video's ladder behind the same URL, while every segment and image stays immutable."""
-RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+RANGE = re.compile(r"bytes=([0-9]{0,19})-([0-9]{0,19})")
+"""ASCII digits within 64 bits: `\\d` would take "٣", and `int` refuses 5,000 digits."""
 
 
 def byte_range(header: str | None, size: int) -> tuple[int, int] | None:

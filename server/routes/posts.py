@@ -13,6 +13,8 @@ from storage.types import Post, User
 
 from ..auth import require_viewer, signed_in, viewer
 from ..errors import not_found
+from ..ids import parse_id
+from ..openapi import errors, no_content
 from ..services import services
 from ..views import author_view, rfc3339
 
@@ -20,9 +22,11 @@ bp = Blueprint("posts", __name__)
 
 
 def parse_post_id(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 19:
+    """The post id in a path; a 404 if `raw` is no id (`parse_id`)."""
+    post_id = parse_id(raw)
+    if post_id is None:
         raise not_found("post")
-    return int(raw)
+    return post_id
 
 
 async def post_views(posts: list[Post], authors: dict[int, User] | None = None) -> list[dict[str, Any]]:
@@ -35,6 +39,7 @@ async def post_views(posts: list[Post], authors: dict[int, User] | None = None) 
 @signed_in
 @validate_request(UploadUrlIn)
 @document_response(UploadUrlOut, 201)
+@errors(400, 401, 413, 415, 422, 503)
 async def upload_url(data: UploadUrlIn) -> tuple[dict[str, Any], int]:
     me = await require_viewer()
     grant, url = services().uploads.issue(me.user_id, data.content_type, data.size)
@@ -46,6 +51,7 @@ async def upload_url(data: UploadUrlIn) -> tuple[dict[str, Any], int]:
 @signed_in
 @validate_request(PublishIn)
 @document_response(PostOut, 202)
+@errors(400, 401, 404, 409, 413, 422, 503)
 async def publish(post_id: str, data: PublishIn) -> tuple[dict[str, Any], int]:
     me = await require_viewer()
     post = await services().posts.publish(
@@ -57,6 +63,7 @@ async def publish(post_id: str, data: PublishIn) -> tuple[dict[str, Any], int]:
 
 @bp.get("/api/posts/<post_id>")
 @document_response(PostOut)
+@errors(401, 404, 503)
 async def get_post(post_id: str) -> dict[str, Any]:
     post = await services().posts.get(await viewer(), parse_post_id(post_id))
     views = await post_views([post])
@@ -67,6 +74,8 @@ async def get_post(post_id: str) -> dict[str, Any]:
 
 @bp.delete("/api/posts/<post_id>")
 @signed_in
+@no_content
+@errors(401, 403, 404, 503)
 async def delete_post(post_id: str) -> tuple[str, int]:
     await services().posts.delete(await require_viewer(), parse_post_id(post_id))
     return "", 204
@@ -75,6 +84,7 @@ async def delete_post(post_id: str) -> tuple[str, int]:
 @bp.get("/api/users/<username>/posts")
 @validate_querystring(ListQuery)
 @document_response(PostListOut)
+@errors(400, 401, 404, 422, 503)
 async def user_posts(username: str, query_args: ListQuery) -> dict[str, Any]:
     s = services()
     author = await s.graph.find(username)

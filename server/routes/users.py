@@ -11,6 +11,7 @@ from protocol.rest import FollowOut, ListQuery, UserListOut, UserOut
 from storage.types import Page, User
 
 from ..auth import require_viewer, signed_in, viewer
+from ..openapi import errors
 from ..services import services
 from ..views import user_view
 
@@ -19,6 +20,7 @@ bp = Blueprint("users", __name__)
 
 @bp.get("/api/users/<username>")
 @document_response(UserOut)
+@errors(401, 404, 503)
 async def profile(username: str) -> dict[str, Any]:
     me = await viewer()
     user = await services().graph.find(username)
@@ -29,6 +31,7 @@ async def profile(username: str) -> dict[str, Any]:
 @bp.post("/api/users/<username>/follow")
 @signed_in
 @document_response(FollowOut)
+@errors(401, 404, 422, 503)
 async def follow(username: str) -> dict[str, bool]:
     await services().graph.follow(await require_viewer(), username)
     return {"following": True}
@@ -37,6 +40,7 @@ async def follow(username: str) -> dict[str, bool]:
 @bp.delete("/api/users/<username>/follow")
 @signed_in
 @document_response(FollowOut)
+@errors(401, 404, 503)
 async def unfollow(username: str) -> dict[str, bool]:
     await services().graph.unfollow(await require_viewer(), username)
     return {"following": False}
@@ -53,6 +57,7 @@ async def _user_list(page: Page[User], kind: str) -> dict[str, Any]:
 @bp.get("/api/users/<username>/followers")
 @validate_querystring(ListQuery)
 @document_response(UserListOut)
+@errors(400, 401, 404, 422, 503)
 async def followers(username: str, query_args: ListQuery) -> dict[str, Any]:
     before = services().cursors.decode("followers", query_args.cursor)
     page = await services().graph.followers(username, before=before, limit=query_args.limit)
@@ -62,6 +67,7 @@ async def followers(username: str, query_args: ListQuery) -> dict[str, Any]:
 @bp.get("/api/users/<username>/following")
 @validate_querystring(ListQuery)
 @document_response(UserListOut)
+@errors(400, 401, 404, 422, 503)
 async def following(username: str, query_args: ListQuery) -> dict[str, Any]:
     before = services().cursors.decode("following", query_args.cursor)
     page = await services().graph.following(username, before=before, limit=query_args.limit)

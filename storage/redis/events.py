@@ -20,6 +20,7 @@ has in their stream) and `R <user> <token hash>` when a token was revoked.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -123,12 +124,17 @@ def bucket_of(user_id: int) -> int:
     return user_id % BUCKETS
 
 
+STREAM_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")
+"""ASCII digits only: `str.isdigit` also takes "²", which `int` then refuses."""
+
+
 def stream_id(text: str) -> tuple[int, int] | None:
     """`"<ms>-<seq>"` as a comparable pair, or None if it is not a stream id."""
-    ms, sep, seq = text.partition("-")
-    if not (sep and ms.isdigit() and seq.isdigit() and len(text) <= 41):
+    match = STREAM_ID.fullmatch(text)
+    if match is None:
         return None
-    return int(ms), int(seq)
+    ms, seq = int(match[1]), int(match[2])
+    return (ms, seq) if ms < 1 << 64 and seq < 1 << 64 else None  # Redis's range
 
 
 @dataclass(frozen=True)
