@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 import secrets
 from datetime import UTC, datetime
@@ -10,21 +11,47 @@ from datetime import UTC, datetime
 from storage.errors import Conflict
 from storage.metadata import MetadataStore
 from storage.redis.events import EventStreams
+from storage.redis.login_failures import LoginFailures
 from storage.redis.session_tokens import SessionTokens, SessionUser
 from storage.types import NewUser, Token, User
 
 from .errors import ApiError, invalid
 from .ids import IdGenerator
 from .passwords import Passwords
-from .ratelimit import RateLimiter
+from .ratelimit import RateLimiter, rate_limited
 from .realtime.session import SignedIn
+from .text import check_text
 
-USERNAME = re.compile(r"[a-z0-9._]{1,30}")
+# At least one letter or digit: a name of only dots and underscores ("..") is unreachable
+# once clients collapse it in /api/users/<name>.
+USERNAME = re.compile(r"(?=.*[a-z0-9])[a-z0-9._]{1,30}")
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.][^@\s]*\.[^@\s]+")
 
 
 def normalise_username(raw: str) -> str:
     return raw.strip().lower()
+
+
+def failures_account(user: User | None, login: str) -> str:
+    """Whose failed sign-ins an attempt counts as: the account, by username or email
+    alike; for a name no account has, that name (hashed, so any name makes a short key)."""
+    if user is not None:
+        return f"u:{user.user_id}"
+    return "n:" + hashlib.sha256(login.encode()).hexdigest()[:32]
+
+
+def client_network(ip: str) -> str:
+    """Where sign-in failures are counted as coming from: the client's IPv4 address, or
+    its IPv6 /64 (a single subscriber usually holds a whole /64)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 def hash_token(token: str) -> bytes:
@@ -34,12 +61,13 @@ def hash_token(token: str) -> bytes:
 class AccountService:
     def __init__(
         self, store: MetadataStore, ids: IdGenerator, passwords: Passwords, limits: RateLimiter,
-        session_tokens: SessionTokens, events: EventStreams,
+        failures: LoginFailures, session_tokens: SessionTokens, events: EventStreams,
     ) -> None:
         self._store = store
         self._ids = ids
         self._passwords = passwords
         self._limits = limits
+        self._failures = failures
         self._session_tokens = session_tokens
         self._events = events
 
@@ -49,8 +77,8 @@ class AccountService:
         username = normalise_username(username)
         email = email.strip().lower()
         if not USERNAME.fullmatch(username):
-            raise invalid("username", "use 1-30 of a-z, 0-9, '.' and '_'")
-        if not EMAIL.fullmatch(email):
+            raise invalid("username", "use 1-30 of a-z, 0-9, '.' and '_', with a letter or digit")
+        if not EMAIL.fullmatch(check_text("email", email)):
             raise invalid("email", "not an email address")
         password_hash = await self._passwords.hash(password)
         new = NewUser(self._ids.next_id(), username, email, password_hash, datetime.now(UTC))
@@ -61,15 +89,20 @@ class AccountService:
         return user, await self._issue_token(user.user_id)
 
     async def login(self, login: str, password: str, *, ip: str) -> tuple[User, str]:
-        """Sign in by username or email. Raises 401 for a wrong pair, 429 when rate limited."""
+        """Sign in by username or email. Raises 401 for a wrong pair; 429, before the
+        password is looked at, when rate limited: attempts per client IP, failures per
+        (account, address), and, once the account has too many failures, attempts from
+        an address it has not lately signed in from. A cancelled attempt counts as failed."""
         login = login.strip().lower()
         await self._limits.check("login_ip", ip)
         user = await self._store.get_user_by_login(login)
-        # Keyed by account, so alternating username and email buys no extra attempts.
-        await self._limits.check("login_account", f"user:{user.user_id}" if user else f"name:{login}")
+        attempt = await self._failures.attempt(failures_account(user, login), client_network(ip))
+        if attempt.wait_ms > 0:
+            raise rate_limited(attempt.wait_ms)
         if not await self._passwords.verify(user.password_hash if user else None, password):
             raise ApiError(401, "invalid_credentials", "wrong login or password")
         assert user is not None
+        await self._failures.succeeded(attempt)
         return user, await self._issue_token(user.user_id)
 
     async def _issue_token(self, user_id: int) -> str:
@@ -113,6 +146,12 @@ class AccountService:
             await self._events.revoke(user.user_id, token_hash.hex())
 
     async def update_profile(self, user: User, *, display_name: str | None, bio: str | None) -> User:
+        """Change the given fields. Raises 422 for control characters (bio may have line
+        breaks) or bidi controls in the display name, 401 if the account is gone."""
+        if display_name is not None:
+            check_text("display_name", display_name, name=True)
+        if bio is not None:
+            check_text("bio", bio, lines=True)
         updated = await self._store.update_profile(user.user_id, display_name=display_name, bio=bio)
         if updated is None:  # deleted between authenticating and now
             raise ApiError(401, "not_authenticated", "this account no longer exists")

@@ -12,7 +12,7 @@ from .errors import ApiError, not_found
 from .ids import IdGenerator
 from .posts import PostService, visible
 from .realtime.notify import Notifier
-from .text import hashtags, mentions
+from .text import check_text, hashtags, is_blank, mentions
 
 MAX_COMMENT_CHARS = 2200
 
@@ -27,8 +27,10 @@ class CommentService:
         self._notifier = notifier
 
     async def create(self, viewer: User, post_id: int, text: str) -> Comment:
-        """Comment on a post the viewer can see. Raises 404, or 422 for empty or long text."""
-        if not text.strip():
+        """Comment on a post the viewer can see. Raises 404, or 422 for blank or long text
+        or text with control characters other than tab and line breaks."""
+        check_text("text", text, lines=True)
+        if is_blank(text):
             raise ApiError(422, "invalid_field", "text: must not be empty")
         if len(text) > MAX_COMMENT_CHARS:
             raise ApiError(422, "invalid_field", f"text: at most {MAX_COMMENT_CHARS} characters")

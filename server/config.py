@@ -56,6 +56,7 @@ class Settings:
     events_keep: int = 300
     events_maxlen: int = 1000
     session_token_ttl: int = 24 * 3600
+    known_address_ttl: int = 30 * 24 * 3600
     stuck_after: float = 3600.0
 
     @property
@@ -127,6 +128,7 @@ class Settings:
             events_keep=int(number("EVENTS_KEEP", int, cls.events_keep)),
             events_maxlen=int(number("EVENTS_MAXLEN", int, cls.events_maxlen)),
             session_token_ttl=int(number("SESSION_TOKEN_TTL", int, cls.session_token_ttl)),
+            known_address_ttl=int(number("KNOWN_ADDRESS_TTL", int, cls.known_address_ttl)),
             stuck_after=number("STUCK_AFTER", float, cls.stuck_after),
         )
         settings.check()
@@ -150,7 +152,7 @@ class Settings:
                      "like_shards", "like_flush_interval", "timeline_ttl", "post_cache_ttl",
                      "ws_auth_timeout", "ws_ping_interval", "ws_ping_timeout", "ws_mailbox",
                      "ws_rate", "ws_burst", "events_keep", "events_maxlen",
-                     "session_token_ttl", "stuck_after"):
+                     "session_token_ttl", "known_address_ttl", "stuck_after"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"PIXTRIO_{name.upper()} must be positive")
         if self.media_visibility_timeout <= self.media_job_timeout:

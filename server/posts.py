@@ -15,7 +15,7 @@ from storage.types import Page, Post, PostStatus, User
 from .errors import ApiError, not_found
 from .feed import FeedService
 from .media_keys import MediaKeys
-from .text import hashtags
+from .text import check_text, hashtags
 from .uploads import post_kind
 
 VISIBLE_TO_ALL: tuple[PostStatus, ...] = ("ready",)
@@ -48,6 +48,9 @@ class PostService:
 
         Raises 404 when there is no such upload of the viewer's, 409 when already published.
         """
+        check_text("caption", caption, lines=True)
+        check_text("location", location)
+        check_text("alt_text", alt_text, lines=True)
         upload = await self._blobs.head(self._keys.original(post_id))
         if upload is None or upload.metadata.get("user_id") != str(viewer.user_id):
             raise not_found("upload")

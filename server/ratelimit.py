@@ -3,6 +3,9 @@
 `PIXTRIO_RATE_LIMITS` is a comma-separated list of `rule=COUNT/PERIOD` (PERIOD is a number
 with s, m, h or d) or `rule=off`; rules it does not name keep their defaults. Example:
 `login_ip=500/5m,register_ip=off`.
+
+The `login_failures_*` rules count failed sign-ins only; `storage.redis.login_failures`
+enforces them.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from storage.redis.login_failures import Budget
 from storage.redis.ratelimit import GcraLimiter
 
 from .errors import ApiError
@@ -28,8 +32,9 @@ class Limit:
 
 DEFAULT_LIMITS: dict[str, Limit | None] = {
     "register_ip": Limit(100, 3600),
-    "login_account": Limit(20, 300),
     "login_ip": Limit(200, 300),
+    "login_failures_address": Limit(5, 900),
+    "login_failures_account": Limit(100, 3600),
 }
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -56,6 +61,20 @@ def parse_limits(text: str) -> dict[str, Limit | None]:
     return limits
 
 
+def budget(limit: Limit | None) -> Budget | None:
+    """A rule as `login_failures` takes it (None: no limit)."""
+    return Budget(limit.count, int(limit.period_s * 1000)) if limit else None
+
+
+def rate_limited(wait_ms: int) -> ApiError:
+    """A 429 saying when to retry (`Retry-After`, whole seconds, at least 1)."""
+    retry_after = max(1, math.ceil(wait_ms / 1000))
+    return ApiError(
+        429, "rate_limited", f"too many requests; retry in {retry_after}s",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
 class RateLimiter:
     """Applies the configured rules; raises a 429 `ApiError` with `Retry-After` when over."""
 
@@ -71,8 +90,4 @@ class RateLimiter:
             rule, subject, limit=limit.count, period_ms=int(limit.period_s * 1000)
         )
         if wait_ms > 0:
-            retry_after = max(1, math.ceil(wait_ms / 1000))
-            raise ApiError(
-                429, "rate_limited", f"too many requests; retry in {retry_after}s",
-                headers={"Retry-After": str(retry_after)},
-            )
+            raise rate_limited(wait_ms)

@@ -29,6 +29,7 @@ from storage.redis.jobs import JobQueue
 from storage.redis.lean import LeanRedis, open_lean_redis
 from storage.redis.leases import lease_worker_id
 from storage.redis.like_counters import LikeCounters
+from storage.redis.login_failures import LoginFailures
 from storage.redis.mirrored_sets import following_sets, liked_sets
 from storage.redis.post_cache import PostCache
 from storage.redis.ratelimit import GcraLimiter
@@ -53,7 +54,7 @@ from .passwords import Passwords
 from .post_reader import PostReader
 from .posts import PostService
 from .processing import PhotoJobs
-from .ratelimit import RateLimiter
+from .ratelimit import RateLimiter, budget
 from .realtime import Realtime
 from .realtime.endpoint import WebsocketEndpoint, is_upgrade
 from .realtime.hub import Hub
@@ -144,7 +145,11 @@ def build_services(
     posts = PostService(store, blobs, jobs, video_jobs, media_keys, feed, cache, counters)
     limits = RateLimiter(GcraLimiter(redis), settings.rate_limits)
     session_tokens = SessionTokens(redis, ttl_s=settings.session_token_ttl)
-    accounts = AccountService(store, ids, Passwords(), limits, session_tokens, events)
+    failures = LoginFailures(
+        redis, per_address=budget(settings.rate_limits["login_failures_address"]),
+        per_account=budget(settings.rate_limits["login_failures_account"]),
+        remember_ms=settings.known_address_ttl * 1000)
+    accounts = AccountService(store, ids, Passwords(), limits, failures, session_tokens, events)
     realtime = Realtime(
         hub=Hub(redis, events, keep_interval=settings.events_keep / 3),
         events=events, notifier=notifier, sign_in=accounts.session_sign_in,

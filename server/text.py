@@ -1,12 +1,41 @@
-"""Reading hashtags and @mentions out of user text."""
+"""User text: what may be stored, and the hashtags and @mentions read out of it."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
+
+from .errors import invalid
 
 HASHTAG = re.compile(r"(?<![\w#])#(\w{1,100})")
 MENTION = re.compile(r"(?<![\w@.])@([A-Za-z0-9._]{1,30})")
 MAX_TAGS = 30
+
+# Control characters (Unicode Cc: C0, DEL, C1). Lines of text keep tab and line breaks
+# (a browser's textarea sends CRLF); one-line fields take none.
+CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+CONTROLS_BUT_LINE_BREAKS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Bidi embeddings, overrides and isolates: in a name they make it read as someone else's.
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def check_text(field: str, value: str, *, lines: bool = False, name: bool = False) -> str:
+    """`value` if it may be stored as `field`; raises a 422 naming the field if it holds
+    control characters (tab and line breaks are allowed when `lines`), or, when `name`,
+    bidi controls."""
+    found = (CONTROLS_BUT_LINE_BREAKS if lines else CONTROLS).search(value)
+    if found:
+        raise invalid(field, f"must not contain control characters (found U+{ord(found.group()):04X})")
+    found = BIDI_CONTROLS.search(value) if name else None
+    if found:
+        raise invalid(field, f"must not contain bidi controls (found U+{ord(found.group()):04X})")
+    return value
+
+
+def is_blank(text: str) -> bool:
+    """Whether `text` shows nothing: only whitespace and format characters (Unicode Cf,
+    such as zero-width spaces)."""
+    return all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in text)
 
 
 def _distinct(pattern: re.Pattern[str], text: str) -> tuple[str, ...]:

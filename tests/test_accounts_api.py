@@ -51,6 +51,39 @@ async def test_patch_me(client: httpx.AsyncClient) -> None:
     assert (await client.get("/api/me", headers=bearer(token))).json()["bio"] == "hi there"
 
 
+async def test_a_username_needs_a_letter_or_digit_and_may_have_dots(client: httpx.AsyncClient) -> None:
+    name = unique_name("_.x")
+    _, user = await register(client, name)
+    assert (await client.get(f"/api/users/{name}")).json()["user_id"] == user["user_id"]
+
+
+@pytest.mark.parametrize(("body", "field", "found"), [
+    ({"bio": "hi\u0000there"}, "bio", "U+0000"),
+    ({"bio": "bell\u0007"}, "bio", "U+0007"),
+    ({"display_name": "Al\u0000"}, "display_name", "U+0000"),
+    ({"display_name": "two\nlines"}, "display_name", "U+000A"),
+    ({"display_name": "evil\u202egnp.exe"}, "display_name", "U+202E"),
+    ({"display_name": "\u2067isolate"}, "display_name", "U+2067"),
+])
+async def test_patch_me_refuses_control_characters(
+        client: httpx.AsyncClient, body: dict[str, str], field: str, found: str) -> None:
+    token, _ = await register(client)
+    error = assert_error(await client.patch("/api/me", headers=bearer(token), json=body),
+                         422, "invalid_field")
+    assert error["message"].startswith(f"{field}:") and found in error["message"]
+    me = (await client.get("/api/me", headers=bearer(token))).json()
+    assert me["bio"] == me["display_name"] == "", "nothing was stored"
+
+
+async def test_patch_me_keeps_line_breaks_in_a_bio_and_right_to_left_names(
+        client: httpx.AsyncClient) -> None:
+    token, _ = await register(client)
+    body = {"bio": "line one\r\nline two\tend", "display_name": "\u05e9\u05dc\u05d5\u05dd Al"}
+    patched = await client.patch("/api/me", headers=bearer(token), json=body)
+    assert patched.status_code == 200, patched.text
+    assert {k: patched.json()[k] for k in body} == body
+
+
 async def test_usernames_are_unique_case_insensitively(client: httpx.AsyncClient) -> None:
     name = unique_name("dup")
     await register(client, name)
@@ -75,6 +108,14 @@ async def test_usernames_are_unique_case_insensitively(client: httpx.AsyncClient
         ({"username": "okname", "email": "a@b.io", "password": "short"}, "password"),
         ({"username": "okname", "email": "a@b.io"}, "password"),
         ({"username": 12, "email": "a@b.io", "password": "long enough"}, "username"),
+        # only dots and underscores: unreachable once clients collapse /api/users/..
+        ({"username": ".", "email": "a@b.io", "password": "long enough"}, "username"),
+        ({"username": "..", "email": "a@b.io", "password": "long enough"}, "username"),
+        ({"username": "_", "email": "a@b.io", "password": "long enough"}, "username"),
+        ({"username": "._.", "email": "a@b.io", "password": "long enough"}, "username"),
+        ({"username": "ok\u202ename", "email": "a@b.io", "password": "long enough"}, "username"),
+        ({"username": "okname", "email": "a\u0000b@b.io", "password": "long enough"}, "email"),
+        ({"username": "okname", "email": "a\u007fb@b.io", "password": "long enough"}, "email"),
     ],
 )
 async def test_register_validation_names_the_field(

@@ -209,3 +209,26 @@ async def test_the_feed_signs_in_like_every_route(client: httpx.AsyncClient,
         assert_error(await client.get("/api/feed", headers=bearer(token)), 401, "invalid_token")
         await redis.delete([cached])  # even with the tombstone gone
         assert_error(await client.get("/api/feed", headers=bearer(token)), 401, "invalid_token")
+
+
+async def test_comments_refuse_invisible_text_and_control_characters(
+        client: httpx.AsyncClient) -> None:
+    token, _ = await register(client)
+    post = await post_photo(client, token, images.jpeg(64, 64))
+    comments = f"/api/posts/{post['post_id']}/comments"
+    # format characters (Cf: zero-width space, word joiner, BOM, soft hyphen) are blank too
+    for text in ("\u200b", "\u200b \u2060\ufeff\n\u00ad"):
+        error = assert_error(await client.post(comments, headers=bearer(token),
+                                               json={"text": text}), 422, "invalid_field")
+        assert error["message"].startswith("text:")
+    for text, found in (("nul\u0000byte", "U+0000"), ("\u001b[31mred", "U+001B"),
+                        ("c1\u0085", "U+0085"), ("vt\u000b", "U+000B")):
+        error = assert_error(await client.post(comments, headers=bearer(token),
+                                               json={"text": text}), 422, "invalid_field")
+        assert error["message"].startswith("text:") and found in error["message"]
+    kept = ["line one\r\nline two\tend", "\u200bvisible"]
+    for text in kept:
+        answer = await client.post(comments, headers=bearer(token), json={"text": text})
+        assert answer.status_code == 201, answer.text
+    listed = (await client.get(comments)).json()["comments"]
+    assert [c["text"] for c in listed] == kept

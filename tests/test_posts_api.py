@@ -68,6 +68,26 @@ async def test_upload_publish_and_serve(client: httpx.AsyncClient) -> None:
     assert other["posts_count"] == 0
 
 
+async def test_publish_refuses_control_characters(client: httpx.AsyncClient) -> None:
+    token, _ = await register(client)
+    post_id, _ = await upload(client, token, images.jpeg(64, 64))
+    for fields, field, found in (
+        ({"caption": "nul\u0000"}, "caption", "U+0000"),
+        ({"alt_text": "\u001b]8;;evil"}, "alt_text", "U+001B"),
+        ({"location": "two\nlines"}, "location", "U+000A"),
+        ({"location": "del\u007f"}, "location", "U+007F"),
+    ):
+        refused = await client.post(f"/api/posts/{post_id}/publish", headers=bearer(token),
+                                    json={"caption": "fine", **fields})
+        error = assert_error(refused, 422, "invalid_field")
+        assert error["message"].startswith(f"{field}:") and found in error["message"]
+    # nothing was stored: the upload still publishes, keeping line breaks where text has lines
+    published = await publish(client, token, post_id, caption="one\r\ntwo\t#three",
+                              alt_text="a\nb", location="Brighton")
+    assert (published["caption"], published["alt_text"], published["hashtags"]) == (
+        "one\r\ntwo\t#three", "a\nb", ["three"])
+
+
 async def test_media_origin_headers_etag_and_ranges(client: httpx.AsyncClient) -> None:
     token, _ = await register(client)
     post = await post_photo(client, token, images.jpeg(800, 600))

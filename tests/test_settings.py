@@ -19,15 +19,18 @@ def test_defaults_and_environment() -> None:
     settings = Settings.from_env({
         "PIXTRIO_HOST": "0.0.0.0", "PIXTRIO_PORT": "9000", "PIXTRIO_DATA_DIR": "/srv/px",
         "PIXTRIO_REDIS_URL": "redis://r:6379/0", "PIXTRIO_WORKER_ID": "5",
+        "PIXTRIO_KNOWN_ADDRESS_TTL": "86400",
     })
     assert (settings.host, settings.port, str(settings.data_dir)) == ("0.0.0.0", 9000, "/srv/px")
     assert settings.redis_url == "redis://r:6379/0" and settings.worker_id == 5
+    assert Settings().known_address_ttl == 30 * 86400 and settings.known_address_ttl == 86400
     assert settings.with_overrides(port=1234, host=None).port == 1234
 
 
 @pytest.mark.parametrize("env", [
     {"PIXTRIO_PORT": "eighty"}, {"PIXTRIO_PORT": "70000"}, {"PIXTRIO_WORKER_ID": "4096"},
     {"PIXTRIO_LOG_LEVEL": "loud"}, {"PIXTRIO_RATE_LIMITS": "login_ip=lots"},
+    {"PIXTRIO_KNOWN_ADDRESS_TTL": "0"},
 ])
 def test_bad_settings_name_the_variable(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError, match=next(iter(env))):
@@ -36,10 +39,12 @@ def test_bad_settings_name_the_variable(env: dict[str, str]) -> None:
 
 def test_rate_limit_rules() -> None:
     assert parse_limits("") == DEFAULT_LIMITS
-    limits = parse_limits("login_ip=500/5m, register_ip=off,login_account=3/1.5h")
+    assert DEFAULT_LIMITS["login_failures_address"] == Limit(5, 900)
+    assert DEFAULT_LIMITS["login_failures_account"] == Limit(100, 3600)
+    limits = parse_limits("login_ip=500/5m, register_ip=off,login_failures_account=3/1.5h")
     assert limits["login_ip"] == Limit(500, 300)
     assert limits["register_ip"] is None
-    assert limits["login_account"] == Limit(3, 5400)
+    assert limits["login_failures_account"] == Limit(3, 5400)
     for bad in ("nosuch=1/1m", "login_ip=0/1m", "login_ip=5", "login_ip=5/1y"):
         with pytest.raises(ValueError):
             parse_limits(bad)

@@ -8,7 +8,7 @@ PREFIX = "px"
 
 
 def rate_limit(rule: str, subject: str) -> str:
-    """GCRA state for one rate-limit rule and subject (an IP or an account name)."""
+    """GCRA state for one rate-limit rule and subject (a client IP)."""
     return f"{PREFIX}:rl:{rule}:{subject}"
 
 
@@ -122,3 +122,19 @@ def session_tokens_of(user_id: int) -> str:
 def sweep_marker(post_id: int) -> str:
     """Set while a stuck post's re-queued job gets its chance (see `server.sweeper`)."""
     return f"{PREFIX}:swept:{post_id}"
+
+
+def login_failures_from(account: str, address: str) -> str:
+    """GCRA state of failed sign-ins to an account (`u:<id>`, or `n:<hash>` for a name no
+    account has) from one client address (see `login_failures`)."""
+    return f"{PREFIX}:lf:{{{account}}}:{address}"
+
+
+def login_failures(account: str) -> str:
+    """GCRA state of failed sign-ins to an account from anywhere (see `login_failures`)."""
+    return f"{PREFIX}:lf:{{{account}}}"
+
+
+def sign_in_addresses(account: str) -> str:
+    """Sorted set of the client addresses an account signed in from, scored by when."""
+    return f"{PREFIX}:signins:{{{account}}}"

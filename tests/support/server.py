@@ -14,7 +14,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 # Generous limits so tests that register many users are not throttled; the rate-limit
 # tests start their own server with tight ones.
-TEST_RATE_LIMITS = "register_ip=100000/1h,login_ip=100000/5m,login_account=100000/5m"
+TEST_RATE_LIMITS = ("register_ip=100000/1h,login_ip=100000/5m,login_failures_address=100000/5m,"
+                    "login_failures_account=100000/5m")
 
 
 class ServerProcess:
