@@ -14,7 +14,11 @@ from storage.redis.jobs import Job, JobQueue
 
 log = logging.getLogger("pixtrio.media")
 
-MAX_ATTEMPTS = 3
+MAX_FAILURES = 3
+"""Attempts that may end in an error or a timeout before a job is given up."""
+MAX_STARTS = 20
+"""Starts, however they end, before a job is given up: bounds a job whose attempts keep
+being cut short by the whole process dying, which no failure count sees."""
 
 
 class JobHandler(Protocol):
@@ -31,7 +35,10 @@ class JobHandler(Protocol):
 class MediaJobRunner:
     """`loops` tasks, each taking one job at a time: first any job another worker left
     unacknowledged past the visibility timeout, else a new one. A job that raised is left
-    pending, reclaimed and retried; after `MAX_ATTEMPTS` starts it is given up.
+    pending, reclaimed and retried; it is given up after `MAX_FAILURES` attempts that
+    raised (an error or a timeout here, a worker process crashing included), or after
+    `MAX_STARTS` starts. An attempt cut short by this process dying or being cancelled is
+    not a failure: the job is reclaimed and run again.
     """
 
     def __init__(
@@ -63,18 +70,18 @@ class MediaJobRunner:
                 await trio.sleep(1)
 
     async def _run_job(self, job: Job) -> None:
-        attempt = await self._queue.start_attempt(job)
-        if attempt > MAX_ATTEMPTS:
-            await self._handler.give_up(job, f"processing failed {MAX_ATTEMPTS} times")
+        if await self._queue.start_attempt(job) > MAX_STARTS:
+            await self._handler.give_up(job, f"processing was interrupted {MAX_STARTS} times")
             await self._queue.finish(job)
             return
         try:
             await self._handler.handle(job)
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            log.warning("%s job %s attempt %d failed: %s", self._queue.queue, job.key, attempt, reason)
-            if attempt >= MAX_ATTEMPTS:
-                await self._handler.give_up(job, f"processing failed {attempt} times ({reason})")
+            failures = await self._queue.count_failure(job)
+            log.warning("%s job %s attempt %d failed: %s", self._queue.queue, job.key, failures, reason)
+            if failures >= MAX_FAILURES:
+                await self._handler.give_up(job, f"processing failed {failures} times ({reason})")
                 await self._queue.finish(job)
             return  # left pending: reclaimed after the visibility timeout
         await self._queue.finish(job)

@@ -57,7 +57,7 @@ class Settings:
     events_maxlen: int = 1000
     session_token_ttl: int = 24 * 3600
     known_address_ttl: int = 30 * 24 * 3600
-    stuck_after: float = 3600.0
+    stuck_after: float = 300.0
 
     @property
     def video_visibility_timeout(self) -> float:

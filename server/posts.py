@@ -46,7 +46,12 @@ class PostService:
         """Turn the viewer's upload into a processing post and queue its media job (photos
         and videos each on a queue of their own).
 
-        Raises 404 when there is no such upload of the viewer's, 409 when already published.
+        Retry-safe: publishing a post that is still processing again returns it as first
+        published and queues its job unless the queue holds one, so a publish cut short
+        between storing the post and queueing the job is repaired by its retry.
+
+        Raises 404 when there is no such upload of the viewer's, 409 when the post is
+        already ready or failed.
         """
         check_text("caption", caption, lines=True)
         check_text("location", location)
@@ -63,8 +68,18 @@ class PostService:
         try:
             await self._store.create_post(post)
         except Conflict:
-            raise ApiError(409, "already_published", "this post has already been published") from None
-        await self._queues[kind].add(str(post_id), kind=kind)
+            post = await self._published(post_id)
+        await self._queues[kind].add_unless_queued(str(post_id), kind=kind)
+        return post
+
+    async def _published(self, post_id: int) -> Post:
+        """The post a repeated publish answers with: the stored one while it is processing.
+        Raises 409 once it is ready or failed, 404 if it was deleted meanwhile."""
+        post = await self._store.get_post(post_id)
+        if post is None:
+            raise not_found("upload")
+        if post.status != "processing":
+            raise ApiError(409, "already_published", "this post has already been published")
         return post
 
     async def get(self, viewer: User | None, post_id: int) -> Post:

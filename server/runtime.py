@@ -292,7 +292,7 @@ async def run_server(
                     await media.start(services.likes.run_flusher)
                     await media.start(services.realtime.hub.run)
                     await media.start(StuckPostSweeper(
-                        store, redis, {"photo": services.media_jobs, "video": services.video_jobs},
+                        store, {"photo": services.media_jobs, "video": services.video_jobs},
                         stuck_after=settings.stuck_after).run)
                     tune_garbage_collector()
                     binds = await serve_http(services, shutdown, task_status)

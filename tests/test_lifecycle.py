@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import stat
-import subprocess
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
 import trio
 
-from storage.redis.embedded import find_valkey_binary
 from tests.support.api import bearer, register
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, wait_until
+from tests.support.valkey import free_port, start_valkey
 
 
 def valkey_pid(data_dir: Path) -> int:
@@ -28,15 +25,6 @@ def alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]
-
-
-async def wait_until(condition: Callable[[], Awaitable[bool]], what: str, within: float = 20) -> None:
-    """Poll `condition` until it holds; fails naming `what` after `within` seconds."""
-    with trio.move_on_after(within):
-        while not await condition():  # noqa: ASYNC110 - another process's state: nothing to await
-            await trio.sleep(0.05)
-        return
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_restart_keeps_users_follows_and_tokens(data_dir: Path) -> None:
@@ -101,21 +89,6 @@ async def test_killed_valkey_is_restarted(data_dir: Path) -> None:
             assert login.status_code == 200
             assert (await client.get("/api/me", headers=bearer(token))).status_code == 200
     assert any("valkey exited" in e.get("msg", "") for e in server.log_entries())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_valkey(port: int, directory: Path) -> subprocess.Popen[bytes]:
-    directory.mkdir(parents=True, exist_ok=True)
-    return subprocess.Popen(
-        [find_valkey_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
-         "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
 
 
 async def test_external_redis_and_readiness(data_dir: Path, tmp_path: Path) -> None:

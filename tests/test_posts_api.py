@@ -219,36 +219,20 @@ async def test_worker_killed_mid_job_is_retried(data_dir: Path) -> None:
             token, _ = await register(client)
             post_id, _ = await upload(client, token, images.jpeg(6000, 4000))
             await publish(client, token, post_id)
-            assert server.process is not None
-            killed = await kill_media_workers(server.process.pid)
+            killed = await kill_media_workers(server)
             assert killed, "a worker process was running the job"
             post = await settled(client, token, post_id, within=120)
             assert post["status"] == "ready", post
     assert any("attempt 1 failed" in e.get("msg", "") for e in server.log_entries())
 
 
-async def kill_media_workers(server_pid: int) -> int:
+async def kill_media_workers(server: ServerProcess) -> int:
     """SIGKILL the server's worker processes once one is busy; how many were killed."""
-
-    def children() -> list[int]:
-        found = []
-        for proc in Path("/proc").iterdir():
-            if proc.name.isdigit():
-                try:
-                    stat = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-                    cmd = (proc / "cmdline").read_bytes()
-                except OSError:
-                    continue
-                if int(stat[1]) == server_pid and b"valkey" not in cmd \
-                        and b"resource_tracker" not in cmd:
-                    found.append(int(proc.name))
-        return found
-
     with trio.fail_after(30):
-        while not children():  # noqa: ASYNC110 - another process's state: nothing to await
+        while not server.worker_pids():  # noqa: ASYNC110 - another process's state: nothing to await
             await trio.sleep(0.05)
     await trio.sleep(0.3)  # let it get into the decode
-    pids = children()
+    pids = server.worker_pids()
     for pid in pids:
         os.kill(pid, signal.SIGKILL)
     return len(pids)

@@ -1,4 +1,4 @@
-"""Posts left `processing` without a job get their job queued again, once per period."""
+"""Posts left `processing` without a job get one again; a post whose job is live does not."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def post(post_id: int, kind: str, status: str, age_s: float) -> Post:
                 created_at=datetime.now(UTC) - timedelta(seconds=age_s))
 
 
-async def test_stuck_posts_get_their_jobs_again_once_per_period(tmp_path: Path) -> None:
+async def test_only_stuck_posts_without_a_live_job_get_one(tmp_path: Path) -> None:
     store = await SqliteStore.open(tmp_path / "meta.db")
     try:
         for made in (post(11, "photo", "processing", 7200), post(12, "video", "processing", 5000),
@@ -28,14 +28,27 @@ async def test_stuck_posts_get_their_jobs_again_once_per_period(tmp_path: Path) 
             photos, videos = JobQueue(redis, "media"), JobQueue(redis, "video")
             for queue in (photos, videos):
                 await queue.ensure_group()  # as the job runners do at start
-            sweeper = StuckPostSweeper(store, redis, {"photo": photos, "video": videos},
-                                       stuck_after=3600)
-            assert await sweeper.sweep() == 2
-            photo_job = await photos.take("test", block_ms=100)
-            video_job = await videos.take("test", block_ms=100)
+            # 12's job was queued when it was published and a worker is still transcoding
+            # it; 11's publish died before its job was queued
+            await videos.add("12", kind="video")
+            running = await videos.take("worker", block_ms=100)
+            assert running is not None and running.key == "12"
+            sweeper = StuckPostSweeper(store, {"photo": photos, "video": videos}, stuck_after=300)
+            assert await sweeper.sweep() == 1
+            assert await sweeper.sweep() == 0, "a job waiting in its queue is not queued twice"
+            photo_job = await photos.take("worker", block_ms=100)
             assert photo_job is not None and photo_job.key == "11"
-            assert video_job is not None and video_job.key == "12"
-            assert await photos.take("test", block_ms=100) is None  # not the young one
-            assert await sweeper.sweep() == 0  # their jobs get their chance first
+            assert await photos.take("worker", block_ms=100) is None  # not the young one
+            assert await videos.take("worker", block_ms=100) is None  # nor a second video job
+            assert await sweeper.sweep() == 0, "a taken, unfinished job is left to finish"
+
+            await redis.flushall()  # Redis lost its data, and the jobs with it
+            for queue in (photos, videos):
+                await queue.ensure_group()
+            assert await sweeper.sweep() == 2
+            lost_photo = await photos.take("worker", block_ms=100)
+            lost_video = await videos.take("worker", block_ms=100)
+            assert lost_photo is not None and lost_photo.key == "11"
+            assert lost_video is not None and lost_video.key == "12"
     finally:
         await store.aclose()

@@ -2,8 +2,9 @@
 
 A job stays in the group's pending list until it is acknowledged. A worker that dies
 leaves it there; another worker reclaims it with XAUTOCLAIM once it has been idle for the
-visibility timeout. Attempts are counted per job key, so a job that keeps failing can be
-given up on.
+visibility timeout. Per job key the queue counts starts and failed attempts (so a job can
+be given up on) and remembers the entry of its latest job (so a job can be queued unless
+one is already waiting or taken); all three are dropped when the job is finished.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class JobQueue:
         self.queue = queue
         self._stream = keys.job_stream(queue)
         self._attempts = keys.job_attempts(queue)
+        self._failures = keys.job_failures(queue)
+        self._entries = keys.job_entries(queue)
 
     async def ensure_group(self) -> None:
         """Create the stream and its consumer group if they do not exist."""
@@ -47,8 +50,24 @@ class JobQueue:
     async def add(self, key: str, **fields: str) -> str:
         """Enqueue a job about `key`; returns its entry id."""
         with redis_errors():
-            entry = await self._client.xadd(self._stream, {"key": key, **fields})
-        return str(entry)
+            entry = str(await self._client.xadd(self._stream, {"key": key, **fields}))
+            await self._client.hset(self._entries, {key: entry})
+        return entry
+
+    async def add_unless_queued(self, key: str, **fields: str) -> bool:
+        """Enqueue a job about `key` unless the stream still holds the latest one added for
+        it (waiting, or taken and not finished: a worker that died leaves it to be
+        reclaimed); True if one was added.
+
+        Check and add are separate calls, so two racing callers may both add: jobs are
+        idempotent, so the duplicate costs a no-op run, never a wrong result.
+        """
+        with redis_errors():
+            entry = await self._client.hget(self._entries, key)
+            if entry is not None and await self._client.xrange(self._stream, entry, entry):
+                return False
+        await self.add(key, **fields)
+        return True
 
     async def take(self, consumer: str, *, block_ms: int) -> Job | None:
         """A new job for `consumer`, waiting up to `block_ms`; None if none came.
@@ -86,17 +105,25 @@ class JobQueue:
         return None
 
     async def start_attempt(self, job: Job) -> int:
-        """Count one more attempt at `job`; returns how many there have been."""
+        """Count one more start of `job`, however it ends; returns how many there have been."""
         with redis_errors():
             return int(await self._client.hincrby(self._attempts, job.key, 1))
 
+    async def count_failure(self, job: Job) -> int:
+        """Count one more attempt at `job` that ended in an error or a timeout; returns how
+        many there have been."""
+        with redis_errors():
+            return int(await self._client.hincrby(self._failures, job.key, 1))
+
     async def finish(self, job: Job) -> None:
-        """Acknowledge and drop `job` and its attempt count; done or given up on."""
+        """Acknowledge and drop `job` and its counts; done or given up on."""
         with redis_errors():
             async with self._client.pipeline(transaction=True) as pipe:
                 pipe.xack(self._stream, GROUP, [job.entry_id])
                 pipe.xdel(self._stream, [job.entry_id])
                 pipe.hdel(self._attempts, [job.key])
+                pipe.hdel(self._failures, [job.key])
+                pipe.hdel(self._entries, [job.key])
 
     async def depth(self) -> int:
         """Jobs waiting or in progress."""

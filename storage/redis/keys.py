@@ -27,6 +27,16 @@ def job_attempts(queue: str) -> str:
     return f"{PREFIX}:jobs:{queue}:attempts"
 
 
+def job_failures(queue: str) -> str:
+    """Hash of job key -> how many of its attempts ended in an error or a timeout."""
+    return f"{PREFIX}:jobs:{queue}:failures"
+
+
+def job_entries(queue: str) -> str:
+    """Hash of job key -> the stream entry id of its latest job (see `jobs`)."""
+    return f"{PREFIX}:jobs:{queue}:entries"
+
+
 def upload_claim(post_id: int) -> str:
     """Set while an upload URL for `post_id` is being used or once it has been used."""
     return f"{PREFIX}:upload:{post_id}"
@@ -117,11 +127,6 @@ def session_token(token_hash_hex: str) -> str:
 def session_tokens_of(user_id: int) -> str:
     """Set of the token hashes cached by `session_token` for one user."""
     return f"{PREFIX}:toks:{{u:{user_id}}}"
-
-
-def sweep_marker(post_id: int) -> str:
-    """Set while a stuck post's re-queued job gets its chance (see `server.sweeper`)."""
-    return f"{PREFIX}:swept:{post_id}"
 
 
 def login_failures_from(account: str, address: str) -> str:

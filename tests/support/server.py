@@ -8,8 +8,11 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+
+import trio
 
 REPO = Path(__file__).resolve().parents[2]
 # Generous limits so tests that register many users are not throttled; the rate-limit
@@ -31,8 +34,8 @@ class ServerProcess:
 
     def start(self, *, timeout: float = 60) -> ServerProcess:
         """Start the server; returns once it accepts connections. Raises RuntimeError if not."""
-        self.lines = []
-        self._listening.clear()
+        # fresh ones per start: the reader of a killed process may still be finishing
+        self.lines, self._listening = [], threading.Event()
         env = {**os.environ, **self.env}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "server.cli", "serve", "--port", "0",
@@ -40,21 +43,23 @@ class ServerProcess:
             cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, text=True,
         )
-        threading.Thread(target=self._read_log, args=(self.process,), daemon=True).start()
+        threading.Thread(target=self._read_log, args=(self.process, self.lines, self._listening),
+                         daemon=True).start()
         if not self._listening.wait(timeout) or self.process.poll() is not None:
             self.kill()
             raise RuntimeError("pixtrio did not start:\n" + "\n".join(self.lines[-40:]))
         return self
 
-    def _read_log(self, process: subprocess.Popen[str]) -> None:
+    def _read_log(self, process: subprocess.Popen[str], lines: list[str],
+                  listening: threading.Event) -> None:
         assert process.stderr is not None
         for line in process.stderr:
-            self.lines.append(line.rstrip("\n"))
+            lines.append(line.rstrip("\n"))
             entry = self._parse(line)
             if entry.get("msg", "").startswith("pixtrio listening"):
                 self.url = entry["listen"][0]
-                self._listening.set()
-        self._listening.set()  # exited: wake a waiting start()
+                listening.set()
+        listening.set()  # exited: wake a waiting start()
 
     @staticmethod
     def _parse(line: str) -> dict[str, Any]:
@@ -66,6 +71,23 @@ class ServerProcess:
 
     def log_entries(self) -> list[dict[str, Any]]:
         return [e for e in map(self._parse, self.lines) if e]
+
+    def worker_pids(self) -> list[int]:
+        """The server's media worker processes (its children but Valkey's)."""
+        if self.process is None:
+            return []
+        found = []
+        for proc in Path("/proc").iterdir():
+            if proc.name.isdigit():
+                try:
+                    stat = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+                    cmd = (proc / "cmdline").read_bytes()
+                except OSError:
+                    continue
+                if int(stat[1]) == self.process.pid and b"valkey" not in cmd \
+                        and b"resource_tracker" not in cmd:
+                    found.append(int(proc.name))
+        return found
 
     def stop(self, *, timeout: float = 30, signum: int = signal.SIGTERM) -> int:
         """Send `signum`, then wait; returns the exit code (kills it if it does not stop in time)."""
@@ -98,3 +120,12 @@ class ServerProcess:
             self.stop()
         finally:
             self.kill()
+
+
+async def wait_until(condition: Callable[[], Awaitable[bool]], what: str, within: float = 20) -> None:
+    """Poll `condition` until it holds; fails naming `what` after `within` seconds."""
+    with trio.move_on_after(within):
+        while not await condition():  # noqa: ASYNC110 - another process's state: nothing to await
+            await trio.sleep(0.05)
+        return
+    raise AssertionError(f"timed out waiting for {what}")

@@ -1,7 +1,9 @@
-"""A throwaway Valkey for tests that use Redis without a Pixtrio server."""
+"""Throwaway Valkey servers for tests: on a unix socket for tests without a Pixtrio server,
+or on a TCP port as an external Redis a server process is pointed at."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -35,3 +37,18 @@ async def valkey_server(data_dir: Path) -> AsyncIterator[RedisAddress]:
         with trio.CancelScope(shield=True):
             process.terminate()
             await process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_valkey(port: int, directory: Path) -> subprocess.Popen[bytes]:
+    directory.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        [find_valkey_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
+         "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
