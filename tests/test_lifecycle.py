@@ -8,11 +8,10 @@ import stat
 from pathlib import Path
 
 import httpx
-import trio
 
 from tests.support.api import bearer, register
 from tests.support.server import ServerProcess, wait_until
-from tests.support.valkey import free_port, start_valkey
+from tests.support.valkey import external_valkey
 
 
 def valkey_pid(data_dir: Path) -> int:
@@ -92,14 +91,11 @@ async def test_killed_valkey_is_restarted(data_dir: Path) -> None:
 
 
 async def test_external_redis_and_readiness(data_dir: Path, tmp_path: Path) -> None:
-    port = free_port()
-    valkey = start_valkey(port, tmp_path / "external")
-    try:
-        await trio.sleep(0.3)
-        env = {"PIXTRIO_REDIS_URL": f"redis://127.0.0.1:{port}/0"}
+    async with external_valkey(tmp_path / "external") as valkey:
+        env = {"PIXTRIO_REDIS_URL": valkey.url}
         with ServerProcess(data_dir, env=env) as server:
             listening = [e for e in server.log_entries() if e.get("msg", "").startswith("pixtrio listening")]
-            assert listening[0]["redis"] == f"redis at redis://127.0.0.1:{port}/0"
+            assert listening[0]["redis"] == f"redis at {valkey.url}"
             assert not (data_dir / "valkey").exists(), "no embedded Valkey with PIXTRIO_REDIS_URL"
             # a second process sharing the Redis gets its own id-generator worker field
             with ServerProcess(tmp_path / "second", env=env) as second:
@@ -108,8 +104,7 @@ async def test_external_redis_and_readiness(data_dir: Path, tmp_path: Path) -> N
                 assert second_listening[0]["worker_id"] != listening[0]["worker_id"]
             async with httpx.AsyncClient(base_url=server.url) as client:
                 assert (await client.get("/readyz")).status_code == 200
-                valkey.kill()
-                valkey.wait()
+                await valkey.kill()
                 down = await client.get("/readyz")
                 assert down.status_code == 503
                 assert down.json()["checks"]["metadata"] == "ok"
@@ -118,12 +113,9 @@ async def test_external_redis_and_readiness(data_dir: Path, tmp_path: Path) -> N
                 # a Redis-backed route says unavailable rather than failing obscurely
                 login = await client.post("/api/auth/login", json={"login": "x", "password": "y"})
                 assert login.status_code == 503 and login.json()["error"]["code"] == "unavailable"
-                valkey = start_valkey(port, tmp_path / "external")
+                await valkey.start()
 
                 async def ready() -> bool:
                     return (await client.get("/readyz")).status_code == 200
 
                 await wait_until(ready, "redis back")
-    finally:
-        valkey.kill()
-        valkey.wait()

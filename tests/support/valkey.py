@@ -45,10 +45,48 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_valkey(port: int, directory: Path) -> subprocess.Popen[bytes]:
-    directory.mkdir(parents=True, exist_ok=True)
-    return subprocess.Popen(
-        [find_valkey_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
-         "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+class ExternalValkey:
+    """A Valkey on a free loopback port: the external Redis a server process is pointed at
+    (`PIXTRIO_REDIS_URL=<url>`). It can be killed and started again on the same port."""
+
+    def __init__(self, directory: Path) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._directory = directory
+        self._process: trio.Process | None = None
+
+    async def start(self) -> None:
+        """Start it; returns once it accepts connections (fails after 20 s)."""
+        self._directory.mkdir(parents=True, exist_ok=True)
+        self._process = await trio.lowlevel.open_process(
+            [find_valkey_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
+             "--dir", str(self._directory), "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        with trio.fail_after(20):
+            while True:
+                try:
+                    stream = await trio.open_tcp_stream("127.0.0.1", self.port)
+                except OSError:
+                    await trio.sleep(0.05)
+                    continue
+                await stream.aclose()
+                return
+
+    async def kill(self) -> None:
+        """SIGKILL it (its data is gone: it keeps none) and wait for it to exit."""
+        if self._process is not None:
+            self._process.kill()
+            await self._process.wait()
+
+
+@asynccontextmanager
+async def external_valkey(directory: Path) -> AsyncIterator[ExternalValkey]:
+    """An `ExternalValkey`, started, and killed on exit."""
+    valkey = ExternalValkey(directory)
+    try:
+        await valkey.start()
+        yield valkey
+    finally:
+        with trio.CancelScope(shield=True):
+            await valkey.kill()
