@@ -50,8 +50,8 @@ class PostService:
         published and queues its job unless the queue holds one, so a publish cut short
         between storing the post and queueing the job is repaired by its retry.
 
-        Raises 404 when there is no such upload of the viewer's, 409 when the post is
-        already ready or failed.
+        Raises 422 for control characters in the caption, location or alt text, 404 when
+        there is no such upload of the viewer's, 409 when the post is already ready or failed.
         """
         check_text("caption", caption, lines=True)
         check_text("location", location)
