@@ -87,6 +87,12 @@ class UploadUrlOut(BaseModel):
     expires_at: str
 
 
+class UploadedOut(BaseModel):
+    post_id: str
+    received_bytes: int
+    sha256: str
+
+
 class PublishIn(BaseModel):
     caption: str | None = Field(default=None, max_length=2200)
     location: str | None = Field(default=None, max_length=100)

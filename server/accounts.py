@@ -26,6 +26,14 @@ from .text import check_text
 # once clients collapse it in /api/users/<name>.
 USERNAME = re.compile(r"(?=.*[a-z0-9])[a-z0-9._]{1,30}")
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.][^@\s]*\.[^@\s]+")
+RESERVED_USERNAMES = frozenset({
+    "about", "accounts", "admin", "api", "assets", "direct", "docs", "explore", "favicon.ico",
+    "healthz", "help", "login", "logout", "media", "messages", "metrics", "mod", "new",
+    "notifications", "openapi.json", "p", "readyz", "robots.txt", "search", "settings",
+    "signup", "static", "stories", "tags", "upload", "ws",
+})
+"""Top-level paths of the server and the web client (today's and the screens planned):
+`/<username>` deep-links a profile, so no account may take one of these names."""
 
 
 def normalise_username(raw: str) -> str:
@@ -78,6 +86,8 @@ class AccountService:
         email = email.strip().lower()
         if not USERNAME.fullmatch(username):
             raise invalid("username", "use 1-30 of a-z, 0-9, '.' and '_', with a letter or digit")
+        if username in RESERVED_USERNAMES:
+            raise invalid("username", f"'{username}' is reserved for the app's own pages")
         if not EMAIL.fullmatch(check_text("email", email)):
             raise invalid("email", "not an email address")
         password_hash = await self._passwords.hash(password)

@@ -12,7 +12,7 @@ from quart_trio import QuartTrio
 from . import openapi
 from .errors import JsonRequest, install_error_handlers
 from .json_provider import OrjsonProvider
-from .routes import accounts, feed, media, ops, posts, users
+from .routes import accounts, docs, feed, media, ops, posts, users, web
 from .services import Services
 
 MAX_JSON_BODY = 1024 * 1024
@@ -60,7 +60,7 @@ def create_app(services: Services) -> QuartTrio:
         app,
         info=Info(title="Pixtrio API", version="1"),
         openapi_path="/openapi.json",
-        swagger_ui_path="/docs",
+        swagger_ui_path=None,  # ours is served offline by routes/docs.py
         redoc_ui_path=None,
         scalar_ui_path=None,
         security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
@@ -71,6 +71,6 @@ def create_app(services: Services) -> QuartTrio:
         make_plain_response, app.make_response)
     install_error_handlers(app)
     app.before_request(read_body_first)
-    for blueprint in (ops.bp, accounts.bp, users.bp, posts.bp, feed.bp, media.bp):
+    for blueprint in (ops.bp, docs.bp, accounts.bp, users.bp, posts.bp, feed.bp, media.bp, web.bp):
         app.register_blueprint(blueprint)
     return app

@@ -26,6 +26,7 @@ def client_ip() -> str:
 @document_response(AuthOut, 201)
 @errors(400, 409, 413, 422, 429, 503)
 async def register(data: RegisterIn) -> tuple[dict[str, Any], int]:
+    """Create an account and sign it in."""
     user, token = await services().accounts.register(
         data.username, data.email, data.password, ip=client_ip()
     )
@@ -37,6 +38,7 @@ async def register(data: RegisterIn) -> tuple[dict[str, Any], int]:
 @document_response(AuthOut)
 @errors(400, 401, 413, 422, 429, 503)
 async def login(data: LoginIn) -> dict[str, Any]:
+    """Sign in by username or email and password."""
     user, token = await services().accounts.login(data.login, data.password, ip=client_ip())
     return {"user": user_view(user, with_email=True), "token": token}
 
@@ -46,6 +48,7 @@ async def login(data: LoginIn) -> dict[str, Any]:
 @no_content
 @errors(401, 503)
 async def logout() -> tuple[str, int]:
+    """Sign out: revoke the bearer token."""
     token = bearer_token()
     assert token is not None
     await services().accounts.logout(token)
@@ -57,6 +60,7 @@ async def logout() -> tuple[str, int]:
 @document_response(MeOut)
 @errors(401, 503)
 async def me() -> dict[str, Any]:
+    """The signed-in user, with their email."""
     return user_view(await require_viewer(), with_email=True)
 
 
@@ -66,6 +70,7 @@ async def me() -> dict[str, Any]:
 @document_response(MeOut)
 @errors(400, 401, 413, 422, 503)
 async def update_me(data: ProfileIn) -> dict[str, Any]:
+    """Change the signed-in user's display name or bio."""
     user = await services().accounts.update_profile(
         await require_viewer(), display_name=data.display_name, bio=data.bio
     )

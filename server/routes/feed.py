@@ -28,10 +28,11 @@ bp = Blueprint("feed", __name__)
 @document_response(PostListOut)
 @errors(400, 401, 422, 503)
 async def feed(query_args: ListQuery) -> Response:
-    """Ready posts of the viewer and everyone they follow, newest first. The token is
-    signed in from the session-token cache within the page's one Redis call (through the
-    store, then cached, when it is not there); the answer is spliced from JSON kept per
-    post and per author (`PostReader.views_json`)."""
+    """Ready posts of the viewer and everyone they follow, newest first.
+
+    The token is signed in from the session-token cache within the page's one Redis call
+    (through the store, then cached, when it is not there); the answer is spliced from JSON
+    kept per post and per author (`PostReader.views_json`)."""
     s = services()
     token = bearer_token()
     assert token is not None  # @bearer_present
@@ -53,6 +54,7 @@ async def feed(query_args: ListQuery) -> Response:
 @document_response(LikeOut)
 @errors(401, 404, 503)
 async def like(post_id: str) -> dict[str, Any]:
+    """Like a post."""
     state = await services().likes.like(await require_viewer(), parse_post_id(post_id))
     return {"liked": state.liked, "like_count": state.like_count}
 
@@ -62,6 +64,7 @@ async def like(post_id: str) -> dict[str, Any]:
 @document_response(LikeOut)
 @errors(401, 404, 503)
 async def unlike(post_id: str) -> dict[str, Any]:
+    """Take back a like."""
     state = await services().likes.unlike(await require_viewer(), parse_post_id(post_id))
     return {"liked": state.liked, "like_count": state.like_count}
 
@@ -72,6 +75,7 @@ async def unlike(post_id: str) -> dict[str, Any]:
 @document_response(CommentOut, 201)
 @errors(400, 401, 404, 413, 422, 503)
 async def create_comment(post_id: str, data: CommentIn) -> tuple[dict[str, Any], int]:
+    """Comment on a post."""
     me = await require_viewer()
     comment = await services().comments.create(me, parse_post_id(post_id), data.text)
     return comment_view(comment, me), 201
@@ -98,6 +102,7 @@ async def list_comments(post_id: str, query_args: ListQuery) -> dict[str, Any]:
 @no_content
 @errors(401, 403, 404, 503)
 async def delete_comment(comment_id: str) -> tuple[str, int]:
+    """Delete a comment: your own, or any on your post."""
     parsed = parse_id(comment_id)
     if parsed is None:
         raise not_found("comment")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 
 from quart import Blueprint, Response, request
-from quart_schema import hide
 
 from storage.blobs import check_key
 
 from ..errors import ApiError, not_found
+from ..openapi import body, errors, extra, header
+from ..renditions import CONTENT_TYPES
 from ..services import services
 
 bp = Blueprint("media", __name__)
@@ -18,6 +19,7 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 PLAYLIST = "public, max-age=60"
 """HLS playlists are the one thing a player re-reads: a short TTL lets an operator re-run a
 video's ladder behind the same URL, while every segment and image stays immutable."""
+MEDIA_TYPES = sorted(set(CONTENT_TYPES.values()))
 RANGE = re.compile(r"bytes=([0-9]{0,19})-([0-9]{0,19})")
 """ASCII digits within 64 bits: `\\d` would take "٣", and `int` refuses 5,000 digits."""
 
@@ -49,8 +51,18 @@ def etag_matches(header: str | None, etag: str) -> bool:
 
 
 @bp.get("/media/<path:key>")
-@hide
+@errors(404, 416, 503)
+@extra(
+    responses={
+        200: body("The file: an image, a video, an HLS playlist or segment.", *MEDIA_TYPES),
+        206: body("The requested byte range of the file.", *MEDIA_TYPES),
+        304: body("The file is unchanged since the ETag given in If-None-Match."),
+    },
+    parameters=(header("Range", "one range, `bytes=first-last`, `bytes=first-` or `bytes=-n`"),
+                header("If-None-Match", "ETags held by the client")),
+)
 async def media(key: str) -> Response:
+    """Serve a rendition from the media origin, with ETag and byte ranges."""
     s = services()
     try:
         check_key(key)

@@ -1,22 +1,21 @@
-"""Operator routes (health, readiness) and the web client's front page."""
+"""Operator routes: health, readiness and metrics."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import trio
-from quart import Blueprint, Response, send_from_directory
-from quart_schema import document_response, hide
+from quart import Blueprint, Response
+from quart_schema import document_response
 
 from protocol.rest import HealthOut
 from storage.errors import StorageError
 from storage.redis.client import ping as redis_ping
 
+from ..openapi import body, extra
 from ..services import services
 
 bp = Blueprint("ops", __name__)
-WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 READY_WITHIN_S = 2.0
 
 
@@ -28,10 +27,11 @@ async def healthz() -> dict[str, Any]:
 
 
 @bp.get("/metrics")
-@hide
+@extra(responses={200: body("Prometheus text exposition format 0.0.4.", "text/plain")})
 async def metrics() -> Response:
-    """Prometheus text: websocket sessions and how they ended, and metadata-store
-    operations, of this process."""
+    """Prometheus metrics of this process.
+
+    Websocket sessions and how they ended, and metadata-store operations."""
     s = services()
     hub = s.realtime.hub
     lines = [
@@ -80,9 +80,3 @@ async def readyz() -> tuple[dict[str, Any], int]:
     answer = {"status": "ready" if ready else "not_ready", "checks": checks,
               "media_queue_depth": depth.get("media"), "video_queue_depth": depth.get("video")}
     return answer, 200 if ready else 503
-
-
-@bp.get("/")
-@hide
-async def index() -> Response:
-    return await send_from_directory(WEB_DIR, "index.html")

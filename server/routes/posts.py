@@ -41,6 +41,7 @@ async def post_views(posts: list[Post], authors: dict[int, User] | None = None) 
 @document_response(UploadUrlOut, 201)
 @errors(400, 401, 413, 415, 422, 503)
 async def upload_url(data: UploadUrlIn) -> tuple[dict[str, Any], int]:
+    """Reserve a new post and get a single-use URL to PUT its photo or video to."""
     me = await require_viewer()
     grant, url = services().uploads.issue(me.user_id, data.content_type, data.size)
     expires = datetime.fromtimestamp(grant.expires_ms / 1000, UTC)
@@ -53,6 +54,7 @@ async def upload_url(data: UploadUrlIn) -> tuple[dict[str, Any], int]:
 @document_response(PostOut, 202)
 @errors(400, 401, 404, 409, 413, 422, 503)
 async def publish(post_id: str, data: PublishIn) -> tuple[dict[str, Any], int]:
+    """Publish an uploaded post with its caption; it is processed, then ready."""
     me = await require_viewer()
     post = await services().posts.publish(
         me, parse_post_id(post_id), caption=data.caption or "", location=data.location or "",
@@ -65,6 +67,7 @@ async def publish(post_id: str, data: PublishIn) -> tuple[dict[str, Any], int]:
 @document_response(PostOut)
 @errors(401, 404, 503)
 async def get_post(post_id: str) -> dict[str, Any]:
+    """A post."""
     post = await services().posts.get(await viewer(), parse_post_id(post_id))
     views = await post_views([post])
     if not views:
@@ -77,6 +80,7 @@ async def get_post(post_id: str) -> dict[str, Any]:
 @no_content
 @errors(401, 403, 404, 503)
 async def delete_post(post_id: str) -> tuple[str, int]:
+    """Delete one of your posts."""
     await services().posts.delete(await require_viewer(), parse_post_id(post_id))
     return "", 204
 
@@ -86,6 +90,7 @@ async def delete_post(post_id: str) -> tuple[str, int]:
 @document_response(PostListOut)
 @errors(400, 401, 404, 422, 503)
 async def user_posts(username: str, query_args: ListQuery) -> dict[str, Any]:
+    """A user's posts, newest first."""
     s = services()
     author = await s.graph.find(username)
     before = s.cursors.decode("posts", query_args.cursor)

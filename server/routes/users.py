@@ -22,6 +22,7 @@ bp = Blueprint("users", __name__)
 @document_response(UserOut)
 @errors(401, 404, 503)
 async def profile(username: str) -> dict[str, Any]:
+    """A user's profile."""
     me = await viewer()
     user = await services().graph.find(username)
     followed = await services().graph.follows(me, [user])
@@ -33,6 +34,7 @@ async def profile(username: str) -> dict[str, Any]:
 @document_response(FollowOut)
 @errors(401, 404, 422, 503)
 async def follow(username: str) -> dict[str, bool]:
+    """Follow a user."""
     await services().graph.follow(await require_viewer(), username)
     return {"following": True}
 
@@ -42,6 +44,7 @@ async def follow(username: str) -> dict[str, bool]:
 @document_response(FollowOut)
 @errors(401, 404, 503)
 async def unfollow(username: str) -> dict[str, bool]:
+    """Stop following a user."""
     await services().graph.unfollow(await require_viewer(), username)
     return {"following": False}
 
@@ -59,6 +62,7 @@ async def _user_list(page: Page[User], kind: str) -> dict[str, Any]:
 @document_response(UserListOut)
 @errors(400, 401, 404, 422, 503)
 async def followers(username: str, query_args: ListQuery) -> dict[str, Any]:
+    """A user's followers."""
     before = services().cursors.decode("followers", query_args.cursor)
     page = await services().graph.followers(username, before=before, limit=query_args.limit)
     return await _user_list(page, "followers")
@@ -69,6 +73,7 @@ async def followers(username: str, query_args: ListQuery) -> dict[str, Any]:
 @document_response(UserListOut)
 @errors(400, 401, 404, 422, 503)
 async def following(username: str, query_args: ListQuery) -> dict[str, Any]:
+    """The users a user follows."""
     before = services().cursors.decode("following", query_args.cursor)
     page = await services().graph.following(username, before=before, limit=query_args.limit)
     return await _user_list(page, "following")

@@ -1,0 +1,85 @@
+"""The browser client: the app shell at every client route, and `web/`'s files."""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response, current_app, request
+from quart.blueprints import BlueprintSetupState
+from quart_schema import hide
+
+from ..accounts import RESERVED_USERNAMES, USERNAME
+from ..errors import not_found
+from ..ids import parse_id
+from ..web_client import WebClient, WebFile, content_security_policy
+from .media import IMMUTABLE, etag_matches
+
+bp = Blueprint("web", __name__)
+REVALIDATE = "no-cache"
+
+
+@bp.record_once
+def _load(state: BlueprintSetupState) -> None:
+    state.app.extensions["pixtrio.web"] = WebClient.load()
+
+
+def web_client() -> WebClient:
+    client: WebClient = current_app.extensions["pixtrio.web"]
+    return client
+
+
+def answer(file: WebFile, cache_control: str) -> Response:
+    """`file` with a strong ETag, or a 304 when the client holds those bytes already."""
+    headers = {"ETag": file.etag, "Cache-Control": cache_control,
+               "X-Content-Type-Options": "nosniff"}
+    if etag_matches(request.headers.get("If-None-Match"), file.etag):
+        return Response(b"", 304, headers)
+    return Response(file.body, 200, headers, content_type=file.content_type)
+
+
+def shell() -> Response:
+    response = answer(web_client().shell, REVALIDATE)
+    response.headers["Content-Security-Policy"] = content_security_policy(request.host)
+    return response
+
+
+@bp.get("/")
+@bp.get("/login")
+@bp.get("/signup")
+@bp.get("/new")
+@bp.get("/settings")
+@hide
+async def app_page() -> Response:
+    """The app shell; the client picks the screen from the path."""
+    return shell()
+
+
+@bp.get("/p/<post_id>")
+@hide
+async def post_page(post_id: str) -> Response:
+    """The app shell for a post id; a JSON 404 for what cannot be one."""
+    if parse_id(post_id) is None:
+        raise not_found("page")
+    return shell()
+
+
+@bp.get("/<username>")
+@bp.get("/<username>/followers")
+@bp.get("/<username>/following")
+@hide
+async def profile_page(username: str) -> Response:
+    """The app shell for what could be a username (any case); a JSON 404 for anything
+    else, including the reserved words, so `/api/...` and other server paths stay 404s."""
+    name = username.lower() if username.isascii() else ""  # "\u212a".lower() is "k"
+    if not USERNAME.fullmatch(name) or name in RESERVED_USERNAMES:
+        raise not_found("page")
+    return shell()
+
+
+@bp.get("/assets/<path:name>")
+@hide
+async def asset(name: str) -> Response:
+    """A file of `web/`: immutable under the release hash, revalidated without it."""
+    found = web_client().find(name)
+    if found is None:
+        raise not_found("asset")
+    file, hashed = found
+    return answer(file, IMMUTABLE if hashed else REVALIDATE)

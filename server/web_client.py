@@ -1,0 +1,116 @@
+"""The browser client's files, read once at start: the app shell and content-hashed assets.
+
+`web/` holds plain ES modules and stylesheets with no build step. Every file except the
+shell (`index.html`) and READMEs is an asset; one hash over all their bytes names this
+release, the shell's `"/assets/..."` attribute values are rewritten to carry it, so an asset URL
+with the hash names the same bytes for as long as any server answers it (`immutable`).
+Relative imports between modules work because every asset shares the one hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+WEB_DIR = Path(__file__).resolve().parents[1] / "web"
+SHELL = "index.html"
+ASSET_PREFIX = "/assets/"
+CONTENT_TYPES = {
+    "": "text/plain; charset=utf-8",  # LICENSE files
+    ".css": "text/css; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".json": "application/json",
+    ".txt": "text/plain; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".webp": "image/webp",
+    ".avif": "image/avif",
+    ".ico": "image/x-icon",
+    ".woff2": "font/woff2",
+    ".wasm": "application/wasm",
+}
+"""The only files served: a type for each, never a guess (and never the platform's
+`mimetypes`, which names .js differently from one machine to the next)."""
+HOST = re.compile(r"(?:[a-z0-9-]{1,63}\.){0,126}[a-z0-9-]{1,63}(?::[0-9]{1,5})?", re.IGNORECASE)
+"""A Host a CSP host-source can carry (names and IPv4 with a port; no IPv6 literals)."""
+
+
+@dataclass(frozen=True)
+class WebFile:
+    body: bytes
+    content_type: str
+    etag: str
+    """Strong: a hash of exactly these bytes."""
+
+
+def web_file(body: bytes, content_type: str) -> WebFile:
+    return WebFile(body, content_type, f'"{hashlib.sha256(body).hexdigest()[:32]}"')
+
+
+@dataclass(frozen=True)
+class WebClient:
+    shell: WebFile
+    assets: dict[str, WebFile]
+    """By path relative to `web/`, with '/' separators."""
+    version: str
+    """The content hash that hashed asset URLs carry."""
+
+    @classmethod
+    def load(cls, root: Path = WEB_DIR) -> WebClient:
+        """Read `root` (blocking; small files, once at start). Dotfiles, symlinks, READMEs
+        and files of a type not in `CONTENT_TYPES` are not served."""
+        assets = {}
+        for path in sorted(root.rglob("*")):
+            name = path.relative_to(root).as_posix()
+            if (path.is_symlink() or not path.is_file() or name == SHELL
+                    or path.name.startswith(("README", "."))
+                    or path.suffix.lower() not in CONTENT_TYPES):
+                continue
+            assets[name] = web_file(path.read_bytes(), CONTENT_TYPES[path.suffix.lower()])
+        release = hashlib.sha256()
+        for name, asset in assets.items():
+            release.update(f"{name}\0{asset.etag}\0".encode())
+        version = release.hexdigest()[:16]
+        shell = (root / SHELL).read_text(encoding="utf-8").replace(
+            f'"{ASSET_PREFIX}', f'"{ASSET_PREFIX}{version}/')
+        return cls(web_file(shell.encode(), CONTENT_TYPES[".html"]), assets, version)
+
+    def find(self, url_path: str) -> tuple[WebFile, bool] | None:
+        """The asset at `url_path` (what follows `/assets/`) and whether its URL is
+        hashed (so immutable), or None. Paths are looked up, never joined onto the
+        filesystem, so `..`, encoded slashes and NUL find nothing."""
+        version, _, rest = url_path.partition("/")
+        if version == self.version and rest in self.assets:
+            return self.assets[rest], True
+        found = self.assets.get(url_path)
+        return (found, False) if found is not None else None
+
+
+def content_security_policy(host: str) -> str:
+    """The shell's policy: only this origin's scripts, styles, images and media (plus
+    data:/blob: images and blob: media for placeholders and players), no inline script,
+    no eval, no framing.
+
+    CSP3 lets `'self'` match ws:/wss: on the page's own host, but browsers that predate it
+    do not, so the websocket's origin is also named from the request's Host when that is a
+    plain host[:port]; anything else (IPv6 literals, junk) gets `'self'` alone, so a Host
+    header can never add a directive.
+    """
+    sockets = f" ws://{host} wss://{host}" if HOST.fullmatch(host) else ""
+    return "; ".join((
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "media-src 'self' blob:",
+        f"connect-src 'self'{sockets}",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ))

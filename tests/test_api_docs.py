@@ -1,0 +1,154 @@
+"""`/docs` works with nothing from another origin under a strict Content-Security-Policy,
+and `/openapi.json` documents every operation, the raw-body routes included."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from tests.support.api import assert_error, bearer, register
+
+TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
+
+
+class References(HTMLParser):
+    """Every URL a page names in `src` or `href`, and the text of any inline script."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.inline_scripts: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.urls += [value for name, value in attrs if name in ("src", "href") and value]
+        self._in_script = tag == "script"
+        assert not any(name.startswith("on") for name, _ in attrs), (tag, attrs)
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_script = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script and data.strip():
+            self.inline_scripts.append(data)
+
+
+def policy(header: str) -> dict[str, list[str]]:
+    directives = (d.split() for d in header.split(";") if d.strip())
+    return {d[0]: d[1:] for d in directives}
+
+
+async def test_docs_page_loads_only_its_own_files_under_a_strict_policy(
+        client: httpx.AsyncClient) -> None:
+    page = await client.get("/docs")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    references = References()
+    references.feed(page.text)
+    assert references.inline_scripts == []
+    assert any(u.endswith(".js") for u in references.urls)
+    assert any(u.endswith(".css") for u in references.urls)
+    own = urlsplit(str(client.base_url))
+    for url in references.urls:
+        absolute = urlsplit(urljoin(str(page.url), url))
+        assert (absolute.scheme, absolute.netloc) == (own.scheme, own.netloc), url
+        asset = await client.get(url)
+        assert asset.status_code == 200, url
+        suffix = url[url.rfind("."):]
+        assert asset.headers["content-type"].startswith(TYPES[suffix]), url
+        assert asset.content
+
+    csp = policy(page.headers["content-security-policy"])
+    assert csp["default-src"] == ["'self'"]
+    assert csp["script-src"] == ["'self'"]  # no inline script, no eval, no other origin
+    assert "'unsafe-eval'" not in page.headers["content-security-policy"]
+    assert "'unsafe-inline'" not in csp["style-src"]
+    assert set(csp["img-src"]) == {"'self'", "data:"}
+    assert csp["connect-src"] == ["'self'"]
+    assert csp["object-src"] == ["'none'"]
+
+
+async def test_the_docs_start_script_reads_this_servers_openapi(client: httpx.AsyncClient) -> None:
+    references = References()
+    references.feed((await client.get("/docs")).text)
+    (start,) = [u for u in references.urls if u.endswith("/swagger-init.js")]
+    script = (await client.get(start)).text
+    assert 'url: "/openapi.json"' in script
+    assert "validatorUrl: null" in script  # the default validator badge is another origin's
+    assert (await client.get("/openapi.json")).json()["paths"]
+
+
+async def test_docs_assets_are_named_by_content_and_cached_for_good(
+        client: httpx.AsyncClient) -> None:
+    references = References()
+    references.feed((await client.get("/docs")).text)
+    url = next(u for u in references.urls if u.endswith("/swagger-ui-bundle.js"))
+    first = await client.get(url)
+    assert "immutable" in first.headers["cache-control"]
+    assert "max-age=31536000" in first.headers["cache-control"]
+    etag = first.headers["etag"]
+    again = await client.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["etag"] == etag
+
+    stale = url.replace(url.split("/")[-2], "0" * 16)
+    assert_error(await client.get(stale), 404, "not_found")
+    assert_error(await client.get("/docs/assets/0/swagger-editor-bundle.js"), 404, "not_found")
+    assert_error(await client.get("/docs/assets/x/../../openapi.json"), 404)
+
+
+async def test_openapi_has_a_summary_on_every_operation(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    operations = [(method, path, op) for path, item in spec["paths"].items()
+                  for method, op in item.items()]
+    assert len(operations) > 20
+    for method, path, op in operations:
+        summary = op.get("summary", "")
+        assert summary and "\n" not in summary and len(summary) <= 100, (method, path, summary)
+
+
+async def test_openapi_documents_the_raw_body_media_and_metrics_routes(
+        client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    paths = spec["paths"]
+
+    upload = paths["/upload/{token}"]["put"]
+    assert "image/jpeg" in upload["requestBody"]["content"]
+    assert "video/mp4" in upload["requestBody"]["content"]
+    assert set(upload["responses"]) == {"201", "400", "401", "403", "409", "413", "415", "503"}
+    assert set(upload["responses"]["201"]["content"]["application/json"]["schema"]["properties"]) \
+        == {"post_id", "received_bytes", "sha256"}
+
+    avatar = paths["/api/me/avatar"]["put"]
+    assert "image/png" in avatar["requestBody"]["content"]
+    assert set(avatar["responses"]) == {"200", "401", "413", "415", "422", "503"}
+    assert avatar["security"] == [{"bearer": []}]
+
+    media = paths["/media/{key}"]["get"]
+    assert {"200", "206", "304", "404", "416"} <= set(media["responses"])
+    assert "image/avif" in media["responses"]["200"]["content"]
+    assert {p["name"] for p in media["parameters"]} >= {"key", "Range", "If-None-Match"}
+
+    metrics = paths["/metrics"]["get"]
+    assert "text/plain" in metrics["responses"]["200"]["content"]
+
+
+async def test_the_documented_raw_body_answers_are_the_real_ones(client: httpx.AsyncClient) -> None:
+    """The statuses the spec lists for the raw-body routes are the ones they give, each
+    with API.md's error body."""
+    spec = (await client.get("/openapi.json")).json()
+    avatar = spec["paths"]["/api/me/avatar"]["put"]["responses"]
+    upload = spec["paths"]["/upload/{token}"]["put"]["responses"]
+    token, _ = await register(client)
+
+    unsigned = await client.put("/api/me/avatar", content=b"x")
+    not_an_image = await client.put("/api/me/avatar", content=b"plain text",
+                                    headers={**bearer(token), "Content-Type": "image/png"})
+    forged = await client.put("/upload/abc.def", content=b"x",
+                              headers={"Content-Type": "image/jpeg"})
+    for answer, status, documented in ((unsigned, 401, avatar), (not_an_image, 415, avatar),
+                                       (forged, 403, upload)):
+        assert_error(answer, status)
+        assert str(status) in documented

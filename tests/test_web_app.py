@@ -1,0 +1,198 @@
+"""The web client as HTTP serves it: the app shell at every client route with a strict
+Content-Security-Policy, content-hashed immutable assets, revalidation by ETag, and no
+way out of `web/`; server paths keep their own answers."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+import trio
+
+from tests.support.api import register, unique_name
+from tests.support.server import ServerProcess
+
+CLIENT_ROUTES = ("/", "/login", "/signup", "/new", "/settings", "/p/1234567890",
+                 "/someone", "/Some.One_2", "/someone/followers", "/someone/following")
+IMMUTABLE = "public, max-age=31536000, immutable"
+HASHED = re.compile(r"/assets/[0-9a-f]{16}/[A-Za-z0-9._/-]+")
+IMPORT = re.compile(r"""(?:\bfrom\s*|\bimport\s*\(?\s*)["']([^"']+)["']""")
+"""A module specifier in `import ... from "x"`, `export ... from "x"` or `import("x")`."""
+CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
+
+
+class ShellParser(HTMLParser):
+    """The URLs a page loads, and anything that would run or style inline."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.inline: list[str] = []
+        self._tag = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._tag = tag
+        named = dict(attrs)
+        self.urls += [value for key, value in attrs if key in ("src", "href") and value]
+        self.inline += [f"{tag} {key}" for key, _ in attrs if key.startswith("on") or key == "style"]
+        if tag == "style" or (tag == "script" and not named.get("src")):
+            self.inline.append(tag)
+
+    def handle_data(self, data: str) -> None:
+        if self._tag == "script" and data.strip():
+            self.inline.append(f"script text {data[:40]!r}")
+
+
+def shell_links(text: str) -> ShellParser:
+    parser = ShellParser()
+    parser.feed(text)
+    return parser
+
+
+def csp(response: httpx.Response) -> dict[str, str]:
+    policy = response.headers["content-security-policy"]
+    return {d.split(" ", 1)[0]: d.partition(" ")[2] for d in (p.strip() for p in policy.split(";"))}
+
+
+def assert_json_404(response: httpx.Response) -> None:
+    assert response.status_code == 404, (response.url, response.status_code, response.text[:200])
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json()["error"]["code"] == "not_found"
+
+
+async def test_every_client_route_answers_the_shell_with_a_strict_policy(
+        client: httpx.AsyncClient, live_server: ServerProcess) -> None:
+    with trio.fail_after(30):
+        front = await client.get("/")
+        for route in CLIENT_ROUTES:
+            answer = await client.get(route)
+            assert answer.status_code == 200, (route, answer.text[:200])
+            assert answer.headers["content-type"] == "text/html; charset=utf-8"
+            assert answer.content == front.content
+            assert answer.headers["cache-control"] == "no-cache"
+            assert answer.headers["etag"] == front.headers["etag"]
+            assert answer.headers["x-content-type-options"] == "nosniff"
+            host = urlsplit(live_server.url).netloc
+            assert csp(answer) == {
+                "default-src": "'self'", "script-src": "'self'", "style-src": "'self'",
+                "img-src": "'self' data: blob:", "media-src": "'self' blob:",
+                "connect-src": f"'self' ws://{host} wss://{host}",
+                "object-src": "'none'", "base-uri": "'none'", "frame-ancestors": "'none'",
+                "form-action": "'self'",
+            }
+        assert shell_links(front.text).inline == []
+
+
+async def test_a_host_header_cannot_write_the_policy(client: httpx.AsyncClient) -> None:
+    """Only a plain host[:port] is named in connect-src; anything else leaves `'self'`."""
+    with trio.fail_after(30):
+        named = await client.get("/login", headers={"Host": "pix.example:8443"})
+        assert csp(named)["connect-src"] == "'self' ws://pix.example:8443 wss://pix.example:8443"
+        for host in ("evil.example; script-src *", "[::1]:8080", "a b"):
+            answer = await client.get("/login", headers={"Host": host})
+            assert answer.status_code in (200, 400), (host, answer.status_code)
+            if answer.status_code == 200:
+                assert csp(answer)["connect-src"] == "'self'", host
+                assert csp(answer)["script-src"] == "'self'", host
+
+
+async def test_the_shell_revalidates_with_its_etag(client: httpx.AsyncClient) -> None:
+    with trio.fail_after(30):
+        first = await client.get("/settings")
+        etag = first.headers["etag"]
+        assert re.fullmatch(r'"[0-9a-f]{32}"', etag)  # strong: no W/
+        again = await client.get("/settings", headers={"If-None-Match": etag})
+        assert again.status_code == 304 and again.content == b""
+        assert again.headers["etag"] == etag
+        changed = await client.get("/settings", headers={"If-None-Match": '"0000"'})
+        assert changed.status_code == 200 and changed.content == first.content
+
+
+async def test_the_shell_loads_only_hashed_same_origin_assets_that_answer(
+        client: httpx.AsyncClient) -> None:
+    """Every URL in the shell, and every module those scripts import (followed through the
+    import graph), is an immutable `/assets/<hash>/...` URL of this server that answers
+    200 with its type, and 304 to its own ETag."""
+    with trio.fail_after(60):
+        shell = await client.get("/")
+        pending = shell_links(shell.text).urls
+        assert any(u.endswith("/app.js") for u in pending)
+        assert any(u.endswith("/app.css") for u in pending)
+        seen: set[str] = set()
+        while pending:
+            url = pending.pop()
+            if url in seen:
+                continue
+            seen.add(url)
+            assert HASHED.fullmatch(url), f"{url} is not a hashed same-origin asset"
+            answer = await client.get(url)
+            assert answer.status_code == 200, (url, answer.status_code)
+            assert answer.headers["cache-control"] == IMMUTABLE
+            assert answer.headers["x-content-type-options"] == "nosniff"
+            suffix = url[url.rindex("."):]
+            assert answer.headers["content-type"].startswith(CONTENT_TYPES[suffix]), url
+            etag = answer.headers["etag"]
+            assert re.fullmatch(r'"[0-9a-f]{32}"', etag)
+            cached = await client.get(url, headers={"If-None-Match": etag})
+            assert cached.status_code == 304 and cached.content == b""
+            if suffix == ".js":
+                pending += [urljoin(url, spec) for spec in IMPORT.findall(answer.text)]
+        assert any("/vendor/preact-" in u for u in seen)  # the import graph was followed
+
+
+async def test_unhashed_asset_urls_revalidate_and_old_hashes_are_gone(
+        client: httpx.AsyncClient) -> None:
+    with trio.fail_after(30):
+        shell = await client.get("/")
+        hashed = next(u for u in shell_links(shell.text).urls if u.endswith("/app.js"))
+        plain = await client.get("/assets/app.js")
+        assert plain.status_code == 200
+        assert plain.headers["cache-control"] == "no-cache"
+        assert plain.content == (await client.get(hashed)).content
+        assert (await client.get("/assets/app.js", headers={"If-None-Match": plain.headers["etag"]})
+                ).status_code == 304
+        assert_json_404(await client.get("/assets/0123456789abcdef/app.js"))
+
+
+async def test_no_path_leaves_web(client: httpx.AsyncClient) -> None:
+    """Traversal, encoded slashes, NUL and files that are not assets: a JSON 404."""
+    with trio.fail_after(30):
+        shell = await client.get("/")
+        version = next(u for u in shell_links(shell.text).urls if u.endswith("/app.js")).split("/")[2]
+        for url in ("/assets/..%2Fserver%2Fapp.py", "/assets/%2e%2e/pyproject.toml",
+                    f"/assets/{version}/..%2F..%2Fpyproject.toml", "/assets/%2e%2e%2f%2e%2e%2fetc/passwd",
+                    "/assets/app.js%00", "/assets/%00", "/assets/%2Fetc%2Fpasswd",
+                    "/assets/index.html", "/assets/README.md", "/assets/vendor/README",
+                    "/assets/", "/assets//etc/passwd"):
+            assert_json_404(await client.get(url))
+
+
+async def test_server_paths_keep_their_own_answers(client: httpx.AsyncClient) -> None:
+    """Unknown API paths, server words and paths no username can take are JSON 404s, never
+    the shell; `/@evil` and non-ASCII names included."""
+    with trio.fail_after(30):
+        for url in ("/api", "/api/nope", "/api/followers", "/api/users/x/y/z", "/media/nope",
+                    "/media", "/upload", "/ws", "/assets", "/docs/followers", "/healthz/following",
+                    "/@evil", "/%40evil", "/%C3%A9mile", "/%E2%84%AA", "/%2E%2E", "/._", "/login/",
+                    "/p/abc", "/p/0", "/p/%D9%A3", f"/p/{2**64}", "/p", "/someone/posts",
+                    "/" + "a" * 31, "/someone/followers/x", "/%00"):
+            assert_json_404(await client.get(url))
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
+        assert (await client.get("/openapi.json")).json()["info"]["title"] == "Pixtrio API"
+        assert (await client.get("/metrics")).headers["content-type"].startswith("text/plain")
+
+
+async def test_a_registered_name_is_a_page_and_reserved_names_cannot_register(
+        client: httpx.AsyncClient) -> None:
+    with trio.fail_after(30):
+        _, user = await register(client)
+        assert (await client.get(f"/{user['username']}")).headers["content-type"].startswith("text/html")
+        for name in ("login", "Settings", "api", "p", "openapi.json", "assets"):
+            answer = await client.post("/api/auth/register", json={
+                "username": name, "email": f"{unique_name()}@example.com",
+                "password": "correct horse"})
+            assert answer.status_code == 422, (name, answer.text)
+            error = answer.json()["error"]
+            assert error["code"] == "invalid_field" and error["message"].startswith("username:")
