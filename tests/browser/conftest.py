@@ -1,0 +1,60 @@
+"""Fixtures for the browser tests: one system Chromium per module, pages that record what
+they load, and the folder screenshots go to (named at the end of the run).
+
+Browser tests are plain functions, not async ones: Playwright's async API needs asyncio,
+and its sync API must not run inside trio's loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, sync_playwright
+
+from tests.support.browser import PageLog, launch
+
+SCREENSHOTS = pytest.StashKey[Path]()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """A headless Chromium shared by one module's tests; closed after them."""
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def open_page(browser: Browser) -> Iterator[Callable[[], PageLog]]:
+    """Opens a page in a fresh context (no shared cookies or storage); all closed afterwards."""
+    contexts: list[BrowserContext] = []
+
+    def open_() -> PageLog:
+        context = browser.new_context()
+        contexts.append(context)
+        return PageLog(context.new_page())
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(request: pytest.FixtureRequest,
+                   tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run's screenshot folder, under pytest's base temporary folder."""
+    folder = tmp_path_factory.getbasetemp() / "screenshots"
+    request.config.stash[SCREENSHOTS] = folder
+    return folder
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter,
+                            config: pytest.Config) -> None:
+    folder = config.stash.get(SCREENSHOTS, None)
+    if folder is not None and folder.exists():
+        terminalreporter.write_line(f"browser screenshots: {folder}")
