@@ -3,41 +3,14 @@ and `/openapi.json` documents every operation, the raw-body routes included."""
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from tests.support.api import assert_error, bearer, register
+from tests.support.pages import csp, page_links
 
 TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
-
-
-class References(HTMLParser):
-    """Every URL a page names in `src` or `href`, and the text of any inline script."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.urls: list[str] = []
-        self.inline_scripts: list[str] = []
-        self._in_script = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.urls += [value for name, value in attrs if name in ("src", "href") and value]
-        self._in_script = tag == "script"
-        assert not any(name.startswith("on") for name, _ in attrs), (tag, attrs)
-
-    def handle_endtag(self, tag: str) -> None:
-        self._in_script = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_script and data.strip():
-            self.inline_scripts.append(data)
-
-
-def policy(header: str) -> dict[str, list[str]]:
-    directives = (d.split() for d in header.split(";") if d.strip())
-    return {d[0]: d[1:] for d in directives}
 
 
 async def test_docs_page_loads_only_its_own_files_under_a_strict_policy(
@@ -45,9 +18,8 @@ async def test_docs_page_loads_only_its_own_files_under_a_strict_policy(
     page = await client.get("/docs")
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
-    references = References()
-    references.feed(page.text)
-    assert references.inline_scripts == []
+    references = page_links(page.text)
+    assert references.inline == []
     assert any(u.endswith(".js") for u in references.urls)
     assert any(u.endswith(".css") for u in references.urls)
     own = urlsplit(str(client.base_url))
@@ -60,19 +32,18 @@ async def test_docs_page_loads_only_its_own_files_under_a_strict_policy(
         assert asset.headers["content-type"].startswith(TYPES[suffix]), url
         assert asset.content
 
-    csp = policy(page.headers["content-security-policy"])
-    assert csp["default-src"] == ["'self'"]
-    assert csp["script-src"] == ["'self'"]  # no inline script, no eval, no other origin
+    policy = csp(page)
+    assert policy["default-src"] == "'self'"
+    assert policy["script-src"] == "'self'"  # no inline script, no eval, no other origin
     assert "'unsafe-eval'" not in page.headers["content-security-policy"]
-    assert "'unsafe-inline'" not in csp["style-src"]
-    assert set(csp["img-src"]) == {"'self'", "data:"}
-    assert csp["connect-src"] == ["'self'"]
-    assert csp["object-src"] == ["'none'"]
+    assert "'unsafe-inline'" not in policy["style-src"]
+    assert set(policy["img-src"].split()) == {"'self'", "data:"}
+    assert policy["connect-src"] == "'self'"
+    assert policy["object-src"] == "'none'"
 
 
 async def test_the_docs_start_script_reads_this_servers_openapi(client: httpx.AsyncClient) -> None:
-    references = References()
-    references.feed((await client.get("/docs")).text)
+    references = page_links((await client.get("/docs")).text)
     (start,) = [u for u in references.urls if u.endswith("/swagger-init.js")]
     script = (await client.get(start)).text
     assert 'url: "/openapi.json"' in script
@@ -82,8 +53,7 @@ async def test_the_docs_start_script_reads_this_servers_openapi(client: httpx.As
 
 async def test_docs_assets_are_named_by_content_and_cached_for_good(
         client: httpx.AsyncClient) -> None:
-    references = References()
-    references.feed((await client.get("/docs")).text)
+    references = page_links((await client.get("/docs")).text)
     url = next(u for u in references.urls if u.endswith("/swagger-ui-bundle.js"))
     first = await client.get(url)
     assert "immutable" in first.headers["cache-control"]

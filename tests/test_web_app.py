@@ -5,13 +5,13 @@ way out of `web/`; server paths keep their own answers."""
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 import trio
 
 from tests.support.api import register, unique_name
+from tests.support.pages import csp, page_links
 from tests.support.server import ServerProcess
 
 CLIENT_ROUTES = ("/", "/login", "/signup", "/new", "/settings", "/p/1234567890",
@@ -21,39 +21,6 @@ HASHED = re.compile(r"/assets/[0-9a-f]{16}/[A-Za-z0-9._/-]+")
 IMPORT = re.compile(r"""(?:\bfrom\s*|\bimport\s*\(?\s*)["']([^"']+)["']""")
 """A module specifier in `import ... from "x"`, `export ... from "x"` or `import("x")`."""
 CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
-
-
-class ShellParser(HTMLParser):
-    """The URLs a page loads, and anything that would run or style inline."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.urls: list[str] = []
-        self.inline: list[str] = []
-        self._tag = ""
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._tag = tag
-        named = dict(attrs)
-        self.urls += [value for key, value in attrs if key in ("src", "href") and value]
-        self.inline += [f"{tag} {key}" for key, _ in attrs if key.startswith("on") or key == "style"]
-        if tag == "style" or (tag == "script" and not named.get("src")):
-            self.inline.append(tag)
-
-    def handle_data(self, data: str) -> None:
-        if self._tag == "script" and data.strip():
-            self.inline.append(f"script text {data[:40]!r}")
-
-
-def shell_links(text: str) -> ShellParser:
-    parser = ShellParser()
-    parser.feed(text)
-    return parser
-
-
-def csp(response: httpx.Response) -> dict[str, str]:
-    policy = response.headers["content-security-policy"]
-    return {d.split(" ", 1)[0]: d.partition(" ")[2] for d in (p.strip() for p in policy.split(";"))}
 
 
 def assert_json_404(response: httpx.Response) -> None:
@@ -82,7 +49,7 @@ async def test_every_client_route_answers_the_shell_with_a_strict_policy(
                 "object-src": "'none'", "base-uri": "'none'", "frame-ancestors": "'none'",
                 "form-action": "'self'",
             }
-        assert shell_links(front.text).inline == []
+        assert page_links(front.text).inline == []
 
 
 async def test_a_host_header_cannot_write_the_policy(client: httpx.AsyncClient) -> None:
@@ -117,7 +84,7 @@ async def test_the_shell_loads_only_hashed_same_origin_assets_that_answer(
     200 with its type, and 304 to its own ETag."""
     with trio.fail_after(60):
         shell = await client.get("/")
-        pending = shell_links(shell.text).urls
+        pending = page_links(shell.text).urls
         assert any(u.endswith("/app.js") for u in pending)
         assert any(u.endswith("/app.css") for u in pending)
         seen: set[str] = set()
@@ -146,7 +113,7 @@ async def test_unhashed_asset_urls_revalidate_and_old_hashes_are_gone(
         client: httpx.AsyncClient) -> None:
     with trio.fail_after(30):
         shell = await client.get("/")
-        hashed = next(u for u in shell_links(shell.text).urls if u.endswith("/app.js"))
+        hashed = next(u for u in page_links(shell.text).urls if u.endswith("/app.js"))
         plain = await client.get("/assets/app.js")
         assert plain.status_code == 200
         assert plain.headers["cache-control"] == "no-cache"
@@ -160,7 +127,7 @@ async def test_no_path_leaves_web(client: httpx.AsyncClient) -> None:
     """Traversal, encoded slashes, NUL and files that are not assets: a JSON 404."""
     with trio.fail_after(30):
         shell = await client.get("/")
-        version = next(u for u in shell_links(shell.text).urls if u.endswith("/app.js")).split("/")[2]
+        version = next(u for u in page_links(shell.text).urls if u.endswith("/app.js")).split("/")[2]
         for url in ("/assets/..%2Fserver%2Fapp.py", "/assets/%2e%2e/pyproject.toml",
                     f"/assets/{version}/..%2F..%2Fpyproject.toml", "/assets/%2e%2e%2f%2e%2e%2fetc/passwd",
                     "/assets/app.js%00", "/assets/%00", "/assets/%2Fetc%2Fpasswd",
