@@ -3,6 +3,7 @@ and `/openapi.json` documents every operation, the raw-body routes included."""
 
 from __future__ import annotations
 
+import gzip
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -67,6 +68,32 @@ async def test_docs_assets_are_named_by_content_and_cached_for_good(
     assert_error(await client.get(stale), 404, "not_found")
     assert_error(await client.get("/docs/assets/0/swagger-editor-bundle.js"), 404, "not_found")
     assert_error(await client.get("/docs/assets/x/../../openapi.json"), 404)
+
+
+async def test_docs_text_assets_are_gzipped_when_accepted(client: httpx.AsyncClient) -> None:
+    """Swagger UI's script and stylesheet come gzipped to a client that takes gzip (with
+    their own ETag, still immutable) and as they are to one that does not; its PNG icon
+    is never encoded."""
+    references = page_links((await client.get("/docs")).text)
+    for name in ("/swagger-ui-bundle.js", "/swagger-ui.css"):
+        url = next(u for u in references.urls if u.endswith(name))
+        async with client.stream("GET", url, headers={"Accept-Encoding": "gzip"}) as packed:
+            raw = b"".join([part async for part in packed.aiter_raw()])
+        plain = await client.get(url, headers={"Accept-Encoding": "identity"})
+        assert packed.headers["content-encoding"] == "gzip"
+        assert "content-encoding" not in plain.headers
+        assert packed.headers["vary"] == plain.headers["vary"] == "Accept-Encoding"
+        assert packed.headers["etag"] == plain.headers["etag"][:-1] + '-gz"'
+        assert packed.headers["cache-control"] == plain.headers["cache-control"]
+        assert "immutable" in packed.headers["cache-control"]
+        assert int(packed.headers["content-length"]) == len(raw) < len(plain.content) // 2
+        assert gzip.decompress(raw) == plain.content
+        cached = await client.get(url, headers={"Accept-Encoding": "gzip",
+                                                "If-None-Match": packed.headers["etag"]})
+        assert cached.status_code == 304 and cached.headers["etag"] == packed.headers["etag"]
+    icon = next(u for u in references.urls if u.endswith(".png"))
+    image = await client.get(icon, headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in image.headers and "vary" not in image.headers
 
 
 async def test_openapi_has_a_summary_on_every_operation(client: httpx.AsyncClient) -> None:

@@ -4,7 +4,9 @@ way out of `web/`; server paths keep their own answers."""
 
 from __future__ import annotations
 
+import gzip
 import re
+from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -21,6 +23,14 @@ HASHED = re.compile(r"/assets/[0-9a-f]{16}/[A-Za-z0-9._/-]+")
 IMPORT = re.compile(r"""(?:\bfrom\s*|\bimport\s*\(?\s*)["']([^"']+)["']""")
 """A module specifier in `import ... from "x"`, `export ... from "x"` or `import("x")`."""
 CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
+ETAG = re.compile(r'"[0-9a-f]{32}(-gz)?"')
+"""Strong (no W/); `-gz` names a file's gzip variant."""
+WEB = Path(__file__).resolve().parents[1] / "web"
+ASKS_GZIP = ("gzip", "GZIP;Q=0.5", "deflate, gzip;q=1.0", "x-gzip", "*", "br, *;q=0.1",
+             "identity;q=0, gzip", "gzip;q=0.001, identity")
+REFUSES_GZIP = ("", "identity", "br, deflate", "gzip;q=0", "gzip; q=0.000", "gzip;q=0, *",
+                "*;q=0", "*;q=0, identity", "gzip;q=2", "gzip;q=0.0001", "gzip;q=x")
+"""Accept-Encoding values (RFC 9110 12.5.3); a qvalue that is not one counts as 0."""
 
 
 def assert_json_404(response: httpx.Response) -> None:
@@ -69,7 +79,7 @@ async def test_the_shell_revalidates_with_its_etag(client: httpx.AsyncClient) ->
     with trio.fail_after(30):
         first = await client.get("/settings")
         etag = first.headers["etag"]
-        assert re.fullmatch(r'"[0-9a-f]{32}"', etag)  # strong: no W/
+        assert ETAG.fullmatch(etag)
         again = await client.get("/settings", headers={"If-None-Match": etag})
         assert again.status_code == 304 and again.content == b""
         assert again.headers["etag"] == etag
@@ -101,7 +111,7 @@ async def test_the_shell_loads_only_hashed_same_origin_assets_that_answer(
             suffix = url[url.rindex("."):]
             assert answer.headers["content-type"].startswith(CONTENT_TYPES[suffix]), url
             etag = answer.headers["etag"]
-            assert re.fullmatch(r'"[0-9a-f]{32}"', etag)
+            assert ETAG.fullmatch(etag)
             cached = await client.get(url, headers={"If-None-Match": etag})
             assert cached.status_code == 304 and cached.content == b""
             if suffix == ".js":
@@ -121,6 +131,78 @@ async def test_unhashed_asset_urls_revalidate_and_old_hashes_are_gone(
         assert (await client.get("/assets/app.js", headers={"If-None-Match": plain.headers["etag"]})
                 ).status_code == 304
         assert_json_404(await client.get("/assets/0123456789abcdef/app.js"))
+
+
+def preact() -> Path:
+    """The vendored Preact module: 11 KB of script, a file worth compressing."""
+    (found,) = WEB.glob("vendor/preact-*/preact.module.js")
+    return found
+
+
+async def raw_get(client: httpx.AsyncClient, url: str, **headers: str) -> tuple[httpx.Response, bytes]:
+    """The answer and its body as sent, before httpx undoes any Content-Encoding."""
+    async with client.stream("GET", url, headers=headers) as response:
+        return response, b"".join([part async for part in response.aiter_raw()])
+
+
+async def test_assets_are_gzipped_for_clients_that_accept_it(client: httpx.AsyncClient) -> None:
+    """A compressible asset comes gzipped (same bytes once decoded, a Content-Length that
+    counts the encoded ones, its own ETag) when Accept-Encoding allows gzip, as it is when
+    not, with `Vary: Accept-Encoding` either way and still immutable."""
+    with trio.fail_after(60):
+        shell = await client.get("/")
+        version = next(u for u in page_links(shell.text).urls if u.endswith("/app.js")).split("/")[2]
+        url = f"/assets/{version}/{preact().relative_to(WEB).as_posix()}"
+        plain, body = await raw_get(client, url, **{"Accept-Encoding": "identity"})
+        assert body == preact().read_bytes()
+        assert "content-encoding" not in plain.headers
+        assert plain.headers["vary"] == "Accept-Encoding"
+        assert re.fullmatch(r'"[0-9a-f]{32}"', plain.headers["etag"])
+        for accept in ASKS_GZIP:
+            packed, raw = await raw_get(client, url, **{"Accept-Encoding": accept})
+            assert packed.status_code == 200, accept
+            assert packed.headers["content-encoding"] == "gzip", accept
+            assert packed.headers["vary"] == "Accept-Encoding"
+            assert packed.headers["etag"] == plain.headers["etag"][:-1] + '-gz"'
+            assert packed.headers["cache-control"] == IMMUTABLE
+            assert packed.headers["content-type"] == plain.headers["content-type"]
+            assert int(packed.headers["content-length"]) == len(raw) < len(body) * 0.9
+            assert gzip.decompress(raw) == body
+        for accept in REFUSES_GZIP:
+            same, raw = await raw_get(client, url, **{"Accept-Encoding": accept})
+            assert "content-encoding" not in same.headers, accept
+            assert same.headers["vary"] == "Accept-Encoding"
+            assert same.headers["etag"] == plain.headers["etag"]
+            assert raw == body, accept
+
+
+async def test_each_encoding_revalidates_with_its_own_etag(client: httpx.AsyncClient) -> None:
+    """If-None-Match gets a 304 only with the ETag of the variant the request would get."""
+    with trio.fail_after(30):
+        url = f"/assets/{preact().relative_to(WEB).as_posix()}"
+        identity = (await client.get(url, headers={"Accept-Encoding": "identity"})).headers["etag"]
+        gzipped = (await client.get(url, headers={"Accept-Encoding": "gzip"})).headers["etag"]
+        assert identity != gzipped
+        for accept, held, status in (("gzip", gzipped, 304), ("identity", identity, 304),
+                                     ("gzip", identity, 200), ("identity", gzipped, 200),
+                                     ("gzip", f"{identity}, {gzipped}", 304)):
+            answer = await client.get(url, headers={"Accept-Encoding": accept,
+                                                    "If-None-Match": held})
+            assert answer.status_code == status, (accept, held)
+            assert answer.headers["vary"] == "Accept-Encoding"
+            assert answer.headers["etag"] == (gzipped if accept == "gzip" else identity)
+            if status == 304:
+                assert answer.content == b"" and "content-encoding" not in answer.headers
+
+
+async def test_small_files_are_served_as_they_are(client: httpx.AsyncClient) -> None:
+    """A file under 1 KB has no gzip variant, so its answer never varies."""
+    with trio.fail_after(30):
+        icon = (WEB / "favicon.svg").read_bytes()
+        assert len(icon) < 1024
+        answer, raw = await raw_get(client, "/assets/favicon.svg", **{"Accept-Encoding": "gzip"})
+        assert raw == icon
+        assert "content-encoding" not in answer.headers and "vary" not in answer.headers
 
 
 async def test_no_path_leaves_web(client: httpx.AsyncClient) -> None:

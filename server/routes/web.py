@@ -9,7 +9,7 @@ from quart_schema import hide
 from ..accounts import RESERVED_USERNAMES, USERNAME
 from ..errors import not_found
 from ..ids import parse_id
-from ..web_client import WebClient, WebFile, content_security_policy
+from ..web_client import WebClient, WebFile, accepts_gzip, content_security_policy
 from .media import IMMUTABLE, etag_matches
 
 bp = Blueprint("web", __name__)
@@ -27,12 +27,21 @@ def web_client() -> WebClient:
 
 
 def answer(file: WebFile, cache_control: str) -> Response:
-    """`file` with a strong ETag, or a 304 when the client holds those bytes already."""
+    """`file` with a strong ETag, or a 304 when the client holds those bytes already.
+
+    A file with a gzip variant is answered with `Vary: Accept-Encoding`, and with that
+    variant (`Content-Encoding: gzip`, its own ETag) when the request accepts gzip; a
+    304 needs the ETag of the variant that would be served."""
     headers = {"ETag": file.etag, "Cache-Control": cache_control,
                "X-Content-Type-Options": "nosniff"}
-    if etag_matches(request.headers.get("If-None-Match"), file.etag):
+    body, encoded = file.body, {}
+    if file.gzip is not None:
+        headers["Vary"] = "Accept-Encoding"
+        if accepts_gzip(request.headers.get("Accept-Encoding")):
+            body, headers["ETag"], encoded = file.gzip, file.gzip_etag, {"Content-Encoding": "gzip"}
+    if etag_matches(request.headers.get("If-None-Match"), headers["ETag"]):
         return Response(b"", 304, headers)
-    return Response(file.body, 200, headers, content_type=file.content_type)
+    return Response(body, 200, headers | encoded, content_type=file.content_type)
 
 
 def shell() -> Response:
