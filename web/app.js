@@ -1,52 +1,11 @@
-// The app: a router over the deep-linkable paths and one placeholder view per route.
-// The screens arrive in later work; each route already has its place here.
+// The app: the header with who is signed in, and the screen for the current route.
+import { restore, signOut } from './account.js';
 import { html, render, useEffect, useState } from './html.js';
+import { navigate, route, usePath } from './router.js';
+import { LoginScreen, SignupScreen } from './screens/auth.js';
+import { useSession } from './session.js';
 
-const ROUTES = [
-  [/^\/$/, () => ({ name: 'home', title: 'Home' })],
-  [/^\/login$/, () => ({ name: 'login', title: 'Sign in' })],
-  [/^\/signup$/, () => ({ name: 'signup', title: 'Sign up' })],
-  [/^\/new$/, () => ({ name: 'new', title: 'New post' })],
-  [/^\/settings$/, () => ({ name: 'settings', title: 'Settings' })],
-  [/^\/p\/([0-9]+)$/, (m) => ({ name: 'post', title: 'Post', postId: m[1] })],
-  [/^\/([A-Za-z0-9._]+)\/(followers|following)$/,
-    (m) => ({ name: m[2], title: m[2] === 'followers' ? 'Followers' : 'Following',
-      username: m[1].toLowerCase() })],
-  [/^\/([A-Za-z0-9._]+)$/, (m) => ({ name: 'profile', title: 'Profile', username: m[1].toLowerCase() })],
-];
-
-/** The route a path names, or a "not found" route. */
-export function route(path) {
-  for (const [pattern, make] of ROUTES) {
-    const m = pattern.exec(path);
-    if (m) return make(m);
-  }
-  return { name: 'not-found', title: 'Not found' };
-}
-
-function usePath() {
-  const [path, setPath] = useState(location.pathname);
-  useEffect(() => {
-    const onPop = () => setPath(location.pathname);
-    // Same-origin links navigate in place; the server answers the same shell on reload.
-    const onClick = (event) => {
-      const link = event.target.closest('a[href]');
-      if (!link || link.origin !== location.origin || event.defaultPrevented || event.button !== 0
-          || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey
-          || link.pathname.startsWith('/docs') || link.target) return;
-      event.preventDefault();
-      history.pushState(null, '', link.pathname + link.search);
-      setPath(location.pathname);
-    };
-    addEventListener('popstate', onPop);
-    document.addEventListener('click', onClick);
-    return () => {
-      removeEventListener('popstate', onPop);
-      document.removeEventListener('click', onClick);
-    };
-  }, []);
-  return path;
-}
+const SCREENS = { login: LoginScreen, signup: SignupScreen };
 
 function Placeholder({ current }) {
   return html`
@@ -60,18 +19,60 @@ function Placeholder({ current }) {
       JSON API is described at <a href="/docs">/docs</a>.</p>`;
 }
 
+function AlreadySignedIn({ current }) {
+  const { user } = useSession();
+  return html`
+    <h1>${current.title}</h1>
+    <p>You are signed in as <strong>${user.username}</strong>. <a href="/">Go to the home page</a></p>`;
+}
+
+function Account({ session }) {
+  const [busy, setBusy] = useState(false);
+  if (session.status === 'checking') return null;
+  if (session.status === 'signed-out') {
+    return html`<a href="/login">Sign in</a><a href="/signup">Sign up</a>`;
+  }
+  const { user } = session;
+  const onSignOut = async () => {
+    setBusy(true);
+    try {
+      await signOut();
+    } catch {
+      // Signed out here all the same; a server that was not reached keeps the token live.
+    }
+    setBusy(false);
+    navigate('/login');
+  };
+  return html`
+    <a class="who" href=${`/${user.username}`}>${user.display_name || user.username}</a>
+    <button type="button" onClick=${onSignOut} disabled=${busy}>Sign out</button>`;
+}
+
 function App() {
   const current = route(usePath());
+  const session = useSession();
+  const [problem, setProblem] = useState(null);
+  const check = () => {
+    setProblem(null);
+    restore().catch((failure) => { if (failure.status !== 401) setProblem(failure.message); });
+  };
+  useEffect(check, []);
   useEffect(() => { document.title = `${current.title} · Pixtrio`; }, [current.title]);
+  const Screen = session.status === 'signed-in' && current.name in SCREENS
+    ? AlreadySignedIn : SCREENS[current.name] || Placeholder;
   return html`
     <header class="bar">
       <a class="brand" href="/">Pixtrio</a>
-      <nav aria-label="Main">
-        <a href="/login">Sign in</a>
-        <a href="/signup">Sign up</a>
-      </nav>
+      <nav aria-label="Account"><${Account} session=${session} /></nav>
     </header>
-    <main id="main"><${Placeholder} current=${current} /></main>`;
+    <main id="main">
+      ${problem && html`
+        <div class="problem" role="alert">
+          <p>Could not check your session: ${problem}</p>
+          <button type="button" onClick=${check}>Try again</button>
+        </div>`}
+      <${Screen} current=${current} />
+    </main>`;
 }
 
 render(html`<${App} />`, document.getElementById('app'));

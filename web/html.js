@@ -3,5 +3,5 @@ import { h, render } from './vendor/preact-10.29.8/preact.module.js';
 import htm from './vendor/htm-3.1.1/htm.module.js';
 
 export { render };
-export { useEffect, useState } from './vendor/preact-10.29.8/hooks.module.js';
+export { useEffect, useRef, useState } from './vendor/preact-10.29.8/hooks.module.js';
 export const html = htm.bind(h);

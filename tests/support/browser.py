@@ -80,6 +80,18 @@ class PageLog:
         if message.type == "error":
             self.errors.append(f"console: {message.text} ({message.location.get('url')})")
 
+    def errors_besides(self, *failed_loads: tuple[int, str]) -> list[str]:
+        """The errors left once one "failed to load" console error is struck off for each
+        `(status, url)` a test provoked on purpose (Chromium logs every 4xx fetch)."""
+        left = list(self.errors)
+        for status, url in failed_loads:
+            match = next((error for error in left if error.startswith("console: Failed to load")
+                          and f" status of {status} (" in error and error.endswith(f"({url})")), None)
+            if match is None:
+                return [*left, f"expected a failed load ({status}) of {url}"]
+            left.remove(match)
+        return left
+
     def foreign(self, own: str) -> list[str]:
         """The recorded URLs that leave `own`'s origin (inline data and blobs do not)."""
         return [url for url in self.urls

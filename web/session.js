@@ -1,0 +1,47 @@
+// Who is signed in: the token, kept in localStorage so a reload keeps the session, and
+// the current user. No network here; account.js talks to the server.
+import { useEffect, useState } from './html.js';
+
+const TOKEN_KEY = 'pixtrio.token';
+const listeners = new Set();
+let state = localStorage.getItem(TOKEN_KEY)
+  ? { status: 'checking', user: null } // a stored token, not yet confirmed by the server
+  : { status: 'signed-out', user: null };
+
+function set(next) {
+  state = next;
+  for (const listener of listeners) listener(state);
+}
+
+/** The stored token, or null when signed out. */
+export function token() {
+  return localStorage.getItem(TOKEN_KEY);
+}
+
+/** The current `{status, user}`; status is 'checking', 'signed-in' or 'signed-out'. */
+export function current() {
+  return state;
+}
+
+/** Keeps `token` (when given) and shows `user` as signed in. */
+export function signedIn(user, newToken = null) {
+  if (newToken !== null) localStorage.setItem(TOKEN_KEY, newToken);
+  set({ status: 'signed-in', user });
+}
+
+/** Forgets the token and the user. */
+export function signedOut() {
+  localStorage.removeItem(TOKEN_KEY);
+  set({ status: 'signed-out', user: null });
+}
+
+/** The current `{status, user}`, re-rendering the component when it changes. */
+export function useSession() {
+  const [now, setNow] = useState(state);
+  useEffect(() => {
+    listeners.add(setNow);
+    setNow(state);
+    return () => listeners.delete(setNow);
+  }, []);
+  return now;
+}
