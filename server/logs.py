@@ -7,6 +7,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+import trio
+
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
@@ -24,6 +26,26 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+def _only_cancelled(error: BaseException | None) -> bool:
+    if isinstance(error, BaseExceptionGroup):
+        return all(_only_cancelled(e) for e in error.exceptions)
+    return isinstance(error, trio.Cancelled)
+
+
+class DropCancellations(logging.Filter):
+    """Drops a library's error report whose only cause is our own cancellation.
+
+    coredis logs "Connection attempt failed unexpectedly!" at error when a shutdown cancels
+    a connection still in its handshake; that is the shutdown working, not a fault.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and _only_cancelled(record.exc_info[1]))
+
+
+_DROP_CANCELLATIONS = DropCancellations()
+
+
 def configure_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
@@ -33,4 +55,6 @@ def configure_logging(level: str) -> None:
     # hypercorn logs each request at info; our own lines are the useful ones
     logging.getLogger("hypercorn.access").setLevel(logging.WARNING)
     # coredis reports reloading a Lua script after a Redis restart as a retry at info
-    logging.getLogger("coredis").setLevel(logging.WARNING)
+    coredis = logging.getLogger("coredis")
+    coredis.setLevel(logging.WARNING)
+    coredis.addFilter(_DROP_CANCELLATIONS)

@@ -60,7 +60,8 @@ async def test_ctrl_c_stops_server_and_valkey(data_dir: Path) -> None:
     assert not alive(valkey)
     messages = [e.get("msg", "") for e in server.log_entries()]
     assert "received SIGINT; shutting down" in messages and messages[-1] == "pixtrio stopped"
-    assert not any(e.get("level") == "error" for e in server.log_entries())
+    errors = [e for e in server.log_entries() if e.get("level") == "error"]
+    assert not errors
 
 
 async def test_killed_valkey_is_restarted(data_dir: Path) -> None:
