@@ -1,22 +1,41 @@
 // The app: the header with who is signed in, and the screen for the current route.
 import { restore, signOut } from './account.js';
 import { html, render, useEffect, useState } from './html.js';
+import { startLive, stopLive } from './live.js';
 import { navigate, route, usePath } from './router.js';
 import { LoginScreen, SignupScreen } from './screens/auth.js';
+import { HomeScreen } from './screens/feed.js';
+import { NewPostScreen } from './screens/new-post.js';
+import { PostScreen } from './screens/post.js';
+import { FollowListScreen, ProfileScreen } from './screens/profile.js';
+import { SettingsScreen } from './screens/settings.js';
+import { TagScreen } from './screens/tag.js';
 import { useSession } from './session.js';
 
-const SCREENS = { login: LoginScreen, signup: SignupScreen };
+// Screens for signed-out visitors only; a signed-in one is told who they are.
+const GUEST_SCREENS = { login: LoginScreen, signup: SignupScreen };
+// Screens that only make sense signed in: a signed-out visitor is sent to /login.
+const MEMBER_SCREENS = new Set(['home', 'new', 'settings']);
+const SCREENS = {
+  ...GUEST_SCREENS,
+  home: HomeScreen,
+  new: NewPostScreen,
+  post: PostScreen,
+  profile: ProfileScreen,
+  followers: FollowListScreen,
+  following: FollowListScreen,
+  settings: SettingsScreen,
+  tag: TagScreen,
+};
 
-function Placeholder({ current }) {
+function Nothing() {
+  return null;
+}
+
+function NotFound() {
   return html`
-    <h1>${current.title}</h1>
-    <p class="route" data-route=${current.name}>
-      Route: <code>${current.name}</code>
-      ${current.username && html` for <strong>${current.username}</strong>`}
-      ${current.postId && html` <code>${current.postId}</code>`}
-    </p>
-    <p>This is the app's frame; its screens arrive one at a time. Meanwhile the server's
-      JSON API is described at <a href="/docs">/docs</a>.</p>`;
+    <h1>Not found</h1>
+    <p>There is no page at this address. <a href="/">Go to the home page</a></p>`;
 }
 
 function AlreadySignedIn({ current }) {
@@ -57,9 +76,16 @@ function App() {
     restore().catch((failure) => { if (failure.status !== 401) setProblem(failure.message); });
   };
   useEffect(check, []);
+  useEffect(() => {
+    if (session.status === 'signed-in') startLive();
+    else if (session.status === 'signed-out') stopLive();
+  }, [session.status]);
+  const sendToLogin = session.status === 'signed-out' && MEMBER_SCREENS.has(current.name);
+  useEffect(() => { if (sendToLogin) navigate('/login', { replace: true }); }, [sendToLogin]);
   useEffect(() => { document.title = `${current.title} · Pixtrio`; }, [current.title]);
-  const Screen = session.status === 'signed-in' && current.name in SCREENS
-    ? AlreadySignedIn : SCREENS[current.name] || Placeholder;
+  let Screen = SCREENS[current.name] || NotFound;
+  if (session.status === 'signed-in' && current.name in GUEST_SCREENS) Screen = AlreadySignedIn;
+  if (session.status !== 'signed-in' && MEMBER_SCREENS.has(current.name)) Screen = Nothing;
   return html`
     <header class="bar">
       <a class="brand" href="/">Pixtrio</a>

@@ -3,12 +3,21 @@ import { useEffect, useState } from './html.js';
 
 const NAVIGATE = 'pixtrio:navigate';
 
+function decoded(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text; // a stray '%': show it as it was typed
+  }
+}
+
 const ROUTES = [
   [/^\/$/, () => ({ name: 'home', title: 'Home' })],
   [/^\/login$/, () => ({ name: 'login', title: 'Sign in' })],
   [/^\/signup$/, () => ({ name: 'signup', title: 'Sign up' })],
   [/^\/new$/, () => ({ name: 'new', title: 'New post' })],
   [/^\/settings$/, () => ({ name: 'settings', title: 'Settings' })],
+  [/^\/explore\/tags\/([^/]+)$/, (m) => ({ name: 'tag', title: 'Hashtag', tag: decoded(m[1]) })],
   [/^\/p\/([0-9]+)$/, (m) => ({ name: 'post', title: 'Post', postId: m[1] })],
   [/^\/([A-Za-z0-9._]+)\/(followers|following)$/,
     (m) => ({ name: m[2], title: m[2] === 'followers' ? 'Followers' : 'Following',

@@ -155,7 +155,7 @@ def test_invalid_username_marks_the_field(
     assert log.errors_besides((422, base + "/api/auth/register")) == []
 
 
-def test_token_revoked_elsewhere_sends_to_sign_in(
+def test_token_revoked_while_open_sends_to_sign_in_live(
         live_server: ServerProcess, open_page: Callable[[], PageLog], http: httpx.Client) -> None:
     log = open_page()
     page, base = log.page, live_server.url
@@ -166,7 +166,28 @@ def test_token_revoked_elsewhere_sends_to_sign_in(
     assert token is not None
     assert http.post("/api/auth/logout", headers=bearer(token)).status_code == 204
 
+    expect(page).to_have_url(base + "/login")  # the websocket's 4001, without a reload
+    expect_signed_out(page)
+    assert stored_token(page) is None
     page.reload()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    assert log.foreign(base) == []
+    assert log.errors == []
+
+
+def test_token_revoked_while_away_sends_to_sign_in(
+        live_server: ServerProcess, open_page: Callable[[], PageLog], http: httpx.Client) -> None:
+    log = open_page()
+    page, base = log.page, live_server.url
+    username = unique_name("web")
+    sign_up(page, base, username)
+    expect_signed_in(page, username)
+    token = stored_token(page)
+    assert token is not None
+    page.goto("about:blank")
+    assert http.post("/api/auth/logout", headers=bearer(token)).status_code == 204
+
+    page.goto(base + "/")
     expect(page).to_have_url(base + "/login")
     expect_signed_out(page)
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()

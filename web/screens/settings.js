@@ -1,0 +1,6 @@
+// STUB: replaced by the screen's real module.
+import { html } from '../html.js';
+
+export function SettingsScreen({ current }) {
+  return html`<h1>${current.title}</h1><p data-route=${current.name}>This screen is being built.</p>`;
+}
