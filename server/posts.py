@@ -1,4 +1,5 @@
-"""Posts: publishing an upload, who may see a post, deleting, and an author's post list."""
+"""Posts: publishing an upload, who may see a post, deleting, and the lists of an
+author's posts and of a hashtag's."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from storage.types import Page, Post, PostStatus, User
 from .errors import ApiError, not_found
 from .feed import FeedService
 from .media_keys import MediaKeys
-from .text import check_text, hashtags
+from .text import check_text, hashtags, tag_key
 from .uploads import post_kind
 
 VISIBLE_TO_ALL: tuple[PostStatus, ...] = ("ready",)
@@ -110,3 +111,11 @@ class PostService:
             author.user_id, statuses=VISIBLE_TO_AUTHOR if own else VISIBLE_TO_ALL,
             before=before, limit=limit,
         )
+
+    async def with_hashtag(self, name: str, *, before: int | None, limit: int) -> Page[Post]:
+        """The ready posts tagged `name` (in any case), newest first. Raises 404 for a
+        name no hashtag has (`tag_key`)."""
+        tag = tag_key(name)
+        if tag is None:
+            raise not_found("hashtag")
+        return await self._store.posts_with_hashtag(tag, before=before, limit=limit)

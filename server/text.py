@@ -8,6 +8,8 @@ import unicodedata
 from .errors import invalid
 
 HASHTAG = re.compile(r"(?<![\w#])#(\w{1,100})")
+TAG = re.compile(r"\w{1,100}")
+"""A hashtag's name, as `HASHTAG` reads it."""
 MENTION = re.compile(r"(?<![\w@.])@([A-Za-z0-9._]{1,30})")
 MAX_TAGS = 30
 
@@ -48,6 +50,15 @@ def _distinct(pattern: re.Pattern[str], text: str) -> tuple[str, ...]:
 def hashtags(text: str) -> tuple[str, ...]:
     """Distinct lowercase hashtags in order of first use (at most 30)."""
     return _distinct(HASHTAG, text)
+
+
+def tag_key(name: str) -> str | None:
+    """The stored (lowercase) form of the hashtag written `name` in any case, or None when
+    no hashtag is written so. A stored form counts too, though lowercasing "İ" gives "i"
+    and U+0307, which is no word character: the web client links tags by that form."""
+    if TAG.fullmatch(name) or TAG.fullmatch(name.replace("i\u0307", "i")):
+        return name.lower()
+    return None
 
 
 def mentions(text: str) -> tuple[str, ...]:

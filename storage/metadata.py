@@ -145,6 +145,11 @@ class PostStore(Protocol):
         """The author's posts with one of `statuses`, newest first."""
         ...
 
+    async def posts_with_hashtag(self, tag: str, *, before: int | None, limit: int) -> Page[Post]:
+        """The ready posts whose `hashtags` hold `tag` (matched exactly: hashtags are
+        stored lowercase), newest first, from an index on the tag."""
+        ...
+
 
 class LikeStore(Protocol):
     async def add_like(self, post_id: int, user_id: int) -> bool:

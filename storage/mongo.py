@@ -173,6 +173,9 @@ class MongoStore:
         self._follows.create_index([("follower_id", ASCENDING), ("edge_id", DESCENDING)])
         self._posts.create_index([("author_id", ASCENDING), ("_id", DESCENDING)])
         self._posts.create_index([("status", ASCENDING), ("created_at", ASCENDING)])
+        # multikey: one entry per hashtag of a post
+        self._posts.create_index([("hashtags", ASCENDING), ("status", ASCENDING),
+                                  ("_id", DESCENDING)])
         self._likes.create_index([("post_id", ASCENDING), ("user_id", ASCENDING)], unique=True)
         self._likes.create_index([("user_id", ASCENDING), ("post_id", ASCENDING)])
         self._comments.create_index([("post_id", ASCENDING), ("_id", ASCENDING)])
@@ -510,6 +513,19 @@ class MongoStore:
         limit: int,
     ) -> Page[Post]:
         query: Doc = {"author_id": author_id, "status": {"$in": list(statuses)}}
+        if before is not None:
+            query["_id"] = {"$lt": before}
+
+        def run() -> Page[Post]:
+            docs = list(self._posts.find(query).sort("_id", DESCENDING).limit(limit + 1))
+            more = len(docs) > limit
+            docs = docs[:limit]
+            return Page([_post(d) for d in docs], docs[-1]["_id"] if more else None)
+
+        return await self._run(run)
+
+    async def posts_with_hashtag(self, tag: str, *, before: int | None, limit: int) -> Page[Post]:
+        query: Doc = {"hashtags": tag, "status": "ready"}
         if before is not None:
             query["_id"] = {"$lt": before}
 

@@ -99,7 +99,20 @@ CREATE TABLE IF NOT EXISTS comments (
     created_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS comments_by_post ON comments (post_id, comment_id);
+CREATE TABLE IF NOT EXISTS post_hashtags (
+    tag TEXT NOT NULL,
+    post_id INTEGER NOT NULL,
+    PRIMARY KEY (tag, post_id)
+) WITHOUT ROWID;
 """
+
+UPGRADES = (
+    # 1: post_hashtags, new beside posts.hashtags, is filled from it
+    "INSERT OR IGNORE INTO post_hashtags (tag, post_id)"
+    " SELECT j.value, p.post_id FROM posts p, json_each(p.hashtags) j",
+)
+"""Data changes that bring a database made by an older version up to date, each run once
+(in one transaction with the `user_version` it sets) after `SCHEMA` has made the tables."""
 
 
 def recent_ready_sql(authors: int) -> str:
@@ -118,6 +131,13 @@ POST_COLUMNS = (
     "post_id, author_id, kind, status, caption, location, alt_text, hashtags, media, "
     "failure_reason, like_count, comment_count, created_at"
 )
+POSTS_WITH_HASHTAG_SQL = (
+    f"SELECT {', '.join('p.' + col for col in POST_COLUMNS.split(', '))}"
+    " FROM post_hashtags h JOIN posts p ON p.post_id = h.post_id"
+    " WHERE h.tag = ? AND h.post_id < ? AND p.status = 'ready' ORDER BY h.post_id DESC LIMIT ?"
+)
+"""A page of the ready posts carrying a tag: one backwards range of post_hashtags' key,
+each post then read by its id."""
 POST_PLAIN_FIELDS = {"caption", "location", "alt_text", "hashtags", "media", "failure_reason"}
 COMMENT_COLUMNS = "comment_id, post_id, author_id, text, hashtags, mentions, created_at"
 
@@ -225,6 +245,7 @@ class SqliteStore:
             path.parent.mkdir(parents=True, exist_ok=True)
             writer = _connect(path)
             writer.executescript(SCHEMA)
+            _upgrade(writer)
             return cls(path, writer, _connect(path), [_connect(path) for _ in range(readers)])
 
         return await trio.to_thread.run_sync(setup)
@@ -467,6 +488,7 @@ class SqliteStore:
                      json.dumps(post.media), post.failure_reason, post.like_count,
                      post.comment_count, ms_from_utc(post.created_at)),
                 )
+                _index_hashtags(c, post.post_id, post.hashtags)
                 # posts_count counts ready posts, so one created ready counts too.
                 if post.status == "ready":
                     c.execute("UPDATE users SET posts_count = posts_count + 1 WHERE user_id = ?",
@@ -501,12 +523,18 @@ class SqliteStore:
         }
 
         def run(c: sqlite3.Connection) -> Post | None:
-            if values:
-                sets = ", ".join(f"{k} = ?" for k in values)
-                c.execute(f"UPDATE posts SET {sets} WHERE post_id = ?", (*values.values(), post_id))
-            row = c.execute(f"SELECT {POST_COLUMNS} FROM posts WHERE post_id = ?",
-                            (post_id,)).fetchone()
-            return _post(row) if row else None
+            with _transaction(c):
+                if values:
+                    sets = ", ".join(f"{k} = ?" for k in values)
+                    c.execute(f"UPDATE posts SET {sets} WHERE post_id = ?",
+                              (*values.values(), post_id))
+                row = c.execute(f"SELECT {POST_COLUMNS} FROM posts WHERE post_id = ?",
+                                (post_id,)).fetchone()
+                if row is None:
+                    return None
+                if "hashtags" in fields:
+                    _index_hashtags(c, post_id, fields["hashtags"])
+                return _post(row)
 
         return await self._write(run)
 
@@ -539,6 +567,7 @@ class SqliteStore:
                     return None
                 post = _post(row)
                 c.execute("DELETE FROM posts WHERE post_id = ?", (post_id,))
+                c.execute("DELETE FROM post_hashtags WHERE post_id = ?", (post_id,))
                 c.execute("DELETE FROM likes WHERE post_id = ?", (post_id,))
                 c.execute("DELETE FROM comments WHERE post_id = ?", (post_id,))
                 if post.status == "ready":
@@ -562,6 +591,18 @@ class SqliteStore:
                 f" AND status IN ({_placeholders(len(statuses))})"
                 " ORDER BY post_id DESC LIMIT ?",
                 (author_id, before if before is not None else 2**63 - 1, *statuses, limit + 1),
+            ).fetchall()
+            more = len(rows) > limit
+            rows = rows[:limit]
+            return Page([_post(r) for r in rows], rows[-1]["post_id"] if more else None)
+
+        return await self._read(run)
+
+    async def posts_with_hashtag(self, tag: str, *, before: int | None, limit: int) -> Page[Post]:
+        def run(c: sqlite3.Connection) -> Page[Post]:
+            rows = c.execute(
+                POSTS_WITH_HASHTAG_SQL,
+                (tag, before if before is not None else 2**63 - 1, limit + 1),
             ).fetchall()
             more = len(rows) > limit
             rows = rows[:limit]
@@ -707,6 +748,22 @@ class SqliteStore:
             return Page([_comment(r) for r in rows], rows[-1]["comment_id"] if more else None)
 
         return await self._read(run)
+
+
+def _upgrade(c: sqlite3.Connection) -> None:
+    """Run the `UPGRADES` this database has not had yet, each with its `user_version`."""
+    version = c.execute("PRAGMA user_version").fetchone()[0]
+    for number, statement in enumerate(UPGRADES[version:], start=version + 1):
+        with _transaction(c):
+            c.execute(statement)
+            c.execute(f"PRAGMA user_version = {number}")
+
+
+def _index_hashtags(c: sqlite3.Connection, post_id: int, tags: Collection[str]) -> None:
+    """Make post_hashtags list exactly `tags` for the post."""
+    c.execute("DELETE FROM post_hashtags WHERE post_id = ?", (post_id,))
+    c.executemany("INSERT OR IGNORE INTO post_hashtags (tag, post_id) VALUES (?, ?)",
+                  [(tag, post_id) for tag in tags])
 
 
 def _bump_follow_counts(c: sqlite3.Connection, follower_id: int, followee_id: int, by: int) -> None:

@@ -47,6 +47,9 @@ RAW_BODIES = (
 )
 FREE_TEXT = {"password"}
 """Fields that take any text, NUL included: a password is hashed whole, never shown."""
+WORD_ARGUMENTS = {"tag"}
+"""Path parameters that take any word characters (a hashtag, whose digits may be any
+script's), so a well-formed one names an empty list rather than nothing."""
 RAW_BODY_ROUTES = (("PUT", "/upload/<token>"), ("PUT", "/api/me/avatar"))
 """Served by `server.streaming` ahead of the app, so not in its url_map."""
 
@@ -106,6 +109,14 @@ def shell_or_refused(response: httpx.Response) -> str | None:
     return refused(response)
 
 
+def empty_or_refused(response: httpx.Response) -> str | None:
+    """Why `response` is neither an empty JSON list of posts nor a JSON 4xx; None if it is."""
+    if response.status_code == 200 and response.headers.get("content-type", "").startswith(
+            "application/json") and response.json() == {"posts": [], "next_cursor": None}:
+        return None
+    return refused(response)
+
+
 def handled(response: httpx.Response) -> str | None:
     """Why `response` is a 5xx or not JSON; None if it is neither."""
     if response.status_code >= 500:
@@ -135,7 +146,7 @@ class World:
     def arguments(self) -> dict[str, str]:
         return {"username": self.username, "post_id": self.post_id,
                 "comment_id": self.comment_id, "key": self.media_url.removeprefix("/media/"),
-                "token": "not-a-grant"}
+                "token": "not-a-grant", "tag": "probe"}
 
 
 async def world(client: httpx.AsyncClient) -> World:
@@ -191,7 +202,8 @@ async def test_hostile_url_parameters(client: httpx.AsyncClient, live_server: Se
     """Ids in non-ASCII digits or past 64 bits, NUL and over-long names in every path
     parameter (404 for an id that cannot exist), and the same in every query field of a
     listing of a real user or post: a JSON 4xx, signed in or out (a web client route may
-    instead answer the app shell, as "0" or a 20-digit number is a well-formed username)."""
+    instead answer the app shell, as "0" or a 20-digit number is a well-formed username,
+    and a hashtag's list may be empty, as digits of any script make a hashtag)."""
     before = unhandled_errors(live_server)
     w = await world(client)
     failures: list[str] = []
@@ -199,7 +211,9 @@ async def test_hostile_url_parameters(client: httpx.AsyncClient, live_server: Se
         for route in (r for r in ROUTES if r.arguments):
             for value in PATH_VALUES:
                 url = path(route.rule, dict.fromkeys(route.arguments, value))
-                check = shell_or_refused if route.client_page else refused
+                check = (shell_or_refused if route.client_page
+                         else empty_or_refused if WORD_ARGUMENTS & set(route.arguments)
+                         else refused)
                 for signed_in in (w.token, None):
                     await probe(client, route, url, signed_in, failures, content="{}", check=check)
         for route in (r for r in ROUTES if r.query is not None):
@@ -214,6 +228,14 @@ async def test_hostile_url_parameters(client: httpx.AsyncClient, live_server: Se
                      "/api/posts/9999999999999999999/comments"):
         answer = await client.get(id_route)
         assert answer.status_code == 404 and answer.json()["error"]["code"] == "not_found"
+    for tag in ("x" * 101, "%00", "sun%00", "%2E%2E", "..%2Fposts", "sun%2F..", "%D9%A3%CC%81"):
+        for tag_route in (f"/api/tags/{tag}/posts", f"/explore/tags/{tag}"):
+            answer = await client.get(tag_route)
+            assert answer.status_code == 404, (tag_route, answer.status_code)
+            assert answer.json()["error"]["code"] == "not_found"
+    for digits in NON_ASCII_DIGITS:
+        answer = await client.get(f"/api/tags/{quote(digits)}/posts")
+        assert answer.json() == {"posts": [], "next_cursor": None}
     assert unhandled_errors(live_server) == before
 
 

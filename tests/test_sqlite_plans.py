@@ -1,13 +1,16 @@
 """SQLite query plans the feed's cold reads depend on: the newest posts of a user's
-followees come from one index range per author, whatever else the table holds."""
+followees come from one index range per author, whatever else the table holds; a tag's
+posts come from one range of the tag index. And what opening an older database changes."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from pathlib import Path
 
 import pytest
 
-from storage.sqlite import SCHEMA, recent_ready_sql
+from storage.sqlite import POSTS_WITH_HASHTAG_SQL, SCHEMA, SqliteStore, recent_ready_sql
 
 
 def posts_table(*, analyzed: bool) -> sqlite3.Connection:
@@ -41,3 +44,50 @@ def test_opening_an_older_database_drops_the_status_index() -> None:
     c.executescript(SCHEMA)
     indexes = {row[0] for row in c.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "posts_by_status" not in indexes and "posts_processing" in indexes
+
+
+@pytest.mark.parametrize("analyzed", [False, True])
+def test_a_tags_posts_are_read_from_the_tag_index(analyzed: bool) -> None:
+    c = posts_table(analyzed=analyzed)
+    c.executemany("INSERT INTO post_hashtags (tag, post_id) VALUES (?, ?)",
+                  [(f"tag{n % 50}", n) for n in range(1, 20_001)]
+                  + [("rare", n) for n in range(1, 20_001, 1000)])
+    if analyzed:
+        c.execute("ANALYZE")
+    arguments = ("tag7", 15_000, 10)
+    plan = " ".join(row[3] for row in c.execute(
+        "EXPLAIN QUERY PLAN " + POSTS_WITH_HASHTAG_SQL, arguments))
+    assert "SEARCH h USING PRIMARY KEY (tag=? AND post_id<?)" in plan, plan
+    assert "SEARCH p USING INTEGER PRIMARY KEY" in plan, plan
+    assert "SCAN" not in plan and "TEMP B-TREE" not in plan, plan
+    rows = c.execute(POSTS_WITH_HASHTAG_SQL, arguments).fetchall()
+    expected = [n for n in range(14_999, 0, -1) if n % 50 == 7 and n % 97][:10]
+    assert [row[0] for row in rows] == expected
+
+
+async def test_opening_an_older_database_indexes_its_posts_hashtags(tmp_path: Path) -> None:
+    """A database from before `post_hashtags` has it filled from `posts.hashtags` once."""
+    path = tmp_path / "meta.db"
+    c = sqlite3.connect(path)
+    c.executescript(SCHEMA)
+    c.execute("DROP TABLE post_hashtags")
+    c.executemany(
+        "INSERT INTO posts (post_id, author_id, kind, status, hashtags, created_at)"
+        " VALUES (?, 1, 'photo', ?, ?, 0)",
+        [(1, "ready", json.dumps(["sun", "sea"])), (2, "ready", json.dumps(["sun"])),
+         (3, "processing", json.dumps(["sun"])), (4, "ready", "[]")])
+    c.commit()
+    c.close()
+    for _ in range(2):  # the second opening adds nothing
+        store = await SqliteStore.open(path)
+        try:
+            page = await store.posts_with_hashtag("sun", before=None, limit=10)
+            assert [p.post_id for p in page.items] == [2, 1]
+            assert [p.post_id for p in (await store.posts_with_hashtag(
+                "sea", before=None, limit=10)).items] == [1]
+        finally:
+            await store.aclose()
+    c = sqlite3.connect(path)
+    assert c.execute("SELECT COUNT(*) FROM post_hashtags").fetchone()[0] == 4
+    assert c.execute("PRAGMA user_version").fetchone()[0] == 1
+    c.close()

@@ -570,6 +570,88 @@ async def test_list_posts_by_author(store: MetadataStore) -> None:
         assert (none.items, none.next_position) == ([], None)
 
 
+async def tagged(store: MetadataStore, tag: str, limit: int = 2) -> list[int]:
+    """Every post id of `posts_with_hashtag(tag)`, paging, checking the paging promises."""
+    ids: list[int] = []
+    before: int | None = None
+    while True:
+        page = await store.posts_with_hashtag(tag, before=before, limit=limit)
+        assert len(page.items) <= limit
+        assert all(p.status == "ready" and tag in p.hashtags for p in page.items)
+        ids.extend(p.post_id for p in page.items)
+        if page.next_position is None:
+            return ids
+        assert len(page.items) == limit
+        before = page.next_position
+
+
+async def test_posts_with_hashtag(store: MetadataStore) -> None:
+    """Ready posts carrying the tag, newest first across authors, paged; processing and
+    failed posts are left out until ready; an exact match on the stored lowercase tag."""
+    with trio.fail_after(10):
+        a, b = await make_user(store), await make_user(store)
+        made: list[tuple[int, str, tuple[str, ...]]] = []
+        for author, status, tags in [
+            (a, "ready", ("sun",)), (b, "ready", ("sea", "sun")), (a, "processing", ("sun",)),
+            (b, "ready", ("sunset",)), (a, "failed", ("sun",)), (b, "ready", ()),
+            (a, "ready", ("café", "sun", "١٢٣")), (b, "ready", ("sun",)),
+        ]:
+            post = make_post(author.user_id, hashtags=tags)
+            await store.create_post(post)
+            if status != "processing":
+                await store.set_post_status(post.post_id, status)  # type: ignore[arg-type]
+            made.append((post.post_id, status, tags))
+
+        def expected(tag: str) -> list[int]:
+            return [p for p, status, tags in reversed(made) if status == "ready" and tag in tags]
+
+        sun = expected("sun")
+        assert len(sun) == 4
+        assert await tagged(store, "sun") == sun
+        assert await tagged(store, "sun", limit=4) == sun
+        assert await tagged(store, "sea") == [made[1][0]]
+        assert await tagged(store, "café") == await tagged(store, "١٢٣") == [made[6][0]]
+        for nothing in ("SUN", "su", "sunse", "nope"):
+            assert await tagged(store, nothing) == []
+        below = await store.posts_with_hashtag("sun", before=sun[1], limit=1)
+        assert [p.post_id for p in below.items] == [sun[2]]
+        assert below.next_position == sun[2]
+        last = await store.posts_with_hashtag("sun", before=sun[2], limit=1)
+        assert ([p.post_id for p in last.items], last.next_position) == ([sun[3]], None)
+
+        processing = made[2][0]
+        await store.set_post_status(processing, "ready")
+        assert await tagged(store, "sun") == sorted([*sun, processing], reverse=True)
+        await store.set_post_status(processing, "failed")
+        assert await tagged(store, "sun") == sun
+
+
+async def test_a_posts_hashtags_follow_its_updates_and_deletion(store: MetadataStore) -> None:
+    with trio.fail_after(10):
+        author = await make_user(store)
+        kept = make_post(author.user_id, "ready", hashtags=("sun",))
+        moved = make_post(author.user_id, "ready", hashtags=("sun", "sea"))
+        for post in (kept, moved):
+            await store.create_post(post)
+        assert await tagged(store, "sun") == [moved.post_id, kept.post_id]
+
+        await store.update_post(moved.post_id, hashtags=["sea", "sky"])
+        assert await tagged(store, "sun") == [kept.post_id]
+        assert await tagged(store, "sky") == await tagged(store, "sea") == [moved.post_id]
+        await store.update_post(moved.post_id, caption="no tags said")
+        assert await tagged(store, "sky") == [moved.post_id]
+        await store.update_post(moved.post_id, hashtags=())
+        assert await tagged(store, "sky") == await tagged(store, "sea") == []
+        assert await store.update_post(next_id(), hashtags=["sun"]) is None
+        assert await tagged(store, "sun") == [kept.post_id]
+
+        await store.delete_post(kept.post_id)
+        assert await tagged(store, "sun") == []
+        again = make_post(author.user_id, "ready", hashtags=("sun",))
+        await store.create_post(again)
+        assert await tagged(store, "sun") == [again.post_id]
+
+
 # lifecycle
 
 

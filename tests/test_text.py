@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from server.errors import ApiError
-from server.text import check_text, is_blank
+from server.text import check_text, hashtags, is_blank, tag_key
 
 
 @pytest.mark.parametrize("char", [chr(c) for c in (*range(0x20), *range(0x7F, 0xA0))])
@@ -46,3 +46,13 @@ def test_ordinary_text_passes() -> None:
 ])
 def test_blank_means_only_whitespace_or_format_characters(text: str, blank: bool) -> None:
     assert is_blank(text) is blank
+
+
+def test_a_tag_is_looked_up_as_hashtags_stores_it() -> None:
+    for written in ("Sunset", "SUNSET", "café", "CAFÉ", "١٢٣", "snake_case", "x" * 100,
+                    "İstanbul", "ΟΔΟΣ"):
+        (stored,) = hashtags(f"#{written}")
+        assert tag_key(written) == tag_key(stored) == stored, written
+    assert tag_key("i\u0307stanbul") == "i\u0307stanbul"  # how "İstanbul" is stored
+    for nothing in ("", "x" * 101, "a.b", "a b", "#a", "a\n", "a\x00", "\u0307", "🌅", ".."):
+        assert tag_key(nothing) is None, nothing

@@ -1,4 +1,5 @@
-"""Routes for posts: upload URLs, publishing, reading, deleting, an author's posts."""
+"""Routes for posts: upload URLs, publishing, reading, deleting, an author's posts and a
+hashtag's."""
 
 from __future__ import annotations
 
@@ -98,4 +99,19 @@ async def user_posts(username: str, query_args: ListQuery) -> dict[str, Any]:
     return {
         "posts": await post_views(page.items, {author.user_id: author}),
         "next_cursor": s.cursors.encode("posts", page.next_position),
+    }
+
+
+@bp.get("/api/tags/<tag>/posts")
+@validate_querystring(ListQuery)
+@document_response(PostListOut)
+@errors(400, 401, 404, 422, 503)
+async def tag_posts(tag: str, query_args: ListQuery) -> dict[str, Any]:
+    """Ready posts with a hashtag (in any case), newest first."""
+    s = services()
+    before = s.cursors.decode("tagged", query_args.cursor)
+    page = await s.posts.with_hashtag(tag, before=before, limit=query_args.limit)
+    return {
+        "posts": await post_views(page.items),
+        "next_cursor": s.cursors.encode("tagged", page.next_position),
     }
