@@ -19,6 +19,9 @@ from pathlib import Path
 WEB_DIR = Path(__file__).resolve().parents[1] / "web"
 SHELL = "index.html"
 ASSET_PREFIX = "/assets/"
+PRELOADS = "<!-- module preloads -->"
+"""Where the shell lists the app's modules, so the browser fetches them all at once
+instead of discovering them import by import (the `docs/` page's scripts are left out)."""
 CONTENT_TYPES = {
     "": "text/plain; charset=utf-8",  # LICENSE files
     ".css": "text/css; charset=utf-8",
@@ -127,7 +130,12 @@ class WebClient:
         for name, asset in assets.items():
             release.update(f"{name}\0{asset.etag}\0".encode())
         version = release.hexdigest()[:16]
-        shell = (root / SHELL).read_text(encoding="utf-8").replace(
+        shell = (root / SHELL).read_text(encoding="utf-8")
+        preloads = "\n  ".join(f'<link rel="modulepreload" href="{ASSET_PREFIX}{name}">'
+                                for name in assets
+                                if name.endswith(".js") and not name.startswith("docs/")
+                                and f'"{ASSET_PREFIX}{name}"' not in shell)
+        shell = shell.replace(PRELOADS, preloads).replace(
             f'"{ASSET_PREFIX}', f'"{ASSET_PREFIX}{version}/')
         return cls(web_file(shell.encode(), CONTENT_TYPES[".html"]), assets, version)
 

@@ -17,7 +17,9 @@ from tests.support.pages import csp, page_links
 from tests.support.server import ServerProcess
 
 CLIENT_ROUTES = ("/", "/login", "/signup", "/new", "/settings", "/p/1234567890",
-                 "/someone", "/Some.One_2", "/someone/followers", "/someone/following")
+                 "/someone", "/Some.One_2", "/someone/followers", "/someone/following",
+                 "/explore/tags/sunset", "/explore/tags/Caf%C3%A9", "/explore/tags/%D9%A3",
+                 "/explore/tags/i%CC%87stanbul", "/explore/tags/" + "x" * 100)
 IMMUTABLE = "public, max-age=31536000, immutable"
 HASHED = re.compile(r"/assets/[0-9a-f]{16}/[A-Za-z0-9._/-]+")
 IMPORT = re.compile(r"""(?:\bfrom\s*|\bimport\s*\(?\s*)["']([^"']+)["']""")
@@ -91,10 +93,14 @@ async def test_the_shell_loads_only_hashed_same_origin_assets_that_answer(
         client: httpx.AsyncClient) -> None:
     """Every URL in the shell, and every module those scripts import (followed through the
     import graph), is an immutable `/assets/<hash>/...` URL of this server that answers
-    200 with its type, and 304 to its own ETag."""
+    200 with its type, and 304 to its own ETag. The shell preloads exactly the modules
+    app.js imports, directly or not, so none waits for its importer to arrive."""
     with trio.fail_after(60):
         shell = await client.get("/")
         pending = page_links(shell.text).urls
+        entry = next(u for u in pending if u.endswith("/app.js"))
+        preloaded = {u for u in pending if u.endswith(".js") and u != entry}
+        imported: set[str] = set()
         assert any(u.endswith("/app.js") for u in pending)
         assert any(u.endswith("/app.css") for u in pending)
         seen: set[str] = set()
@@ -115,8 +121,11 @@ async def test_the_shell_loads_only_hashed_same_origin_assets_that_answer(
             cached = await client.get(url, headers={"If-None-Match": etag})
             assert cached.status_code == 304 and cached.content == b""
             if suffix == ".js":
-                pending += [urljoin(url, spec) for spec in IMPORT.findall(answer.text)]
+                found = [urljoin(url, spec) for spec in IMPORT.findall(answer.text)]
+                imported.update(found)
+                pending += found
         assert any("/vendor/preact-" in u for u in seen)  # the import graph was followed
+        assert imported == preloaded
 
 
 async def test_unhashed_asset_urls_revalidate_and_old_hashes_are_gone(
@@ -226,7 +235,10 @@ async def test_server_paths_keep_their_own_answers(client: httpx.AsyncClient) ->
                     "/media", "/upload", "/ws", "/assets", "/docs/followers", "/healthz/following",
                     "/@evil", "/%40evil", "/%C3%A9mile", "/%E2%84%AA", "/%2E%2E", "/._", "/login/",
                     "/p/abc", "/p/0", "/p/%D9%A3", f"/p/{2**64}", "/p", "/someone/posts",
-                    "/" + "a" * 31, "/someone/followers/x", "/%00"):
+                    "/" + "a" * 31, "/someone/followers/x", "/%00", "/explore", "/explore/tags",
+                    "/explore/tags/", "/explore/tags/a-b", "/explore/tags/%00", "/explore/tags/..",
+                    "/explore/tags/%2E%2E", "/explore/tags/%23sun", "/explore/tags/" + "x" * 101,
+                    "/explore/tags/sun/posts", "/Explore/tags/sun"):
             assert_json_404(await client.get(url))
         assert (await client.get("/healthz")).json() == {"status": "ok"}
         assert (await client.get("/openapi.json")).json()["info"]["title"] == "Pixtrio API"

@@ -28,16 +28,17 @@ async function errorOf(response) {
   return new ApiError(response.status, 'http_error', `the server answered ${response.status} ${response.statusText}`);
 }
 
-/** Sends `body` (as JSON, when given) to `path`; resolves to the parsed answer (null for 204).
- * Rejects with ApiError. */
+/** Sends `body` to `path`: a Blob or File as its raw bytes with its own type, anything
+ * else as JSON (when given). Resolves to the parsed answer (null for 204); rejects with ApiError. */
 export async function api(method, path, body) {
   const headers = { Accept: 'application/json' };
   const sent = token();
   if (sent) headers.Authorization = `Bearer ${sent}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const raw = body instanceof Blob;
+  if (body !== undefined) headers['Content-Type'] = raw ? body.type || 'application/octet-stream' : 'application/json';
   let response;
   try {
-    response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    response = await fetch(path, { method, headers, body: body === undefined || raw ? body : JSON.stringify(body) });
   } catch {
     throw new ApiError(0, 'unreachable', 'the server cannot be reached; check the connection and try again');
   }

@@ -1,7 +1,9 @@
-// The app: the header with who is signed in, and the screen for the current route.
-import { restore, signOut } from './account.js';
-import { html, render, useEffect, useState } from './html.js';
+// The app: the header, and the screen for the current route.
+import { restore } from './account.js';
+import { focusMain, Header } from './header.js';
+import { html, render, useEffect, useRef, useState } from './html.js';
 import { startLive, stopLive } from './live.js';
+import { startNotifications, stopNotifications } from './notifications.js';
 import { navigate, route, usePath } from './router.js';
 import { LoginScreen, SignupScreen } from './screens/auth.js';
 import { HomeScreen } from './screens/feed.js';
@@ -45,31 +47,11 @@ function AlreadySignedIn({ current }) {
     <p>You are signed in as <strong>${user.username}</strong>. <a href="/">Go to the home page</a></p>`;
 }
 
-function Account({ session }) {
-  const [busy, setBusy] = useState(false);
-  if (session.status === 'checking') return null;
-  if (session.status === 'signed-out') {
-    return html`<a href="/login">Sign in</a><a href="/signup">Sign up</a>`;
-  }
-  const { user } = session;
-  const onSignOut = async () => {
-    setBusy(true);
-    try {
-      await signOut();
-    } catch {
-      // Signed out here all the same; a server that was not reached keeps the token live.
-    }
-    setBusy(false);
-    navigate('/login');
-  };
-  return html`
-    <a class="who" href=${`/${user.username}`}>${user.display_name || user.username}</a>
-    <button type="button" onClick=${onSignOut} disabled=${busy}>Sign out</button>`;
-}
-
 function App() {
-  const current = route(usePath());
+  const path = usePath();
+  const current = route(path);
   const session = useSession();
+  const loaded = useRef(false);
   const [problem, setProblem] = useState(null);
   const check = () => {
     setProblem(null);
@@ -77,20 +59,31 @@ function App() {
   };
   useEffect(check, []);
   useEffect(() => {
-    if (session.status === 'signed-in') startLive();
-    else if (session.status === 'signed-out') stopLive();
+    if (session.status === 'signed-in') {
+      startNotifications();
+      startLive();
+    } else if (session.status === 'signed-out') {
+      stopLive();
+      stopNotifications();
+    }
   }, [session.status]);
   const sendToLogin = session.status === 'signed-out' && MEMBER_SCREENS.has(current.name);
   useEffect(() => { if (sendToLogin) navigate('/login', { replace: true }); }, [sendToLogin]);
   useEffect(() => { document.title = `${current.title} · Pixtrio`; }, [current.title]);
+  // After a move the person made (not the first load, nor a redirect before they did
+  // anything), focus goes to the new screen, as a full page load would put it.
+  useEffect(() => {
+    if (loaded.current && navigator.userActivation?.hasBeenActive !== false) focusMain();
+    loaded.current = true;
+  }, [path]);
   let Screen = SCREENS[current.name] || NotFound;
   if (session.status === 'signed-in' && current.name in GUEST_SCREENS) Screen = AlreadySignedIn;
-  if (session.status !== 'signed-in' && MEMBER_SCREENS.has(current.name)) Screen = Nothing;
+  // The home feed starts while a stored token is being confirmed (its first page is asked
+  // for beside that check); the other member screens wait for the user.
+  const waits = session.status === 'signed-out' || (session.status === 'checking' && current.name !== 'home');
+  if (MEMBER_SCREENS.has(current.name) && waits) Screen = Nothing;
   return html`
-    <header class="bar">
-      <a class="brand" href="/">Pixtrio</a>
-      <nav aria-label="Account"><${Account} session=${session} /></nav>
-    </header>
+    <${Header} session=${session} path=${path} />
     <main id="main">
       ${problem && html`
         <div class="problem" role="alert">

@@ -78,6 +78,13 @@ function connect() {
   };
 }
 
+// The browser says the network is back: try now instead of waiting out the backoff.
+addEventListener('online', () => {
+  if (!retryTimer) return;
+  clearTimeout(retryTimer);
+  connect();
+});
+
 /** Opens the tab's connection for the stored token (once; later calls do nothing). */
 export function startLive() {
   if (socket || retryTimer || !token()) return;

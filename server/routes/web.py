@@ -9,6 +9,7 @@ from quart_schema import hide
 from ..accounts import RESERVED_USERNAMES, USERNAME
 from ..errors import not_found
 from ..ids import parse_id
+from ..text import tag_key
 from ..web_client import WebClient, WebFile, accepts_gzip, content_security_policy
 from .media import IMMUTABLE, etag_matches
 
@@ -66,6 +67,15 @@ async def app_page() -> Response:
 async def post_page(post_id: str) -> Response:
     """The app shell for a post id; a JSON 404 for what cannot be one."""
     if parse_id(post_id) is None:
+        raise not_found("page")
+    return shell()
+
+
+@bp.get("/explore/tags/<tag>")
+@hide
+async def tag_page(tag: str) -> Response:
+    """The app shell for a hashtag (any case); a JSON 404 for what no hashtag can be."""
+    if tag_key(tag) is None:
         raise not_found("page")
     return shell()
 
