@@ -43,6 +43,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.feed_writes
 	$(BIN)/python -m bench.feed_read
 	$(BIN)/python -m bench.realtime
+	$(BIN)/python -m bench.web_weight
+	$(BIN)/python -m bench.web_speed
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache
