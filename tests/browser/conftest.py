@@ -1,5 +1,6 @@
 """Fixtures for the browser tests: one system Chromium per module, pages that record what
-they load, and the folder screenshots go to (named at the end of the run).
+they load, an API client to seed them, and the folder screenshots go to (named at the end
+of the run).
 
 Browser tests are plain functions, not async ones: Playwright's async API needs asyncio,
 and its sync API must not run inside trio's loop.
@@ -10,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
 from tests.support.browser import PageLog, launch
+from tests.support.server import ServerProcess
 
 SCREENSHOTS = pytest.StashKey[Path]()
 
@@ -27,6 +30,14 @@ def browser() -> Iterator[Browser]:
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture(scope="module")
+def http(live_server: ServerProcess) -> Iterator[httpx.Client]:
+    """A sync API client for the live server, for seeding what the pages show (see
+    tests/support/web.py); one per module, so module-wide fixtures can seed too."""
+    with httpx.Client(base_url=live_server.url, timeout=30) as client:
+        yield client
 
 
 @pytest.fixture

@@ -8,10 +8,7 @@ the page's strict CSP does not govern.
 
 from __future__ import annotations
 
-import json
-import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,69 +17,39 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from tests.support.api import bearer, unique_name
+from tests.support.api import unique_name
 from tests.support.browser import PageLog
 from tests.support.images import jpeg
 from tests.support.server import ServerProcess
+from tests.support.web import Account, expect_online, follow, keep_token, ready, register, share
 
 pytestmark = pytest.mark.slow
-TOKEN_KEY = "pixtrio.token"
 FAILING = {"serious", "critical"}
 UNKNOWN = "no_such_user_xyz"
 
 
 @dataclass(frozen=True)
 class Seeded:
-    author: str  # has a ready photo post and a follower
-    reader: str  # follows the author
-    reader_token: str
-    author_token: str
+    author: Account  # has a photo post and a follower
+    reader: Account  # follows the author
     post_id: str
     tag: str
 
 
-def register(http: httpx.Client, prefix: str) -> tuple[str, str]:
-    username = unique_name(prefix)
-    response = http.post("/api/auth/register", json={
-        "username": username, "email": f"{username}@example.com", "password": "correct horse"})
-    assert response.status_code == 201, response.text
-    return username, response.json()["token"]
-
-
 @pytest.fixture(scope="module")
-def seeded(live_server: ServerProcess) -> Iterator[Seeded]:
+def seeded(http: httpx.Client) -> Seeded:
     """Two people, one following the other, and a photo post with a hashtag (published,
-    maybe still processing: see `wait_ready`)."""
-    with httpx.Client(base_url=live_server.url, timeout=30) as http:
-        author, author_token = register(http, "axe")
-        reader, reader_token = register(http, "axe")
-        assert http.post(f"/api/users/{author}/follow", headers=bearer(reader_token)).status_code == 200
-        tag = f"light{unique_name('')}".replace("_", "")
-        data = jpeg(96, 64)
-        grant = http.post("/api/posts/upload-url", headers=bearer(author_token),
-                          json={"content_type": "image/jpeg", "size": len(data)})
-        assert grant.status_code == 201, grant.text
-        post_id = grant.json()["post_id"]
-        assert http.put(grant.json()["upload_url"], content=data,
-                        headers={"Content-Type": "image/jpeg"}).status_code == 201
-        assert http.post(f"/api/posts/{post_id}/publish", headers=bearer(author_token), json={
-            "caption": f"Morning #{tag} with @{reader}", "alt_text": "A gradient of green and pink"},
-        ).status_code == 202
-        yield Seeded(author, reader, reader_token, author_token, post_id, tag)
-
-
-def wait_ready(base: str, seeded: Seeded, within: float = 60) -> None:
-    """Polls until the media workers (another process: nothing to await) have processed the post."""
-    deadline = time.monotonic() + within
-    with httpx.Client(base_url=base, timeout=30) as http:
-        while http.get(f"/api/posts/{seeded.post_id}", headers=bearer(seeded.author_token)).json()[
-                "status"] == "processing":
-            assert time.monotonic() < deadline, "the seeded post is still processing"
-            time.sleep(0.1)
+    maybe still processing: the test waits for it once its pages are opening)."""
+    author, reader = register(http, "axe"), register(http, "axe")
+    follow(http, reader, author)
+    tag = f"light{unique_name('')}".replace("_", "")
+    post_id = share(http, author, jpeg(96, 64), caption=f"Morning #{tag} with @{reader.username}",
+                    alt_text="A gradient of green and pink")
+    return Seeded(author, reader, post_id, tag)
 
 
 def paths(seeded: Seeded) -> list[str]:
-    a = seeded.author
+    a = seeded.author.username
     return ["/", "/login", "/signup", "/new", "/settings", f"/p/{seeded.post_id}", f"/{a}",
             f"/{a}/followers", f"/{a}/following", f"/explore/tags/{seeded.tag}", f"/{UNKNOWN}"]
 
@@ -119,12 +86,11 @@ class Auditor:
     """Runs axe-core in one page as `who`, moving between screens in place so axe is
     loaded once; `found` collects the serious and critical violations."""
 
-    def __init__(self, log: PageLog, base: str, who: str, token: str | None = None) -> None:
+    def __init__(self, log: PageLog, base: str, who: str, account: Account | None = None) -> None:
         self.page, self.who = log.page, who
         self.found: list[str] = []
-        if token is not None:
-            self.page.context.add_init_script(
-                f"localStorage.setItem({TOKEN_KEY!r}, {json.dumps(token)})")
+        if account is not None:
+            keep_token(self.page, account.token)
         self.page.context.add_init_script(QUIET)
         self.page.goto(base + "/")
         self.page.evaluate(Axe().axe_script)
@@ -147,22 +113,21 @@ def unexpected(log: PageLog) -> list[str]:
 
 
 def test_every_page_has_no_serious_violations(
-        live_server: ServerProcess, open_page: Callable[[], PageLog], seeded: Seeded) -> None:
+        live_server: ServerProcess, open_page: Callable[[], PageLog], http: httpx.Client,
+        seeded: Seeded) -> None:
     base = live_server.url
     logs = [open_page(), open_page()]
     guest = Auditor(logs[0], base, "signed out")
-    member = Auditor(logs[1], base, "signed in", seeded.reader_token)
-    wait_ready(base, seeded)
+    member = Auditor(logs[1], base, "signed in", seeded.reader)
+    ready(http, seeded.author, [seeded.post_id])
     for auditor in (guest, member):
         for path in paths(seeded):
             auditor.visit(path)
             auditor.audit(path)
 
     page = member.page
-    expect(page.locator(".connection")).to_have_class(re.compile(r"\bonline\b"))
-    with httpx.Client(base_url=base, timeout=30) as http:
-        assert http.post(f"/api/users/{seeded.reader}/follow",
-                         headers=bearer(seeded.author_token)).status_code == 200
+    expect_online(page)
+    follow(http, seeded.author, seeded.reader)
     page.get_by_role("button", name="Notifications, 1 unread").click()
     expect(page.get_by_role("region", name="Notifications").get_by_role("link")).to_have_count(1)
     member.audit("notifications open")

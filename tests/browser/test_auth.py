@@ -3,7 +3,7 @@ revoked elsewhere sends the page to sign-in, and the server's errors show beside
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -13,37 +13,16 @@ from playwright.sync_api import Dialog, Page, expect
 from tests.support.api import bearer, unique_name
 from tests.support.browser import PageLog, screenshot
 from tests.support.server import ServerProcess
+from tests.support.web import (
+    PASSWORD,
+    expect_signed_in,
+    register,
+    sign_up,
+    signed_up,
+    stored_token,
+)
 
 pytestmark = pytest.mark.slow
-PASSWORD = "correct horse"
-TOKEN_KEY = "pixtrio.token"
-
-
-@pytest.fixture
-def http(live_server: ServerProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server.url, timeout=30) as client:
-        yield client
-
-
-def register(http: httpx.Client) -> str:
-    """A fresh account made through the API; returns its username."""
-    username = unique_name("web")
-    response = http.post("/api/auth/register", json={
-        "username": username, "email": f"{username}@example.com", "password": PASSWORD})
-    assert response.status_code == 201, response.text
-    return username
-
-
-def stored_token(page: Page) -> str | None:
-    token: str | None = page.evaluate("key => localStorage.getItem(key)", TOKEN_KEY)
-    return token
-
-
-def expect_signed_in(page: Page, name: str) -> None:
-    account = page.get_by_role("navigation", name="Account")
-    expect(account.get_by_role("link", name=name, exact=True)).to_be_visible()
-    expect(account.get_by_role("button", name="Sign out")).to_be_visible()
-    expect(account.get_by_role("link", name="Sign in")).to_have_count(0)
 
 
 def expect_signed_out(page: Page) -> None:
@@ -52,14 +31,6 @@ def expect_signed_out(page: Page) -> None:
     expect(account.get_by_role("link", name="Sign up")).to_be_visible()
     expect(account.get_by_role("button", name="Sign out")).to_have_count(0)
     assert stored_token(page) is None
-
-
-def sign_up(page: Page, base: str, username: str) -> None:
-    page.goto(base + "/signup")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Email").fill(f"{username}@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Create account").click()
 
 
 def test_sign_up_then_reload_then_sign_out(
@@ -74,11 +45,7 @@ def test_sign_up_then_reload_then_sign_out(
     screenshot(page, screenshot_dir, "signup")
 
     username = unique_name("web")
-    sign_up(page, base, username)
-    expect(page).to_have_url(base + "/")
-    expect_signed_in(page, username)
-    token = stored_token(page)
-    assert token is not None
+    token = signed_up(page, base, username).token
     screenshot(page, screenshot_dir, "home-signed-in")
 
     page.reload()
@@ -103,7 +70,7 @@ def test_sign_up_then_reload_then_sign_out(
 def test_sign_in_by_username_or_email(
         live_server: ServerProcess, open_page: Callable[[], PageLog], http: httpx.Client,
         screenshot_dir: Path, by: str) -> None:
-    username = register(http)
+    username = register(http).username
     log = open_page()
     page, base = log.page, live_server.url
     page.goto(base + "/login")
@@ -123,7 +90,7 @@ def test_sign_in_by_username_or_email(
 
 def test_wrong_password_shows_the_server_message(
         live_server: ServerProcess, open_page: Callable[[], PageLog], http: httpx.Client) -> None:
-    username = register(http)
+    username = register(http).username
     log = open_page()
     page, base = log.page, live_server.url
     page.goto(base + "/login")
@@ -160,10 +127,7 @@ def test_token_revoked_while_open_sends_to_sign_in_live(
     log = open_page()
     page, base = log.page, live_server.url
     username = unique_name("web")
-    sign_up(page, base, username)
-    expect_signed_in(page, username)
-    token = stored_token(page)
-    assert token is not None
+    token = signed_up(page, base, username).token
     assert http.post("/api/auth/logout", headers=bearer(token)).status_code == 204
 
     expect(page).to_have_url(base + "/login")  # the websocket's 4001, without a reload
@@ -180,10 +144,7 @@ def test_token_revoked_while_away_sends_to_sign_in(
     log = open_page()
     page, base = log.page, live_server.url
     username = unique_name("web")
-    sign_up(page, base, username)
-    expect_signed_in(page, username)
-    token = stored_token(page)
-    assert token is not None
+    token = signed_up(page, base, username).token
     page.goto("about:blank")
     assert http.post("/api/auth/logout", headers=bearer(token)).status_code == 204
 
@@ -208,10 +169,7 @@ def test_user_text_is_shown_as_text(
 
     page.on("dialog", on_dialog)
     username = unique_name("web")
-    sign_up(page, base, username)
-    expect_signed_in(page, username)
-    token = stored_token(page)
-    assert token is not None
+    token = signed_up(page, base, username).token
     hostile = '<img src=x onerror=alert(1)><script>alert(2)</script>'
     response = http.patch("/api/me", headers=bearer(token), json={"display_name": hostile})
     assert response.status_code == 200, response.text

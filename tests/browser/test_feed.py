@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,24 +15,28 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, Route, expect
 
-from tests.support.api import bearer, unique_name
 from tests.support.browser import PageLog, screenshot
 from tests.support.images import jpeg
 from tests.support.server import ServerProcess
 from tests.support.videos import clip
+from tests.support.web import (
+    SMALL,
+    Account,
+    expect_online,
+    expect_playing,
+    follow,
+    post_photo,
+    publish,
+    ready,
+    register,
+    signed_in,
+    upload,
+)
 
 pytestmark = pytest.mark.slow
 PAGE_SIZE = 10  # web/screens/feed.js
 COMMENT_PAGE = 20  # web/comments.js
 HOSTILE = "<img src=x onerror=window.__pwned=1>"
-SMALL = jpeg(64, 48)
-
-
-@dataclass
-class Account:
-    username: str
-    token: str
-    user_id: str
 
 
 @dataclass
@@ -44,57 +48,6 @@ class World:
     photographer: Account
     photos: list[dict[str, Any]]  # newest first, as the feed shows them
     video: dict[str, Any]
-
-
-def register(http: httpx.Client, prefix: str = "feed") -> Account:
-    username = unique_name(prefix)
-    answer = http.post("/api/auth/register", json={
-        "username": username, "email": f"{username}@example.com", "password": "correct horse"})
-    assert answer.status_code == 201, answer.text
-    return Account(username, answer.json()["token"], answer.json()["user"]["user_id"])
-
-
-def upload(http: httpx.Client, who: Account, data: bytes, content_type: str = "image/jpeg") -> str:
-    grant = http.post("/api/posts/upload-url", headers=bearer(who.token),
-                      json={"content_type": content_type, "size": len(data)})
-    assert grant.status_code == 201, grant.text
-    put = http.put(grant.json()["upload_url"], content=data, headers={"Content-Type": content_type})
-    assert put.status_code == 201, put.text
-    return str(grant.json()["post_id"])
-
-
-def publish(http: httpx.Client, who: Account, post_id: str, **fields: str) -> None:
-    answer = http.post(f"/api/posts/{post_id}/publish", headers=bearer(who.token), json=fields)
-    assert answer.status_code == 202, answer.text
-
-
-def settled(http: httpx.Client, who: Account, post_ids: list[str], within: float = 60) -> list[dict[str, Any]]:
-    """The posts once none is processing (a sync `tests.support.posts.settled` for many)."""
-    deadline = time.monotonic() + within
-    while True:
-        posts = [http.get(f"/api/posts/{p}", headers=bearer(who.token)).json() for p in post_ids]
-        if all(p["status"] != "processing" for p in posts):
-            assert all(p["status"] == "ready" for p in posts), posts
-            return posts
-        assert time.monotonic() < deadline, "posts still processing"
-        time.sleep(0.05)
-
-
-def post_photo(http: httpx.Client, who: Account, data: bytes = SMALL, **fields: str) -> dict[str, Any]:
-    post_id = upload(http, who, data)
-    publish(http, who, post_id, **fields)
-    return settled(http, who, [post_id])[0]
-
-
-def follow(http: httpx.Client, who: Account, whom: Account) -> None:
-    answer = http.post(f"/api/users/{whom.username}/follow", headers=bearer(who.token))
-    assert answer.status_code == 200, answer.text
-
-
-@pytest.fixture(scope="module")
-def http(live_server: ServerProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server.url, timeout=30) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")
@@ -113,35 +66,12 @@ def world(http: httpx.Client, tmp_path_factory: pytest.TempPathFactory) -> World
     publish(http, filmmaker, video_id, caption="a clip")
     for n in range(COMMENT_PAGE + 1):
         text = f"comment {n}" if n != 1 else f"comment {HOSTILE}"
-        answer = http.post(f"/api/posts/{hostile_id}/comments", headers=bearer(photographer.token),
+        answer = http.post(f"/api/posts/{hostile_id}/comments", headers=photographer.headers,
                            json={"text": text})
         assert answer.status_code == 201, answer.text
-    photos = settled(http, photographer, [big_id, hostile_id, *reversed(ids)])
-    [video] = settled(http, filmmaker, [video_id])
+    photos = ready(http, photographer, [big_id, hostile_id, *reversed(ids)])
+    [video] = ready(http, filmmaker, [video_id])
     return World(photographer, photos, video)
-
-
-def signed_in(open_page: Callable[[], PageLog], who: Account) -> PageLog:
-    """A page whose stored session is `who`'s, as after signing in."""
-    log = open_page()
-    log.page.add_init_script(f"localStorage.setItem('pixtrio.token', {json.dumps(who.token)})")
-    return log
-
-
-def until(page: Page, done: Callable[[], bool], what: str) -> None:
-    """Lets Playwright dispatch its events until `done()` holds (at most 10 s)."""
-    deadline = time.monotonic() + 10
-    while not done():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        page.wait_for_timeout(10)
-
-
-def watch_live(page: Page) -> Callable[[], bool]:
-    """Call before loading the page: the returned check holds once its live connection
-    said hello (so server events reach it from then on)."""
-    frames: list[str | bytes] = []
-    page.on("websocket", lambda socket: socket.on("framereceived", lambda frame: frames.append(frame)))
-    return lambda: any('"hello"' in str(frame) for frame in frames)
 
 
 def card(page: Page, username: str) -> Locator:
@@ -153,8 +83,11 @@ def likes(count: int) -> str:
 
 
 def held_request(page: Page, held: list[Route]) -> Route:
-    """The one request `held` caught, once Playwright has handed it over."""
-    until(page, lambda: bool(held), "the request")
+    """The one request `held` caught, once Playwright has handed it over (at most 10 s)."""
+    deadline = time.monotonic() + 10
+    while not held:
+        assert time.monotonic() < deadline, "timed out waiting for the request"
+        page.wait_for_timeout(10)
     [route] = held
     return route
 
@@ -162,7 +95,7 @@ def held_request(page: Page, held: list[Route]) -> Route:
 def test_feed_shows_responsive_photos_and_pages_on_scroll(
         live_server: ServerProcess, open_page: Callable[[], PageLog], http: httpx.Client,
         world: World) -> None:
-    viewer = register(http)
+    viewer = register(http, "feed")
     follow(http, viewer, world.photographer)
     log = signed_in(open_page, viewer)
     page, base = log.page, live_server.url
@@ -217,15 +150,14 @@ def test_feed_shows_responsive_photos_and_pages_on_scroll(
 def test_live_posts_arrive_behind_a_button_and_leave_in_place(
         live_server: ServerProcess, open_page: Callable[[], PageLog], http: httpx.Client,
         screenshot_dir: Path) -> None:
-    viewer, friend = register(http), register(http, "friend")
+    viewer, friend = register(http, "feed"), register(http, "friend")
     follow(http, viewer, friend)
     log = signed_in(open_page, viewer)
     page, base = log.page, live_server.url
-    live = watch_live(page)
     page.goto(base + "/")
     expect(page.get_by_text("Your feed is empty.")).to_be_visible()
     expect(page.get_by_role("link", name="Share a photo")).to_have_attribute("href", "/new")
-    until(page, live, "the live connection")
+    expect_online(page)
 
     theirs = post_photo(http, friend, caption="fresh from the oven")
     pill = page.get_by_role("button", name="1 new post")
@@ -243,12 +175,12 @@ def test_live_posts_arrive_behind_a_button_and_leave_in_place(
     expect(page.get_by_role("article").first).to_have_accessible_name(f"Post by {viewer.username}")
     expect(page.get_by_role("button", name="1 new post")).to_have_count(0)  # own posts go straight in
     expect(page.get_by_role("article")).to_have_count(2)
-    assert http.post(f"/api/posts/{mine['post_id']}/like", headers=bearer(friend.token)).status_code == 200
+    assert http.post(f"/api/posts/{mine['post_id']}/like", headers=friend.headers).status_code == 200
     expect(card(page, viewer.username).get_by_text("1 like", exact=True)).to_be_visible()  # the live notification
     page.wait_for_load_state("networkidle")
     screenshot(page, screenshot_dir, "feed")
 
-    assert http.delete(f"/api/posts/{theirs['post_id']}", headers=bearer(friend.token)).status_code == 204
+    assert http.delete(f"/api/posts/{theirs['post_id']}", headers=friend.headers).status_code == 204
     expect(card(page, friend.username)).to_have_count(0)
     expect(page.get_by_role("article")).to_have_count(1)
     assert log.foreign(base) == []
@@ -258,7 +190,7 @@ def test_live_posts_arrive_behind_a_button_and_leave_in_place(
 def test_likes_are_optimistic_and_rolled_back_on_error(
         live_server: ServerProcess, open_page: Callable[[], PageLog], http: httpx.Client,
         world: World) -> None:
-    viewer = register(http)
+    viewer = register(http, "feed")
     post = world.photos[-1]
     like_url = f"{live_server.url}/api/posts/{post['post_id']}/like"
     log = signed_in(open_page, viewer)
@@ -292,7 +224,7 @@ def test_likes_are_optimistic_and_rolled_back_on_error(
     photo.dblclick()  # a second double-click never unlikes
     page.wait_for_load_state("networkidle")
     expect(like).to_have_attribute("aria-pressed", "true")
-    assert http.get(f"/api/posts/{post['post_id']}", headers=bearer(viewer.token)).json()["liked_by_viewer"]
+    assert http.get(f"/api/posts/{post['post_id']}", headers=viewer.headers).json()["liked_by_viewer"]
 
     page.reload()
     expect(like).to_have_attribute("aria-pressed", "true")
@@ -301,7 +233,7 @@ def test_likes_are_optimistic_and_rolled_back_on_error(
     expect(like).to_have_attribute("aria-pressed", "false")
     expect(count).to_have_text(likes(before))
     page.wait_for_load_state("networkidle")
-    assert not http.get(f"/api/posts/{post['post_id']}", headers=bearer(viewer.token)).json()["liked_by_viewer"]
+    assert not http.get(f"/api/posts/{post['post_id']}", headers=viewer.headers).json()["liked_by_viewer"]
     assert log.foreign(base) == []
     assert log.errors_besides((429, like_url)) == []
 
@@ -309,7 +241,7 @@ def test_likes_are_optimistic_and_rolled_back_on_error(
 def test_comments_page_add_fail_and_delete_with_text_kept_as_text(
         live_server: ServerProcess, open_page: Callable[[], PageLog], http: httpx.Client,
         world: World) -> None:
-    viewer = register(http)
+    viewer = register(http, "feed")
     follow(http, viewer, world.photographer)
     hostile = world.photos[1]
     comments_url = f"{live_server.url}/api/posts/{hostile['post_id']}/comments"
@@ -371,7 +303,7 @@ def test_comments_page_add_fail_and_delete_with_text_kept_as_text(
 def test_post_page_deep_link_delete_and_unavailable(
         live_server: ServerProcess, open_page: Callable[[], PageLog], http: httpx.Client,
         world: World, screenshot_dir: Path) -> None:
-    viewer = register(http)
+    viewer = register(http, "feed")
     log = signed_in(open_page, viewer)
     page, base = log.page, live_server.url
     big = world.photos[0]
@@ -401,11 +333,10 @@ def test_post_page_deep_link_delete_and_unavailable(
     assert http.get(f"/api/posts/{mine['post_id']}").status_code == 404
 
     gone = post_photo(http, viewer, caption="deleted elsewhere")
-    live = watch_live(page)
     page.goto(f"{base}/p/{gone['post_id']}")
     expect(page.get_by_text("deleted elsewhere")).to_be_visible()
-    until(page, live, "the live connection")
-    assert http.delete(f"/api/posts/{gone['post_id']}", headers=bearer(viewer.token)).status_code == 204
+    expect_online(page)
+    assert http.delete(f"/api/posts/{gone['post_id']}", headers=viewer.headers).status_code == 204
     expect(page.get_by_role("heading", name="This post was deleted")).to_be_visible()
 
     missing = f"{base}/p/1"
@@ -436,8 +367,6 @@ def test_video_post_plays(
     expect(video).to_have_attribute("preload", "metadata")
     expect(video).to_have_js_property("playsInline", True)
     expect(video).to_have_accessible_name(f"Video by {world.video['author']['username']}")
-    assert video.evaluate("v => { v.muted = true; return v.play().then(() => 'playing', e => String(e)); }") == "playing"
-    page.wait_for_function("v => v.currentTime > 0.3", arg=video.element_handle())
-    assert video.evaluate("v => v.error") is None
+    expect_playing(page, video)
     assert log.foreign(base) == []
     assert log.errors == []

@@ -7,85 +7,31 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, WebSocketRoute, expect
+from playwright.sync_api import WebSocketRoute, expect
 
-from tests.support.api import bearer, unique_name
 from tests.support.browser import PageLog, screenshot
-from tests.support.images import jpeg
 from tests.support.server import ServerProcess
+from tests.support.web import expect_online, follow, ready, register, share, signed_in
 
 pytestmark = pytest.mark.slow
-TOKEN_KEY = "pixtrio.token"
 OFFLINE = "Offline — reconnecting…"
-
-
-@pytest.fixture
-def http(live_server: ServerProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server.url, timeout=30) as client:
-        yield client
-
-
-def register(http: httpx.Client) -> tuple[str, str]:
-    """A fresh account made through the API: (username, token)."""
-    username = unique_name("live")
-    response = http.post("/api/auth/register", json={
-        "username": username, "email": f"{username}@example.com", "password": "correct horse"})
-    assert response.status_code == 201, response.text
-    return username, response.json()["token"]
-
-
-def publish_photo(http: httpx.Client, token: str) -> str:
-    """Uploads and publishes a small photo; returns its post id (still processing)."""
-    data = jpeg(64, 48)
-    grant = http.post("/api/posts/upload-url", headers=bearer(token),
-                      json={"content_type": "image/jpeg", "size": len(data)})
-    assert grant.status_code == 201, grant.text
-    put = http.put(grant.json()["upload_url"], content=data, headers={"Content-Type": "image/jpeg"})
-    assert put.status_code == 201, put.text
-    post_id: str = grant.json()["post_id"]
-    published = http.post(f"/api/posts/{post_id}/publish", headers=bearer(token), json={})
-    assert published.status_code == 202, published.text
-    return post_id
-
-
-def wait_ready(http: httpx.Client, token: str, post_id: str, within: float = 60) -> None:
-    """Polls until the media workers have processed the post (another process: nothing to await)."""
-    deadline = time.monotonic() + within
-    while (status := http.get(f"/api/posts/{post_id}", headers=bearer(token)).json()["status"]) \
-            == "processing":
-        assert time.monotonic() < deadline, f"post {post_id} still processing"
-        time.sleep(0.1)
-    assert status == "ready"
-
-
-def signed_in_page(log: PageLog, token: str) -> Page:
-    """The page, with `token` in localStorage before any of the app's scripts run."""
-    log.page.context.add_init_script(f"localStorage.setItem({TOKEN_KEY!r}, {json.dumps(token)})")
-    return log.page
-
-
-def expect_online(page: Page) -> None:
-    expect(page.locator(".connection")).to_have_class(re.compile(r"\bonline\b"))
 
 
 def test_notifications_arrive_live_with_one_socket_per_tab(
         live_server: ServerProcess, open_page: Callable[[], PageLog], http: httpx.Client,
         screenshot_dir: Path) -> None:
     base = live_server.url
-    ann, ann_token = register(http)
-    bob, bob_token = register(http)
-    post_id = publish_photo(http, ann_token)
-    log = open_page()
-    page = signed_in_page(log, ann_token)
-    page.goto(base + "/")
+    ann, bob = register(http, "live"), register(http, "live")
+    post_id = share(http, ann)
+    log = signed_in(open_page, ann, base + "/")
+    page = log.page
     bell = page.get_by_role("button", name=re.compile(r"^Notifications"))
     expect(bell).to_have_accessible_name("Notifications")
     expect_online(page)
@@ -98,11 +44,11 @@ def test_notifications_arrive_live_with_one_socket_per_tab(
     page.keyboard.press("Enter")
     expect(page.locator("#main:focus, #main :focus")).to_have_count(1)
 
-    assert http.post(f"/api/users/{ann}/follow", headers=bearer(bob_token)).status_code == 200
+    follow(http, bob, ann)
     expect(bell).to_have_accessible_name("Notifications, 1 unread")
-    wait_ready(http, ann_token, post_id)
-    assert http.post(f"/api/posts/{post_id}/like", headers=bearer(bob_token)).status_code == 200
-    assert http.post(f"/api/posts/{post_id}/comments", headers=bearer(bob_token),
+    ready(http, ann, [post_id])
+    assert http.post(f"/api/posts/{post_id}/like", headers=bob.headers).status_code == 200
+    assert http.post(f"/api/posts/{post_id}/comments", headers=bob.headers,
                      json={"text": "lovely"}).status_code == 201
     expect(bell).to_have_accessible_name("Notifications, 3 unread")
     expect(bell.locator(".badge")).to_have_text("3")
@@ -114,11 +60,12 @@ def test_notifications_arrive_live_with_one_socket_per_tab(
     expect(panel.get_by_role("heading", name="Notifications")).to_be_focused()
     expect(panel.get_by_role("listitem")).to_have_count(3)
     expect(panel.get_by_role("link")).to_have_text([  # newest first
-        f"{bob} commented on your post", f"{bob} liked your post", f"{bob} started following you"])
-    expect(panel.get_by_role("link", name=f"{bob} commented on your post")).to_have_attribute(
+        f"{bob.username} commented on your post", f"{bob.username} liked your post",
+        f"{bob.username} started following you"])
+    expect(panel.get_by_role("link", name=f"{bob.username} commented on your post")).to_have_attribute(
         "href", f"/p/{post_id}")
-    expect(panel.get_by_role("link", name=f"{bob} started following you")).to_have_attribute(
-        "href", f"/{bob}")
+    expect(panel.get_by_role("link", name=f"{bob.username} started following you")).to_have_attribute(
+        "href", f"/{bob.username}")
     expect(bell).to_have_accessible_name("Notifications")  # opening marks them read
     expect(bell.locator(".badge")).to_have_count(0)
     expect(bell).to_have_attribute("aria-expanded", "true")
@@ -128,21 +75,21 @@ def test_notifications_arrive_live_with_one_socket_per_tab(
     expect(panel).to_be_hidden()
     expect(bell).to_be_focused()
     bell.click()
-    panel.get_by_role("link", name=f"{bob} liked your post").click()
+    panel.get_by_role("link", name=f"{bob.username} liked your post").click()
     expect(page).to_have_url(f"{base}/p/{post_id}")
     expect(panel).to_be_hidden()
     expect(page.locator("#main:focus, #main :focus")).to_have_count(1)  # focus moved to the screen
 
     nav = page.get_by_role("navigation", name="Main")
     account = page.get_by_role("navigation", name="Account")
-    for link, path in [(account.get_by_role("link", name=ann), f"/{ann}"),
+    for link, path in [(account.get_by_role("link", name=ann.username), f"/{ann.username}"),
                        (account.get_by_role("link", name="Settings"), "/settings"),
                        (nav.get_by_role("link", name="New post"), "/new"),
                        (nav.get_by_role("link", name="Home"), "/")]:
         link.click()
         expect(page).to_have_url(base + path)
         expect(link).to_have_attribute("aria-current", "page")
-    assert http.post(f"/api/posts/{post_id}/comments", headers=bearer(bob_token),
+    assert http.post(f"/api/posts/{post_id}/comments", headers=bob.headers,
                      json={"text": "again"}).status_code == 201
     expect(bell).to_have_accessible_name("Notifications, 1 unread")  # the same socket, still live
     assert [url for url in log.urls if url.startswith("ws")] == [base.replace("http", "ws", 1) + "/ws"]
@@ -213,12 +160,10 @@ def test_reconnect_resumes_with_since_and_resyncs_when_events_were_lost(
         live_server: ServerProcess, open_page: Callable[[], PageLog], http: httpx.Client,
         screenshot_dir: Path) -> None:
     base = live_server.url
-    ann, ann_token = register(http)
-    bob, bob_token = register(http)
-    cid, cid_token = register(http)
+    ann, bob, cid = register(http, "live"), register(http, "live"), register(http, "live")
     relay = Relay()
-    log = open_page()
-    page = signed_in_page(log, ann_token)
+    log = signed_in(open_page, ann)
+    page = log.page
     page.route_web_socket(re.compile(r"/ws$"), relay.route)
     page.goto(base + "/")
     status = page.locator(".connection")
@@ -226,7 +171,7 @@ def test_reconnect_resumes_with_since_and_resyncs_when_events_were_lost(
     expect_online(page)
     expect(status).to_have_attribute("role", "status")
     expect(status).to_be_empty()
-    assert http.post(f"/api/users/{ann}/follow", headers=bearer(bob_token)).status_code == 200
+    follow(http, bob, ann)
     expect(bell).to_have_accessible_name("Notifications, 1 unread")
     seen = relay.event_ids[-1]
 
@@ -234,7 +179,7 @@ def test_reconnect_resumes_with_since_and_resyncs_when_events_were_lost(
     expect(status).to_have_text(OFFLINE)
     screenshot(page, screenshot_dir, "offline-banner")
     # the reconnect cannot come online before its auth frame is let through
-    assert http.post(f"/api/users/{ann}/follow", headers=bearer(cid_token)).status_code == 200
+    follow(http, cid, ann)
     expect(status).to_have_text(OFFLINE)
     relay.release()
     expect_online(page)
@@ -244,7 +189,7 @@ def test_reconnect_resumes_with_since_and_resyncs_when_events_were_lost(
     expect(bell).to_have_accessible_name("Notifications, 2 unread")  # the follow made while away
     bell.click()
     expect(page.get_by_role("region", name="Notifications").get_by_role("link").first).to_have_text(
-        f"{cid} started following you")
+        f"{cid.username} started following you")
     page.keyboard.press("Escape")
 
     relay.unrecover = True  # the server no longer holds what was missed: the feed is refetched

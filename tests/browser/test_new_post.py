@@ -5,9 +5,8 @@ processing, an invalid caption) is said in words and keeps what was typed."""
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -15,38 +14,28 @@ import pytest
 from playwright.sync_api import CDPSession, FilePayload, Locator, Page, expect
 
 from tests.support import images, videos
-from tests.support.api import bearer, unique_name
 from tests.support.browser import PageLog, screenshot
 from tests.support.server import ServerProcess
+from tests.support.web import (
+    Account,
+    forget_progress,
+    progress_seen,
+    record_progress,
+    register,
+    signed_in,
+)
 
 pytestmark = pytest.mark.slow
-TOKEN_KEY = "pixtrio.token"
-# Every value the page's <progress> takes, as [value, max], without touching the app.
-RECORD_PROGRESS = """
-window.progressSeen = [];
-new MutationObserver(() => {
-  for (const bar of document.querySelectorAll('progress')) window.progressSeen.push([bar.value, bar.max]);
-}).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['value', 'max'] });
-"""
 
 
-@pytest.fixture
-def http(live_server: ServerProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server.url, timeout=30) as client:
-        yield client
-
-
-def signed_in(log: PageLog, http: httpx.Client) -> tuple[str, str]:
-    """Registers an account through the API and has the page start signed in as it;
-    returns (username, token)."""
-    username = unique_name("np")
-    answer = http.post("/api/auth/register", json={
-        "username": username, "email": f"{username}@example.com", "password": "correct horse"})
-    assert answer.status_code == 201, answer.text
-    token: str = answer.json()["token"]
-    log.page.add_init_script(f"localStorage.setItem({json.dumps(TOKEN_KEY)}, {json.dumps(token)});"
-                             + RECORD_PROGRESS)
-    return username, token
+def open_new_post(open_page: Callable[[], PageLog], http: httpx.Client,
+                  base: str) -> tuple[PageLog, Account]:
+    """A fresh account's page at /new, recording its upload progress (see `progress_seen`)."""
+    account = register(http, "np")
+    log = signed_in(open_page, account)
+    record_progress(log.page)
+    log.page.goto(base + "/new")
+    return log, account
 
 
 def upload_speed(cdp: CDPSession, bytes_per_s: int) -> None:
@@ -89,10 +78,9 @@ def drop(page: Page, target: str, make_file: str) -> None:
 def test_share_a_photo_with_progress_then_it_leads_the_feed(
         live_server: ServerProcess, open_page: Callable[[], PageLog], http: httpx.Client,
         screenshot_dir: Path) -> None:
-    log = open_page()
-    page, base = log.page, live_server.url
-    username, token = signed_in(log, http)
-    page.goto(base + "/new")
+    base = live_server.url
+    log, account = open_new_post(open_page, http, base)
+    page = log.page
     expect(page.get_by_role("heading", name="New post")).to_be_visible()
     chooser = page.get_by_label("Choose a photo or video")
     expect(chooser).to_have_attribute("accept", "image/*,video/*")
@@ -122,17 +110,17 @@ def test_share_a_photo_with_progress_then_it_leads_the_feed(
     expect(status(page)).to_have_text("Upload cancelled. Nothing was posted.")
     expect_kept(page, caption, alt)
     expect(preview).to_be_visible()
-    assert http.get(f"/api/users/{username}/posts", headers=bearer(token)).json()["posts"] == []
+    assert http.get(f"/api/users/{account.username}/posts", headers=account.headers).json()["posts"] == []
 
     # A caption the server refuses (422) after the upload: fixing it publishes that upload.
     upload_speed(cdp, 2_000_000)
-    page.evaluate("() => window.progressSeen.length = 0")
+    forget_progress(page)
     page.get_by_label("Caption").fill(caption + "\u0007")
     page.get_by_role("button", name="Share").click()
     expect(alert(page)).to_contain_text("caption: must not contain control characters")
     expect_kept(page, caption + "\u0007", alt)
     expect(page.get_by_role("button", name="Share")).to_be_focused()
-    seen = page.evaluate("() => window.progressSeen")
+    seen = progress_seen(page)
     assert len({value for value, _ in seen}) > 2, seen  # it moved
     assert [value for value, _ in seen] == sorted(value for value, _ in seen)
     assert seen[-1] == [len(photo), len(photo)]  # 100 %, of the file's bytes
@@ -148,9 +136,9 @@ def test_share_a_photo_with_progress_then_it_leads_the_feed(
     assert len(puts) == 2 and puts[0] != puts[1]  # a new URL after the cancel
 
     expect(page.get_by_role("article").first).to_contain_text(caption)  # the home feed leads with it
-    posts = http.get(f"/api/users/{username}/posts", headers=bearer(token)).json()["posts"]
+    posts = http.get(f"/api/users/{account.username}/posts", headers=account.headers).json()["posts"]
     assert [(p["status"], p["caption"], p["alt_text"]) for p in posts] == [("ready", caption, alt)]
-    feed = http.get("/api/feed", headers=bearer(token)).json()["posts"]
+    feed = http.get("/api/feed", headers=account.headers).json()["posts"]
     assert feed[0]["post_id"] == posts[0]["post_id"]
     assert log.foreign(base) == []
     assert log.errors_besides((422, f"{base}/api/posts/{posts[0]['post_id']}/publish")) == []
@@ -159,10 +147,9 @@ def test_share_a_photo_with_progress_then_it_leads_the_feed(
 def test_problems_are_said_and_keep_what_was_typed(
         live_server: ServerProcess, open_page: Callable[[], PageLog], http: httpx.Client,
         screenshot_dir: Path, tmp_path: Path) -> None:
-    log = open_page()
-    page, base = log.page, live_server.url
-    username, token = signed_in(log, http)
-    page.goto(base + "/new")
+    base = live_server.url
+    log, account = open_new_post(open_page, http, base)
+    page = log.page
     page.get_by_role("button", name="Share").click()
     expect(alert(page)).to_have_text("Choose a photo or a video to share.")
     expect(page.get_by_label("Choose a photo or video")).to_be_focused()
@@ -221,7 +208,7 @@ def test_problems_are_said_and_keep_what_was_typed(
     expect(alert(page)).to_contain_text("This photo could not be processed (", timeout=30_000)
     expect_kept(page, caption, alt)
     expect(page).to_have_url(base + "/new")
-    posts = http.get(f"/api/users/{username}/posts", headers=bearer(token)).json()["posts"]
+    posts = http.get(f"/api/users/{account.username}/posts", headers=account.headers).json()["posts"]
     assert [(p["status"], p["caption"]) for p in posts] == [("failed", caption)]
     expect(alert(page)).to_contain_text(posts[0]["failure_reason"])
 

@@ -5,8 +5,7 @@ profile and its picture, user text shown as text, and unknown accounts."""
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,75 +14,22 @@ import httpx
 import pytest
 from playwright.sync_api import FilePayload, FloatRect, Page, Route, expect
 
-from tests.support.api import bearer, unique_name
+from tests.support.api import unique_name
 from tests.support.browser import PageLog, screenshot
 from tests.support.images import PDF, jpeg, png, png_bomb
 from tests.support.server import ServerProcess
+from tests.support.web import (
+    Account,
+    expect_online,
+    follow,
+    ready,
+    register,
+    settled,
+    share,
+    signed_in,
+)
 
 pytestmark = pytest.mark.slow
-PASSWORD = "correct horse"
-TOKEN_KEY = "pixtrio.token"
-
-
-@dataclass
-class Account:
-    username: str
-    token: str
-
-    @property
-    def auth(self) -> dict[str, str]:
-        return bearer(self.token)
-
-
-@pytest.fixture(scope="module")
-def http(live_server: ServerProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server.url, timeout=30) as client:
-        yield client
-
-
-def register(http: httpx.Client, **profile: str) -> Account:
-    """A fresh account (with `display_name`/`bio` when given) made through the API."""
-    username = unique_name("pro")
-    response = http.post("/api/auth/register", json={
-        "username": username, "email": f"{username}@example.com", "password": PASSWORD})
-    assert response.status_code == 201, response.text
-    account = Account(username, response.json()["token"])
-    if profile:
-        assert http.patch("/api/me", headers=account.auth, json=profile).status_code == 200
-    return account
-
-
-def follow(http: httpx.Client, who: Account, whom: Account) -> None:
-    assert http.post(f"/api/users/{whom.username}/follow", headers=who.auth).status_code == 200
-
-
-def publish(http: httpx.Client, account: Account, data: bytes, content_type: str = "image/jpeg",
-            **fields: str) -> str:
-    """Upload and publish `data` (processing goes on in the server); returns the post id."""
-    grant = http.post("/api/posts/upload-url", headers=account.auth,
-                      json={"content_type": content_type, "size": len(data)})
-    assert grant.status_code == 201, grant.text
-    put = http.put(grant.json()["upload_url"], content=data, headers={"Content-Type": content_type})
-    assert put.status_code == 201, put.text
-    post_id: str = grant.json()["post_id"]
-    answer = http.post(f"/api/posts/{post_id}/publish", headers=account.auth, json=fields)
-    assert answer.status_code == 202, answer.text
-    return post_id
-
-
-def settled(http: httpx.Client, account: Account, post_ids: list[str], within: float = 60) -> list[dict[str, Any]]:
-    """The posts once none is processing, as their author sees them."""
-    deadline = time.monotonic() + within
-    posts = []
-    for post_id in post_ids:
-        while True:
-            post: dict[str, Any] = http.get(f"/api/posts/{post_id}", headers=account.auth).json()
-            if post["status"] != "processing":
-                break
-            assert time.monotonic() < deadline, f"post {post_id} still processing"
-            time.sleep(0.1)
-        posts.append(post)
-    return posts
 
 
 @dataclass
@@ -97,38 +43,13 @@ class Author:
 def author(http: httpx.Client) -> Author:
     """An account with a name, a two-line bio, four photos (one with alt text) and a post
     whose processing failed (which only its author sees)."""
-    account = register(http, display_name="Ada Lovelace", bio="Analyst of engines.\nPoet of numbers.")
-    failed_id = publish(http, account, png_bomb(), "image/png")
-    ids = [publish(http, account, jpeg(480, 480), alt_text="A red kite" if n == 1 else "") for n in range(4)]
-    posts = settled(http, account, ids)
-    assert all(post["status"] == "ready" for post in posts)
+    account = register(http, "pro", display_name="Ada Lovelace",
+                       bio="Analyst of engines.\nPoet of numbers.")
+    failed_id = share(http, account, png_bomb(), "image/png")
+    ids = [share(http, account, jpeg(480, 480), alt_text="A red kite" if n == 1 else "") for n in range(4)]
+    posts = ready(http, account, ids)
     assert settled(http, account, [failed_id])[0]["status"] == "failed"
     return Author(account, posts[::-1], failed_id)
-
-
-def open_as(open_page: Callable[[], PageLog], base: str, account: Account | None, path: str) -> PageLog:
-    """A page at `path`, signed in as `account` (its token stored first) or signed out."""
-    log = open_page()
-    if account is not None:
-        log.page.goto(base + "/login")
-        log.page.evaluate("([key, token]) => localStorage.setItem(key, token)", [TOKEN_KEY, account.token])
-    log.page.goto(base + path)
-    return log
-
-
-def live_hello(page: Page) -> Callable[[], bool]:
-    """Records the page's websocket frames; the returned check says whether `hello` came."""
-    frames: list[str] = []
-    page.on("websocket", lambda ws: ws.on("framereceived", lambda frame: frames.append(str(frame))))
-    return lambda: any('"t":"hello"' in frame.replace(" ", "") for frame in frames)
-
-
-def wait_for(page: Page, check: Callable[[], bool], what: str, within: float = 10) -> None:
-    """Lets the page run until `check()` holds (for state only Python sees)."""
-    deadline = time.monotonic() + within
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        page.wait_for_timeout(50)
 
 
 def tile_boxes(page: Page) -> list[FloatRect]:
@@ -197,19 +118,18 @@ def test_profile_header_and_grid(
     screenshot(page, screenshot_dir, "profile-other")
 
     # The author sees their failed post as a labelled tile, and the grid follows live events.
-    own = open_as(open_page, base, author.account, f"/{name}")
-    hello = live_hello(own.page)
+    own = signed_in(open_page, author.account, f"{base}/{name}")
     own_grid = own.page.get_by_role("list", name=f"Posts by @{name}")
     expect(own.page.get_by_role("link", name="Edit profile")).to_have_attribute("href", "/settings")
     expect(own_grid.get_by_role("link", name="Failed post")).to_have_attribute("href", f"/p/{author.failed_id}")
     expect(own_grid.get_by_role("link")).to_have_count(5)
     screenshot(own.page, screenshot_dir, "profile-own")
-    wait_for(own.page, hello, "the live connection")
+    expect_online(own.page)
     gone = author.posts[0]["post_id"]
-    assert http.delete(f"/api/posts/{gone}", headers=author.account.auth).status_code == 204
+    assert http.delete(f"/api/posts/{gone}", headers=author.account.headers).status_code == 204
     expect(own_grid.locator(f'a[href="/p/{gone}"]')).to_have_count(0)
     expect(own.page.locator(".counts")).to_contain_text("3 posts")
-    fresh = publish(http, author.account, jpeg(500, 500), alt_text="Fresh off the press")
+    fresh = share(http, author.account, jpeg(500, 500), alt_text="Fresh off the press")
     expect(own_grid.get_by_role("link").first).to_have_attribute("href", f"/p/{fresh}")
     expect(own_grid.get_by_role("img", name="Fresh off the press")).to_be_visible()
     expect(own_grid.get_by_role("link")).to_have_count(5)
@@ -221,8 +141,8 @@ def test_profile_header_and_grid(
 def test_follow_and_unfollow_from_the_profile(
         live_server: ServerProcess, open_page: Callable[[], PageLog], http: httpx.Client) -> None:
     base = live_server.url
-    viewer, target = register(http), register(http, display_name="Grace")
-    log = open_as(open_page, base, viewer, f"/{target.username}")
+    viewer, target = register(http, "pro"), register(http, "pro", display_name="Grace")
+    log = signed_in(open_page, viewer, f"{base}/{target.username}")
     page = log.page
     button = page.get_by_role("button", name=f"Follow @{target.username}", exact=True)
     expect(button).to_have_attribute("aria-pressed", "false")
@@ -234,14 +154,14 @@ def test_follow_and_unfollow_from_the_profile(
     expect(following).to_have_text("Following")
     expect(page.get_by_role("link", name="1 follower", exact=True)).to_be_visible()
     expect(following).to_have_attribute("aria-busy", "false")
-    seen = http.get(f"/api/users/{target.username}", headers=viewer.auth).json()
+    seen = http.get(f"/api/users/{target.username}", headers=viewer.headers).json()
     assert seen["followed_by_viewer"] is True and seen["followers_count"] == 1
 
     following.click()
     expect(button).to_have_attribute("aria-pressed", "false")
     expect(page.get_by_role("link", name="0 followers")).to_be_visible()
     expect(button).to_have_attribute("aria-busy", "false")
-    seen = http.get(f"/api/users/{target.username}", headers=viewer.auth).json()
+    seen = http.get(f"/api/users/{target.username}", headers=viewer.headers).json()
     assert seen["followed_by_viewer"] is False and seen["followers_count"] == 0
 
     follow_url = f"{base}/api/users/{target.username}/follow"
@@ -252,7 +172,7 @@ def test_follow_and_unfollow_from_the_profile(
         f"Could not follow @{target.username}: try again shortly")
     expect(button).to_have_attribute("aria-pressed", "false")
     expect(page.get_by_role("link", name="0 followers")).to_be_visible()
-    assert http.get(f"/api/users/{target.username}", headers=viewer.auth).json()["followed_by_viewer"] is False
+    assert http.get(f"/api/users/{target.username}", headers=viewer.headers).json()["followed_by_viewer"] is False
     assert log.foreign(base) == []
     assert log.errors_besides((503, follow_url)) == []
 
@@ -261,15 +181,15 @@ def test_follow_lists(
         live_server: ServerProcess, open_page: Callable[[], PageLog], http: httpx.Client,
         screenshot_dir: Path) -> None:
     base = live_server.url
-    target = register(http, display_name="Margaret Hamilton")
-    viewer = register(http)
-    fans = [register(http, display_name=f"Fan {n}") for n in range(2)]
-    idol = register(http, display_name="Katherine Johnson")
+    target = register(http, "pro", display_name="Margaret Hamilton")
+    viewer = register(http, "pro")
+    fans = [register(http, "pro", display_name=f"Fan {n}") for n in range(2)]
+    idol = register(http, "pro", display_name="Katherine Johnson")
     for fan in [*fans, viewer]:
         follow(http, fan, target)
     follow(http, target, idol)
 
-    log = open_as(open_page, base, viewer, f"/{target.username}")
+    log = signed_in(open_page, viewer, f"{base}/{target.username}")
     page = log.page
     # Pages of one person each, so the list is fetched in three pages by its cursors.
     followers_url = f"{base}/api/users/{target.username}/followers"
@@ -299,7 +219,7 @@ def test_follow_lists(
         "aria-pressed", "true")
     expect(people.get_by_role("button", name=f"Following @{fans[0].username}")).to_have_attribute(
         "aria-busy", "false")
-    assert http.get(f"/api/users/{fans[0].username}", headers=viewer.auth).json()["followed_by_viewer"] is True
+    assert http.get(f"/api/users/{fans[0].username}", headers=viewer.headers).json()["followed_by_viewer"] is True
     screenshot(page, screenshot_dir, "followers")
 
     page.reload()  # the deep link, and the state the server now has
@@ -312,7 +232,7 @@ def test_follow_lists(
     expect(page.get_by_role("link", name=f"Katherine Johnson @{idol.username}")).to_be_visible()
     page.get_by_role("button", name=f"Follow @{idol.username}", exact=True).click()
     expect(page.get_by_role("button", name=f"Following @{idol.username}")).to_have_attribute("aria-busy", "false")
-    assert http.get(f"/api/users/{idol.username}", headers=viewer.auth).json()["followed_by_viewer"] is True
+    assert http.get(f"/api/users/{idol.username}", headers=viewer.headers).json()["followed_by_viewer"] is True
     page.get_by_role("link", name=f"Back to @{target.username}").click()
     expect(page.get_by_role("heading", name="Margaret Hamilton")).to_be_visible()
 
@@ -326,8 +246,8 @@ def test_settings_edit_profile_and_picture(
         live_server: ServerProcess, open_page: Callable[[], PageLog], http: httpx.Client,
         screenshot_dir: Path) -> None:
     base = live_server.url
-    account = register(http)
-    log = open_as(open_page, base, account, "/settings")
+    account = register(http, "pro")
+    log = signed_in(open_page, account, base + "/settings")
     page = log.page
     expect(page.get_by_role("heading", name="Settings")).to_be_visible()
     page.get_by_label("Display name").fill("Grace Hopper")
@@ -336,7 +256,7 @@ def test_settings_edit_profile_and_picture(
     expect(page.get_by_role("status").filter(has_text="Saved")).to_be_visible()
     account_nav = page.get_by_role("navigation", name="Account")
     expect(account_nav.get_by_role("link", name="Grace Hopper")).to_be_visible()  # the header follows
-    me = http.get("/api/me", headers=account.auth).json()
+    me = http.get("/api/me", headers=account.headers).json()
     assert me["display_name"] == "Grace Hopper" and me["bio"] == "Rear admiral.\nCOBOL."
 
     picture = page.get_by_label("Choose a new profile picture")
@@ -351,7 +271,7 @@ def test_settings_edit_profile_and_picture(
     screenshot(page, screenshot_dir, "settings")
     page.get_by_role("button", name="Upload picture").click()
     expect(page.get_by_role("status").filter(has_text="Profile picture updated")).to_be_visible()
-    pic = http.get("/api/me", headers=account.auth).json()["profile_pic"]
+    pic = http.get("/api/me", headers=account.headers).json()["profile_pic"]
     assert pic and pic.startswith("/media/")
     expect(page.locator(".picture-row img.avatar")).to_have_attribute("src", pic)
 
@@ -369,11 +289,13 @@ def test_user_text_is_text_and_unknown_accounts(
         live_server: ServerProcess, open_page: Callable[[], PageLog], http: httpx.Client) -> None:
     base = live_server.url
     hostile = "<img src=x onerror=window.__pwned=1>"
-    account = register(http, display_name=hostile, bio=f"{hostile}\n<script>window.__pwned=2</script>")
-    other = register(http)
+    account = register(http, "pro", display_name=hostile,
+                       bio=f"{hostile}\n<script>window.__pwned=2</script>")
+    other = register(http, "pro")
     follow(http, account, other)
-    log = open_as(open_page, base, None, f"/{account.username}")
+    log = open_page()
     page = log.page
+    page.goto(f"{base}/{account.username}")
     expect(page.get_by_role("heading", name=hostile, level=1)).to_be_visible()
     expect(page.locator(".bio")).to_have_text(f"{hostile}\n<script>window.__pwned=2</script>")
     expect(page.get_by_text("No posts yet.")).to_be_visible()

@@ -4,50 +4,27 @@ scrolling or by "Load more"; a post deleted leaves it live; an unused tag says s
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from tests.support.api import bearer, unique_name
+from tests.support.api import unique_name
 from tests.support.browser import PageLog, screenshot
 from tests.support.images import jpeg
 from tests.support.server import ServerProcess
+from tests.support.web import Account, expect_online, ready, register, share, signed_in
 
 pytestmark = pytest.mark.slow
-TOKEN_KEY = "pixtrio.token"
 
 
-@pytest.fixture(scope="module")
-def http(live_server: ServerProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server.url, timeout=30) as client:
-        yield client
-
-
-def post_tagged(http: httpx.Client, token: str, tag: str, count: int) -> list[str]:
+def post_tagged(http: httpx.Client, who: Account, tag: str, count: int) -> list[str]:
     """`count` photos captioned with `#tag` (in capitals), once ready; ids newest first."""
-    ids = []
-    for n in range(count):
-        data = jpeg(320 + 40 * n, 320)
-        grant = http.post("/api/posts/upload-url", headers=bearer(token),
-                          json={"content_type": "image/jpeg", "size": len(data)})
-        assert grant.status_code == 201, grant.text
-        put = http.put(grant.json()["upload_url"], content=data,
-                       headers={"Content-Type": "image/jpeg"})
-        assert put.status_code == 201, put.text
-        post_id = grant.json()["post_id"]
-        answer = http.post(f"/api/posts/{post_id}/publish", headers=bearer(token),
-                           json={"caption": f"number {n} #{tag.upper()}", "alt_text": f"Photo {n}"})
-        assert answer.status_code == 202, answer.text
-        ids.append(post_id)
-    deadline = time.monotonic() + 60
-    for post_id in ids:
-        while http.get(f"/api/posts/{post_id}").status_code != 200:  # 404 until ready
-            assert time.monotonic() < deadline, f"post {post_id} still processing"
-            time.sleep(0.1)
+    ids = [share(http, who, jpeg(320 + 40 * n, 320), caption=f"number {n} #{tag.upper()}",
+                 alt_text=f"Photo {n}") for n in range(count)]
+    ready(http, who, ids)
     return ids[::-1]
 
 
@@ -64,13 +41,9 @@ def test_a_tag_page_pages_its_posts_into_a_grid_of_links(
         live_server: ServerProcess, open_page: Callable[[], PageLog], http: httpx.Client,
         screenshot_dir: Path) -> None:
     base = live_server.url
-    username = unique_name("tag")
-    registered = http.post("/api/auth/register", json={
-        "username": username, "email": f"{username}@example.com", "password": "correct horse"})
-    assert registered.status_code == 201, registered.text
-    token = registered.json()["token"]
+    author = register(http, "tag")
     tag = unique_name("sun")
-    newest_first = post_tagged(http, token, tag, 3)
+    newest_first = post_tagged(http, author, tag, 3)
     links = [f"/p/{post_id}" for post_id in newest_first]
 
     # signed out, scrolling: each page comes as the end of the list nears
@@ -94,14 +67,10 @@ def test_a_tag_page_pages_its_posts_into_a_grid_of_links(
 
     # signed in as the author, without IntersectionObserver: by the button, the tag written
     # in capitals; then a post deleted leaves the grid live
-    log = open_page()
+    log = signed_in(open_page, author)
     page = log.page
-    frames: list[str] = []
-    page.on("websocket", lambda ws: ws.on("framereceived", lambda frame: frames.append(str(frame))))
     page.add_init_script("delete window.IntersectionObserver")
     page.route("**/api/tags/*/posts*", one_per_page)
-    page.goto(base + "/login")
-    page.evaluate("([key, token]) => localStorage.setItem(key, token)", [TOKEN_KEY, token])
     page.goto(f"{base}/explore/tags/{tag.upper()}")
     expect(page.get_by_role("heading", level=1)).to_have_text(f"#{tag.upper()}")
     for shown in (1, 2, 3):
@@ -110,11 +79,8 @@ def test_a_tag_page_pages_its_posts_into_a_grid_of_links(
             page.get_by_role("button", name="Load more").click()
     expect(page.get_by_role("button", name="Load more")).to_have_count(0)
     assert tile_links(page) == links
-    deadline = time.monotonic() + 10
-    while not any('"t":"hello"' in frame.replace(" ", "") for frame in frames):
-        assert time.monotonic() < deadline, "no live connection"
-        page.wait_for_timeout(50)
-    assert http.delete(f"/api/posts/{newest_first[1]}", headers=bearer(token)).status_code == 204
+    expect_online(page)
+    assert http.delete(f"/api/posts/{newest_first[1]}", headers=author.headers).status_code == 204
     expect(page.locator(".post-grid > li")).to_have_count(2)
     assert tile_links(page) == [links[0], links[2]]
 
