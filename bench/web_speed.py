@@ -108,9 +108,11 @@ def synthetic_photo(path: Path, size: tuple[int, int], number: int) -> None:
     image.save(path, "JPEG", quality=92)
 
 
-def give_media(data_dir: Path, graph: Seed, viewer: int, scratch: Path) -> int:
-    """Real rendition files for the posts of the viewer's first two pages; returns how many."""
-    post_ids = expected_feed(graph, viewer)[:2 * LIMIT]
+def give_media(data_dir: Path, graph: Seed, viewer: int, scratch: Path,
+               post_ids: list[int] | None = None) -> int:
+    """Real rendition files for the posts of the viewer's first two pages (or for
+    `post_ids`, when given); returns how many."""
+    post_ids = post_ids or expected_feed(graph, viewer)[:2 * LIMIT]
     conn = sqlite3.connect(data_dir / "metadata.db")
     media = {pid: json.loads(text) for pid, text in conn.execute(
         f"SELECT post_id, media FROM posts WHERE post_id IN ({','.join('?' * len(post_ids))})",
