@@ -33,7 +33,7 @@ chromium:
 	  fi; }
 
 test: lint chromium
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.profile_lookup

@@ -1,13 +1,16 @@
-"""Fixtures: a shared real server for the API tests, and clients for it."""
+"""Fixtures: a shared real server for the API tests, and clients for it; the end-of-run
+line naming the browser tests' screenshot folder."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.support.browser import run_folder
 from tests.support.server import ServerProcess
 
 
@@ -27,3 +30,13 @@ async def client(live_server: ServerProcess) -> AsyncIterator[httpx.AsyncClient]
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter,
+                            config: pytest.Config) -> None:
+    factory = getattr(config, "_tmp_path_factory", None)  # pytest's own, set by its tmp_path plugin
+    if factory is None or os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    folder = run_folder(factory.getbasetemp()) / "screenshots"
+    if folder.exists():
+        terminalreporter.write_line(f"browser screenshots: {folder}")

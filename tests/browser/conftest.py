@@ -13,12 +13,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, expect, sync_playwright
 
-from tests.support.browser import PageLog, launch
+from tests.support.browser import PageLog, launch, run_folder
 from tests.support.server import ServerProcess
 
-SCREENSHOTS = pytest.StashKey[Path]()
+# The suite runs on two workers of a 2-core machine: a page may wait its turn for the CPU,
+# so `expect` waits up to 15 s (Playwright's default is 5) before calling a check failed.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="module")
@@ -56,16 +58,6 @@ def open_page(browser: Browser) -> Iterator[Callable[[], PageLog]]:
 
 
 @pytest.fixture(scope="session")
-def screenshot_dir(request: pytest.FixtureRequest,
-                   tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The run's screenshot folder, under pytest's base temporary folder."""
-    folder = tmp_path_factory.getbasetemp() / "screenshots"
-    request.config.stash[SCREENSHOTS] = folder
-    return folder
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter,
-                            config: pytest.Config) -> None:
-    folder = config.stash.get(SCREENSHOTS, None)
-    if folder is not None and folder.exists():
-        terminalreporter.write_line(f"browser screenshots: {folder}")
+def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run's screenshot folder, named at the end of the run (tests/conftest.py)."""
+    return run_folder(tmp_path_factory.getbasetemp()) / "screenshots"

@@ -111,3 +111,9 @@ def screenshot(page: Page, folder: Path, name: str) -> list[Path]:
         page.screenshot(path=path, full_page=True)
         written.append(path)
     return written
+
+
+def run_folder(base: Path) -> Path:
+    """The whole run's temporary folder: pytest's base, or with xdist its parent (each
+    worker's base is `<run>/popen-gw<N>`), so every worker's screenshots land together."""
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
