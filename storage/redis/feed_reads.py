@@ -15,7 +15,7 @@ One Lua call, over the lean client:
 A page thus needs no metadata-store query for follows, likes or authors once warm.
 
 The script reads keys it derives from ids (cache entries, counters, cards, recent sets),
-so it assumes one Redis primary, like the fan-out scripts (see the README's design notes).
+so it assumes one Redis primary, like the fan-out scripts (see docs/design.md).
 """
 
 from __future__ import annotations
