@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +21,15 @@ WEB_DIR = Path(__file__).resolve().parents[1] / "web"
 SHELL = "index.html"
 ASSET_PREFIX = "/assets/"
 PRELOADS = "<!-- module preloads -->"
-"""Where the shell lists the app's modules, so the browser fetches them all at once
-instead of discovering them import by import (the `docs/` page's scripts are left out)."""
+"""Where the shell lists the modules its scripts import statically, directly or not, so the
+browser fetches them all at once instead of discovering them import by import. Modules
+only imported dynamically (`import("./x.js")`, the screens loaded when first shown) are
+left to load when asked for."""
+ENTRY = re.compile(r"""<script type="module" src="/assets/([^"]+)">""")
+STATIC_IMPORT = re.compile(
+    r"""^\s*(?:import|export)\b[^'"();]*?\bfrom\s*["']([^"']+)["']|^\s*import\s*["']([^"']+)["']""",
+    re.MULTILINE)
+"""`import ... from "x"`, `export ... from "x"` and `import "x"` at the start of a line."""
 CONTENT_TYPES = {
     "": "text/plain; charset=utf-8",  # LICENSE files
     ".css": "text/css; charset=utf-8",
@@ -106,6 +114,22 @@ def accepts_gzip(accept_encoding: str | None) -> bool:
     return allowed is not None and allowed > 0
 
 
+def static_imports(assets: dict[str, WebFile], entries: list[str]) -> list[str]:
+    """The modules of `assets` that `entries` import statically, directly or through each
+    other (entries included), in a stable order."""
+    found: list[str] = []
+    pending = list(entries)
+    while pending:
+        name = pending.pop(0)
+        if name in found or name not in assets:
+            continue
+        found.append(name)
+        text = assets[name].body.decode("utf-8", "replace")
+        for named, bare in STATIC_IMPORT.findall(text):
+            pending.append(posixpath.normpath(posixpath.join(posixpath.dirname(name), named or bare)))
+    return sorted(found)
+
+
 @dataclass(frozen=True)
 class WebClient:
     shell: WebFile
@@ -131,10 +155,10 @@ class WebClient:
             release.update(f"{name}\0{asset.etag}\0".encode())
         version = release.hexdigest()[:16]
         shell = (root / SHELL).read_text(encoding="utf-8")
+        entries = ENTRY.findall(shell)
         preloads = "\n  ".join(f'<link rel="modulepreload" href="{ASSET_PREFIX}{name}">'
-                                for name in assets
-                                if name.endswith(".js") and not name.startswith("docs/")
-                                and f'"{ASSET_PREFIX}{name}"' not in shell)
+                                for name in static_imports(assets, entries)
+                                if name not in entries)
         shell = shell.replace(PRELOADS, preloads).replace(
             f'"{ASSET_PREFIX}', f'"{ASSET_PREFIX}{version}/')
         return cls(web_file(shell.encode(), CONTENT_TYPES[".html"]), assets, version)

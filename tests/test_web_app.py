@@ -24,6 +24,8 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 HASHED = re.compile(r"/assets/[0-9a-f]{16}/[A-Za-z0-9._/-]+")
 IMPORT = re.compile(r"""(?:\bfrom\s*|\bimport\s*\(?\s*)["']([^"']+)["']""")
 """A module specifier in `import ... from "x"`, `export ... from "x"` or `import("x")`."""
+DYNAMIC_IMPORT = re.compile(r"""\bimport\s*\(\s*["']([^"']+)["']""")
+"""A module specifier in `import("x")` only: a module fetched when the code asks for it."""
 CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 ETAG = re.compile(r'"[0-9a-f]{32}(-gz)?"')
 """Strong (no W/); `-gz` names a file's gzip variant."""
@@ -94,13 +96,15 @@ async def test_the_shell_loads_only_hashed_same_origin_assets_that_answer(
     """Every URL in the shell, and every module those scripts import (followed through the
     import graph), is an immutable `/assets/<hash>/...` URL of this server that answers
     200 with its type, and 304 to its own ETag. The shell preloads exactly the modules
-    app.js imports, directly or not, so none waits for its importer to arrive."""
+    app.js imports statically, directly or not, so none waits for its importer to arrive;
+    the screens it imports dynamically load when first shown."""
     with trio.fail_after(60):
         shell = await client.get("/")
         pending = page_links(shell.text).urls
         entry = next(u for u in pending if u.endswith("/app.js"))
         preloaded = {u for u in pending if u.endswith(".js") and u != entry}
-        imported: set[str] = set()
+        static_edges: dict[str, list[str]] = {}
+        dynamic: set[str] = set()
         assert any(u.endswith("/app.js") for u in pending)
         assert any(u.endswith("/app.css") for u in pending)
         seen: set[str] = set()
@@ -122,10 +126,19 @@ async def test_the_shell_loads_only_hashed_same_origin_assets_that_answer(
             assert cached.status_code == 304 and cached.content == b""
             if suffix == ".js":
                 found = [urljoin(url, spec) for spec in IMPORT.findall(answer.text)]
-                imported.update(found)
+                later = {urljoin(url, spec) for spec in DYNAMIC_IMPORT.findall(answer.text)}
+                static_edges[url] = [u for u in found if u not in later]
+                dynamic.update(later)
                 pending += found
         assert any("/vendor/preact-" in u for u in seen)  # the import graph was followed
-        assert imported == preloaded
+        static, reach = set(), [entry]
+        while reach:
+            for module in static_edges[reach.pop()]:
+                if module not in static:
+                    static.add(module)
+                    reach.append(module)
+        assert static == preloaded
+        assert any(u.endswith("/screens/profile.js") for u in dynamic - preloaded)
 
 
 async def test_unhashed_asset_urls_revalidate_and_old_hashes_are_gone(

@@ -7,12 +7,31 @@ import { startNotifications, stopNotifications } from './notifications.js';
 import { navigate, route, usePath } from './router.js';
 import { LoginScreen, SignupScreen } from './screens/auth.js';
 import { HomeScreen } from './screens/feed.js';
-import { NewPostScreen } from './screens/new-post.js';
-import { PostScreen } from './screens/post.js';
-import { FollowListScreen, ProfileScreen } from './screens/profile.js';
-import { SettingsScreen } from './screens/settings.js';
-import { TagScreen } from './screens/tag.js';
 import { useSession } from './session.js';
+
+/** A screen whose module (`load()`, exporting `name`) is fetched the first time it is shown,
+ * so the first load of `/` or `/login` carries only what those need. Until it arrives the
+ * screen is empty; a failed fetch says so with a retry. */
+function lazyScreen(load, name) {
+  let screen = null;
+  let loading = null;
+  return function LazyScreen(props) {
+    const [failure, setFailure] = useState(null);
+    const [, setArrived] = useState(false);
+    const fetchIt = () => {
+      setFailure(null);
+      loading = loading || load().then((module) => { screen = module[name]; });
+      loading.then(() => setArrived(true), (error) => { loading = null; setFailure(error); });
+    };
+    useEffect(() => { if (!screen) fetchIt(); }, []);
+    if (screen) return html`<${screen} ...${props} />`;
+    return failure && html`
+      <div class="problem" role="alert">
+        <p>Could not load this page: ${failure.message}</p>
+        <button type="button" onClick=${fetchIt}>Try again</button>
+      </div>`;
+  };
+}
 
 // Screens for signed-out visitors only; a signed-in one is told who they are.
 const GUEST_SCREENS = { login: LoginScreen, signup: SignupScreen };
@@ -21,13 +40,13 @@ const MEMBER_SCREENS = new Set(['home', 'new', 'settings']);
 const SCREENS = {
   ...GUEST_SCREENS,
   home: HomeScreen,
-  new: NewPostScreen,
-  post: PostScreen,
-  profile: ProfileScreen,
-  followers: FollowListScreen,
-  following: FollowListScreen,
-  settings: SettingsScreen,
-  tag: TagScreen,
+  new: lazyScreen(() => import('./screens/new-post.js'), 'NewPostScreen'),
+  post: lazyScreen(() => import('./screens/post.js'), 'PostScreen'),
+  profile: lazyScreen(() => import('./screens/profile.js'), 'ProfileScreen'),
+  followers: lazyScreen(() => import('./screens/profile.js'), 'FollowListScreen'),
+  following: lazyScreen(() => import('./screens/profile.js'), 'FollowListScreen'),
+  settings: lazyScreen(() => import('./screens/settings.js'), 'SettingsScreen'),
+  tag: lazyScreen(() => import('./screens/tag.js'), 'TagScreen'),
 };
 
 function Nothing() {

@@ -154,7 +154,9 @@ def test_token_revoked_while_away_sends_to_sign_in(
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     assert log.foreign(base) == []
     # the session check and the home feed's first page, asked for side by side
-    assert log.errors_besides((401, base + "/api/me"), (401, base + "/api/feed?limit=10")) == []
+    refused = (401, base + "/api/me"), (401, base + "/api/feed?limit=10")
+    log.wait_for_failed_loads(*refused)
+    assert log.errors_besides(*refused) == []
 
 
 def test_user_text_is_shown_as_text(

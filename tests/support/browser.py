@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -80,13 +81,26 @@ class PageLog:
         if message.type == "error":
             self.errors.append(f"console: {message.text} ({message.location.get('url')})")
 
+    def wait_for_failed_loads(self, *failed_loads: tuple[int, str], within: float = 10.0) -> None:
+        """Returns once Chromium has logged each `(status, url)` failed load (their console
+        messages can trail the page's visible reaction to them), or after `within` s."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline and any(
+                not any(self._failed_load(error, status, url) for error in self.errors)
+                for status, url in failed_loads):
+            self.page.wait_for_timeout(50)
+
+    @staticmethod
+    def _failed_load(error: str, status: int, url: str) -> bool:
+        return (error.startswith("console: Failed to load") and f" status of {status} (" in error
+                and error.endswith(f"({url})"))
+
     def errors_besides(self, *failed_loads: tuple[int, str]) -> list[str]:
         """The errors left once one "failed to load" console error is struck off for each
         `(status, url)` a test provoked on purpose (Chromium logs every 4xx fetch)."""
         left = list(self.errors)
         for status, url in failed_loads:
-            match = next((error for error in left if error.startswith("console: Failed to load")
-                          and f" status of {status} (" in error and error.endswith(f"({url})")), None)
+            match = next((error for error in left if self._failed_load(error, status, url)), None)
             if match is None:
                 return [*left, f"expected a failed load ({status}) of {url}"]
             left.remove(match)
