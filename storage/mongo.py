@@ -512,22 +512,16 @@ class MongoStore:
         before: int | None,
         limit: int,
     ) -> Page[Post]:
-        query: Doc = {"author_id": author_id, "status": {"$in": list(statuses)}}
-        if before is not None:
-            query["_id"] = {"$lt": before}
-
-        def run() -> Page[Post]:
-            docs = list(self._posts.find(query).sort("_id", DESCENDING).limit(limit + 1))
-            more = len(docs) > limit
-            docs = docs[:limit]
-            return Page([_post(d) for d in docs], docs[-1]["_id"] if more else None)
-
-        return await self._run(run)
+        return await self._newest_posts(
+            {"author_id": author_id, "status": {"$in": list(statuses)}}, before, limit)
 
     async def posts_with_hashtag(self, tag: str, *, before: int | None, limit: int) -> Page[Post]:
-        query: Doc = {"hashtags": tag, "status": "ready"}
+        return await self._newest_posts({"hashtags": tag, "status": "ready"}, before, limit)
+
+    async def _newest_posts(self, query: Doc, before: int | None, limit: int) -> Page[Post]:
+        """A page of the posts matching `query`, newest first, older than `before` if given."""
         if before is not None:
-            query["_id"] = {"$lt": before}
+            query = {**query, "_id": {"$lt": before}}
 
         def run() -> Page[Post]:
             docs = list(self._posts.find(query).sort("_id", DESCENDING).limit(limit + 1))

@@ -1,22 +1,20 @@
 // The live connection: one websocket per tab while signed in. It resumes with `since`
 // after a drop, tells listeners about every server event, and says when it is offline.
-import { useEffect, useState } from './html.js';
+import { useEffect } from './html.js';
 import { navigate } from './router.js';
 import { signedOut, token } from './session.js';
+import { sharedState } from './shared-state.js';
 
 const RETRY_MS = [500, 1000, 2000, 5000, 10000];
 const eventListeners = new Set();
-const stateListeners = new Set();
 let socket = null;
 let lastId = null; // the newest event id seen: where a reconnect resumes
-let state = 'off'; // 'off' (signed out) | 'connecting' | 'online' | 'offline'
+const connection = sharedState('off'); // 'off' (signed out) | 'connecting' | 'online' | 'offline'
 let failures = 0;
 let retryTimer = null;
 
 function setState(next) {
-  if (state === next) return;
-  state = next;
-  for (const listener of stateListeners) listener(state);
+  if (connection.get() !== next) connection.set(next);
 }
 
 function emit(event) {
@@ -43,7 +41,7 @@ function connect() {
   const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
   const ws = new WebSocket(url, 'pixtrio.v1.json');
   socket = ws;
-  if (state !== 'offline') setState('connecting');
+  if (connection.get() !== 'offline') setState('connecting');
   ws.onopen = () => {
     const auth = { t: 'auth', token: sent };
     if (lastId) auth.since = lastId;
@@ -117,11 +115,5 @@ export function useLive(handler, deps = []) {
 
 /** The connection's state ('off', 'connecting', 'online', 'offline'), re-rendering on change. */
 export function useConnection() {
-  const [now, setNow] = useState(state);
-  useEffect(() => {
-    stateListeners.add(setNow);
-    setNow(state);
-    return () => stateListeners.delete(setNow);
-  }, []);
-  return now;
+  return connection.use();
 }

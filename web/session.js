@@ -1,17 +1,11 @@
 // Who is signed in: the token, kept in localStorage so a reload keeps the session, and
 // the current user. No network here; account.js talks to the server.
-import { useEffect, useState } from './html.js';
+import { sharedState } from './shared-state.js';
 
 const TOKEN_KEY = 'pixtrio.token';
-const listeners = new Set();
-let state = localStorage.getItem(TOKEN_KEY)
+const session = sharedState(localStorage.getItem(TOKEN_KEY)
   ? { status: 'checking', user: null } // a stored token, not yet confirmed by the server
-  : { status: 'signed-out', user: null };
-
-function set(next) {
-  state = next;
-  for (const listener of listeners) listener(state);
-}
+  : { status: 'signed-out', user: null });
 
 /** The stored token, or null when signed out. */
 export function token() {
@@ -20,28 +14,22 @@ export function token() {
 
 /** The current `{status, user}`; status is 'checking', 'signed-in' or 'signed-out'. */
 export function current() {
-  return state;
+  return session.get();
 }
 
 /** Keeps `token` (when given) and shows `user` as signed in. */
 export function signedIn(user, newToken = null) {
   if (newToken !== null) localStorage.setItem(TOKEN_KEY, newToken);
-  set({ status: 'signed-in', user });
+  session.set({ status: 'signed-in', user });
 }
 
 /** Forgets the token and the user. */
 export function signedOut() {
   localStorage.removeItem(TOKEN_KEY);
-  set({ status: 'signed-out', user: null });
+  session.set({ status: 'signed-out', user: null });
 }
 
 /** The current `{status, user}`, re-rendering the component when it changes. */
 export function useSession() {
-  const [now, setNow] = useState(state);
-  useEffect(() => {
-    listeners.add(setNow);
-    setNow(state);
-    return () => listeners.delete(setNow);
-  }, []);
-  return now;
+  return session.use();
 }
