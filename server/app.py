@@ -10,6 +10,7 @@ from quart_schema import Info, QuartSchema
 from quart_trio import QuartTrio
 
 from . import openapi
+from .compression import gzip_json
 from .errors import JsonRequest, install_error_handlers
 from .json_provider import OrjsonProvider
 from .routes import accounts, docs, feed, media, ops, posts, users, web
@@ -71,6 +72,7 @@ def create_app(services: Services) -> QuartTrio:
         make_plain_response, app.make_response)
     install_error_handlers(app)
     app.before_request(read_body_first)
+    app.after_request(gzip_json)
     for blueprint in (ops.bp, docs.bp, accounts.bp, users.bp, posts.bp, feed.bp, media.bp, web.bp):
         app.register_blueprint(blueprint)
     return app
