@@ -478,21 +478,29 @@ def measure(proc: ServerProcess, graph: Seed, args: argparse.Namespace,
     }
 
 
+def add_seed_arguments(parser: argparse.ArgumentParser, *, users: int, follows: int,
+                       celebrities: int, posts: int, celebrity_posts: int, viewers: int) -> None:
+    """The options `seed` reads, with these defaults (the graph spans `--days`, 30)."""
+    parser.add_argument("--users", type=int, default=users)
+    parser.add_argument("--follows", type=int, default=follows, help="followees per user")
+    parser.add_argument("--celebrities", type=int, default=celebrities,
+                        help="users everybody follows (pulled at read time)")
+    parser.add_argument("--posts", type=int, default=posts)
+    parser.add_argument("--celebrity-posts", type=int, default=celebrity_posts,
+                        help="posts per celebrity")
+    parser.add_argument("--days", type=int, default=30, help="the posts span this many days")
+    parser.add_argument("--viewers", type=int, default=viewers, help="active viewers (tokens)")
+    parser.add_argument("--seed", type=int, default=1, help="random seed of the graph")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.feed_read",
                                      description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=20_000)
-    parser.add_argument("--follows", type=int, default=200, help="followees per user")
-    parser.add_argument("--celebrities", type=int, default=5,
-                        help="users everybody follows (pulled at read time)")
-    parser.add_argument("--posts", type=int, default=200_000)
-    parser.add_argument("--celebrity-posts", type=int, default=150, help="posts per celebrity")
-    parser.add_argument("--days", type=int, default=30, help="the posts span this many days")
-    parser.add_argument("--viewers", type=int, default=2_000, help="active viewers (tokens)")
+    add_seed_arguments(parser, users=20_000, follows=200, celebrities=5, posts=200_000,
+                       celebrity_posts=150, viewers=2_000)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per round")
     parser.add_argument("--rounds", type=int, default=2, help="rounds per endpoint and mode")
     parser.add_argument("--concurrency", type=int, default=32, help="connections")
-    parser.add_argument("--seed", type=int, default=1, help="random seed of the graph")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="seed into this new directory and keep it (default: a temp dir)")
     args = parser.parse_args(argv)

@@ -43,7 +43,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.feed_read import LIMIT, Seed, mark_celebrities, redis_socket, seed
+from bench.feed_read import LIMIT, Seed, add_seed_arguments, mark_celebrities, redis_socket, seed
 from bench.harness import catch_signals, emit, machine_info
 from bench.web_speed import give_media
 from tests.support.browser import CHROMIUM_ARGS, chromium_path
@@ -220,14 +220,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=3, help="lighthouse runs per page and setting")
     parser.add_argument("--reports", type=Path, default=None,
                         help="keep the median run's full lighthouse JSON reports in this directory")
-    parser.add_argument("--users", type=int, default=300)
-    parser.add_argument("--follows", type=int, default=30)
-    parser.add_argument("--celebrities", type=int, default=2)
-    parser.add_argument("--posts", type=int, default=1_500)
-    parser.add_argument("--celebrity-posts", type=int, default=20)
-    parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--viewers", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=1)
+    add_seed_arguments(parser, users=300, follows=30, celebrities=2, posts=1_500,
+                       celebrity_posts=20, viewers=2)
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("need --runs >= 1")

@@ -43,6 +43,7 @@ from bench.feed_read import (
     LIMIT,
     SIZES,
     Seed,
+    add_seed_arguments,
     check_feed,
     expected_feed,
     mark_celebrities,
@@ -216,14 +217,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.web_speed",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--loads", type=int, default=20)
-    parser.add_argument("--users", type=int, default=2_000)
-    parser.add_argument("--follows", type=int, default=100)
-    parser.add_argument("--celebrities", type=int, default=3)
-    parser.add_argument("--posts", type=int, default=20_000)
-    parser.add_argument("--celebrity-posts", type=int, default=50)
-    parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--viewers", type=int, default=10)
-    parser.add_argument("--seed", type=int, default=1)
+    add_seed_arguments(parser, users=2_000, follows=100, celebrities=3, posts=20_000,
+                       celebrity_posts=50, viewers=10)
     args = parser.parse_args(argv)
 
     catch_signals()
