@@ -7,9 +7,9 @@ post can reach a timeline both ways around a threshold crossing; pages are dedup
 and an author who drops below the threshold has their recent posts pushed (backfill), so
 crossing either way neither loses nor repeats a post.
 
-Reading a page costs a constant number of round trips (docs/design.md: "The feed is hybrid fan-out"): pages are
-filtered to ready posts by the viewer or someone the viewer follows now, so a stale or
-racing timeline entry is never shown.
+Reading a page costs a constant number of round trips (docs/design.md: "The feed is
+hybrid fan-out"): pages are filtered to ready posts by the viewer or someone the viewer
+follows now, so a stale or racing timeline entry is never shown.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 coredis costs about 0.2 ms of CPU for a script call whose answer is a 26 KB page (its
 request objects, retry policy, timeouts and reader task); writing the command and parsing
-the answer with hiredis over a plain trio stream costs about 0.06 ms (docs/design.md, "The feed's one
-Redis call skips coredis"). Everything else keeps using coredis.
+the answer with hiredis over a plain trio stream costs about 0.06 ms (docs/design.md,
+"The feed's one Redis call skips coredis"). Everything else keeps using coredis.
 
 Connections are pooled; one that fails or whose call is cancelled is closed, never reused,
 so a half-read answer can never reach the next caller.
