@@ -54,14 +54,14 @@ from bench.harness import (
     summarise,
     warm_up,
 )
-from server.accounts import hash_token
-from server.ids import EPOCH_MS, SEQUENCE_BITS, WORKER_BITS, id_time_ms
-from server.media_keys import MediaKeys
-from server.secret import load_or_create_secret
-from storage.redis import keys
-from storage.redis.client import RedisAddress, open_redis
-from storage.sqlite import SCHEMA, SqliteStore
-from tests.support.server import ServerProcess
+from pixtrio.features.accounts.service import hash_token
+from pixtrio.features.ids import EPOCH_MS, SEQUENCE_BITS, WORKER_BITS, id_time_ms
+from pixtrio.features.media.keys import MediaKeys
+from pixtrio.secret import load_or_create_secret
+from pixtrio.storage.redis import keys
+from pixtrio.storage.redis.client import RedisAddress, open_redis
+from pixtrio.storage.sqlite import SCHEMA, SqliteStore
+from pixtrio.testing.server_process import ServerProcess
 
 TRIVIAL = "/healthz"
 LIMIT = 20

@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from tests.support.server import ServerProcess  # noqa: E402
+from pixtrio.testing.server_process import ServerProcess  # noqa: E402
 
 RESULTS = REPO / "bench" / "results"
 PASSWORD = "bench password"

@@ -46,8 +46,8 @@ from typing import Any
 from bench.feed_read import LIMIT, Seed, add_seed_arguments, mark_celebrities, redis_socket, seed
 from bench.harness import catch_signals, emit, machine_info
 from bench.web_speed import give_media
-from tests.support.browser import CHROMIUM_ARGS, chromium_path
-from tests.support.server import ServerProcess
+from pixtrio.testing.browser import CHROMIUM_ARGS, chromium_path
+from pixtrio.testing.server_process import ServerProcess
 
 GOAL_SCORE = 95
 DEFAULT_LIGHTHOUSE = Path("/tmp/lh/node_modules/.bin/lighthouse")

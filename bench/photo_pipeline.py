@@ -31,7 +31,7 @@ import trio_parallel
 from PIL import Image, ImageFilter, ImageOps
 
 from bench.harness import catch_signals, emit, machine_info
-from media.photos import (
+from pixtrio.codecs.photos import (
     JPEG_OPTIONS,
     PHOTO_BOXES,
     PLACEHOLDER_BLUR,

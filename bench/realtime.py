@@ -68,19 +68,19 @@ from trio_websocket import open_websocket_url
 
 from bench.harness import REPO, catch_signals, cpu_seconds, emit, machine_info
 from bench.ws_load import percentiles
-from protocol.codecs import MSGPACK
-from protocol.messages import PostDeleted
-from server.accounts import hash_token
-from server.config import Settings
-from server.ids import IdGenerator
-from server.media_keys import MediaKeys
-from server.secret import load_or_create_secret
-from storage.redis import keys
-from storage.redis.client import RedisAddress, open_redis
-from storage.redis.events import EventStreams
-from storage.redis.jobs import JobQueue
-from storage.sqlite import SCHEMA, SqliteStore
-from tests.support.server import ServerProcess
+from pixtrio.config import Settings
+from pixtrio.features.accounts.service import hash_token
+from pixtrio.features.ids import IdGenerator
+from pixtrio.features.media.keys import MediaKeys
+from pixtrio.protocol.codecs import MSGPACK
+from pixtrio.protocol.messages import PostDeleted
+from pixtrio.secret import load_or_create_secret
+from pixtrio.storage.redis import keys
+from pixtrio.storage.redis.client import RedisAddress, open_redis
+from pixtrio.storage.redis.events import EventStreams
+from pixtrio.storage.redis.jobs import JobQueue
+from pixtrio.storage.sqlite import SCHEMA, SqliteStore
+from pixtrio.testing.server_process import ServerProcess
 
 GOALS = {
     "sessions": 10_000,

@@ -28,14 +28,14 @@ from typing import Any
 
 import trio
 
-from actors.ffmpeg import find_ffmpeg
-from actors.worker_pool import WorkerPool, open_worker_pool
 from bench.harness import catch_signals, emit, machine_info
 from bench.photo_pipeline import make_source
-from media.photos import configure_worker, process_photo
-from server.config import Settings
-from server.runtime import video_settings
-from server.video_processing import make_renditions
+from pixtrio.actors.ffmpeg import find_ffmpeg
+from pixtrio.actors.worker_pool import WorkerPool, open_worker_pool
+from pixtrio.codecs.photos import configure_worker, process_photo
+from pixtrio.config import Settings
+from pixtrio.features.media.video_job import make_renditions
+from pixtrio.runtime import video_settings
 
 CLIP_SECONDS = 10
 PHOTO_WORKERS = 2

@@ -51,11 +51,11 @@ from bench.feed_read import (
     seed,
 )
 from bench.harness import catch_signals, emit, machine_info
-from media.photos import process_photo
-from server.renditions import content_type
-from storage.blobs.filesystem import FilesystemBlobStore
-from tests.support.browser import launch
-from tests.support.server import ServerProcess
+from pixtrio.codecs.photos import process_photo
+from pixtrio.features.media.renditions import content_type
+from pixtrio.storage.blobs.filesystem import FilesystemBlobStore
+from pixtrio.testing.browser import launch
+from pixtrio.testing.server_process import ServerProcess
 
 GOAL_LCP_P75_MS = 1000.0
 FIRST_IMAGES = 5

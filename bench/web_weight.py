@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from playwright.sync_api import Response, sync_playwright
 
 from bench.harness import emit, machine_info, server
-from tests.support.browser import launch
+from pixtrio.testing.browser import launch
 
 GOAL_BYTES = 100 * 1024
 PAGES = ("/", "/docs")

@@ -34,8 +34,8 @@ import sys
 import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest, serve_websocket
 
-from protocol.codecs import MSGPACK
-from protocol.messages import CloseCode, Hello
+from pixtrio.protocol.codecs import MSGPACK
+from pixtrio.protocol.messages import CloseCode, Hello
 
 HELLO = MSGPACK.encode(Hello("0" * 16, {"user_id": "1", "username": "ceiling",
                                         "profile_pic": None}, False))

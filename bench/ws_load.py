@@ -58,8 +58,8 @@ from urllib.parse import urlsplit
 
 import msgpack
 
-from protocol.codecs import MSGPACK
-from protocol.messages import Auth, Pong
+from pixtrio.protocol.codecs import MSGPACK
+from pixtrio.protocol.messages import Auth, Pong
 
 IDLE, CONNECTING, UPGRADING, SIGNING_IN, OPEN = range(5)
 IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)

@@ -16,7 +16,7 @@ from typing import Any
 
 import trio
 
-from protocol.client import ApiError, Bot, FeedInsert, Resync
+from pixtrio.protocol.client import ApiError, Bot, FeedInsert, Resync
 
 log = logging.getLogger("pixtrio.like_bot")
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.browser import run_folder
-from tests.support.server import ServerProcess
+from pixtrio.testing.browser import run_folder
+from pixtrio.testing.server_process import ServerProcess
 
 
 @pytest.fixture(scope="session")

@@ -11,11 +11,11 @@ import pytest
 import trio
 
 from examples import like_bot
-from protocol.client import ApiError, Bot, Notification, Resync, SignedOut
+from pixtrio.protocol.client import ApiError, Bot, Notification, Resync, SignedOut
+from pixtrio.testing.server_process import ServerProcess
 from tests.support.api import bearer, register
 from tests.support.images import jpeg
 from tests.support.posts import post_photo
-from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.slow
 

@@ -21,29 +21,29 @@ import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from server.feed import FeedService
-from server.ids import IdGenerator
-from server.likes import LikeService
-from server.media_keys import MediaKeys
-from server.post_reader import PostReader
-from server.posts import PostService
-from server.realtime.notify import Notifier
-from server.views import author_card, author_view
-from storage.blobs.filesystem import FilesystemBlobStore
-from storage.redis import keys
-from storage.redis.author_cards import AuthorCards
-from storage.redis.client import open_redis
-from storage.redis.events import EventStreams
-from storage.redis.feed_reads import FeedReads
-from storage.redis.jobs import JobQueue
-from storage.redis.lean import open_lean_redis
-from storage.redis.like_counters import LikeCounters
-from storage.redis.mirrored_sets import following_sets, liked_sets
-from storage.redis.post_cache import PostCache
-from storage.redis.timelines import SCORE_SHIFT, Timelines, score
-from storage.sqlite import SqliteStore
-from storage.types import NewUser, Post, User
-from tests.support.valkey import valkey_server
+from pixtrio.features.feed.service import FeedService
+from pixtrio.features.ids import IdGenerator
+from pixtrio.features.likes.service import LikeService
+from pixtrio.features.media.keys import MediaKeys
+from pixtrio.features.notify import Notifier
+from pixtrio.features.posts.reader import PostReader
+from pixtrio.features.posts.service import PostService
+from pixtrio.features.views import author_card, author_view
+from pixtrio.storage.blobs.filesystem import FilesystemBlobStore
+from pixtrio.storage.redis import keys
+from pixtrio.storage.redis.author_cards import AuthorCards
+from pixtrio.storage.redis.client import open_redis
+from pixtrio.storage.redis.events import EventStreams
+from pixtrio.storage.redis.feed_reads import FeedReads
+from pixtrio.storage.redis.jobs import JobQueue
+from pixtrio.storage.redis.lean import open_lean_redis
+from pixtrio.storage.redis.like_counters import LikeCounters
+from pixtrio.storage.redis.mirrored_sets import following_sets, liked_sets
+from pixtrio.storage.redis.post_cache import PostCache
+from pixtrio.storage.redis.timelines import SCORE_SHIFT, Timelines, score
+from pixtrio.storage.sqlite import SqliteStore
+from pixtrio.storage.types import NewUser, Post, User
+from pixtrio.testing.valkey import valkey_server
 
 THRESHOLD = 2
 PEOPLE = 4

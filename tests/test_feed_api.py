@@ -7,13 +7,13 @@ from typing import Any
 import httpx
 import trio
 
-from server.accounts import hash_token
-from storage.redis import keys
-from storage.redis.client import RedisAddress, open_redis
+from pixtrio.features.accounts.service import hash_token
+from pixtrio.storage.redis import keys
+from pixtrio.storage.redis.client import RedisAddress, open_redis
+from pixtrio.testing.server_process import ServerProcess
 from tests.support import images
 from tests.support.api import assert_error, bearer, register
 from tests.support.posts import post_photo, publish, upload
-from tests.support.server import ServerProcess
 
 
 async def feed_ids(client: httpx.AsyncClient, token: str, limit: int = 2) -> list[str]:

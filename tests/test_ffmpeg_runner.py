@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import trio
 
-from actors.ffmpeg import FfmpegFailed, run_ffmpeg
+from pixtrio.actors.ffmpeg import FfmpegFailed, run_ffmpeg
 from tests.support.videos import FFMPEG
 
 ENDLESS = [FFMPEG, "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",

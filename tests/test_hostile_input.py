@@ -23,13 +23,13 @@ from quart_schema.validation import (
     QUART_SCHEMA_REQUEST_ATTRIBUTE,
 )
 
-from protocol.rest import CommentIn, LoginIn, ProfileIn, PublishIn, RegisterIn, UploadUrlIn
-from server.app import create_app
-from server.services import Services
+from pixtrio.edge.app import create_app
+from pixtrio.edge.services import Services
+from pixtrio.protocol.rest import CommentIn, LoginIn, ProfileIn, PublishIn, RegisterIn, UploadUrlIn
+from pixtrio.testing.server_process import ServerProcess
 from tests.support.api import bearer, register, unique_name
 from tests.support.images import jpeg
 from tests.support.posts import post_photo
-from tests.support.server import ServerProcess
 from tests.support.ws import connect
 
 NON_ASCII_DIGITS = ("²", "¹", "٣", "١٢٣")

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 import httpx
 import trio
 
+from pixtrio.testing.server_process import ServerProcess
 from tests.support.api import register
-from tests.support.server import ServerProcess
 
 
 async def read_response(stream: trio.SocketStream, buffer: bytearray) -> bytes:

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from server import ids
-from server.ids import MAX_ID, IdGenerator, id_time_ms, parse_id
+from pixtrio.features import ids
+from pixtrio.features.ids import MAX_ID, IdGenerator, id_time_ms, parse_id
 
 
 def test_ids_increase_and_carry_time_and_worker() -> None:

@@ -9,10 +9,10 @@ import coredis
 import pytest
 import trio
 
-from storage.errors import StorageError
-from storage.redis.client import RedisAddress, open_redis
-from storage.redis.lean import LeanRedis, Script, connect_args, open_lean_redis
-from tests.support.valkey import valkey_server
+from pixtrio.storage.errors import StorageError
+from pixtrio.storage.redis.client import RedisAddress, open_redis
+from pixtrio.storage.redis.lean import LeanRedis, Script, connect_args, open_lean_redis
+from pixtrio.testing.valkey import valkey_server
 
 ECHO = Script("""
 local x = 0

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import httpx
 
+from pixtrio.testing.server_process import ServerProcess, wait_until
+from pixtrio.testing.valkey import external_valkey
 from tests.support.api import bearer, register
-from tests.support.server import ServerProcess, wait_until
-from tests.support.valkey import external_valkey
 
 
 def valkey_pid(data_dir: Path) -> int:

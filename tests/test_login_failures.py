@@ -9,9 +9,9 @@ import coredis
 import pytest
 import trio
 
-from storage.redis import keys
-from storage.redis.login_failures import MAX_ADDRESSES, Budget, LoginFailures
-from tests.support.valkey import valkey_client
+from pixtrio.storage.redis import keys
+from pixtrio.storage.redis.login_failures import MAX_ADDRESSES, Budget, LoginFailures
+from pixtrio.testing.valkey import valkey_client
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import trio
 
-from actors.media_jobs import MAX_STARTS, MediaJobRunner
-from storage.redis.jobs import Job, JobQueue
-from tests.support.valkey import valkey_client
+from pixtrio.actors.job_runner import MAX_STARTS, MediaJobRunner
+from pixtrio.storage.redis.jobs import Job, JobQueue
+from pixtrio.testing.valkey import valkey_client
 
 
 class ScriptedHandler:

@@ -23,7 +23,7 @@ import trio
 import trio_parallel
 from PIL import Image
 
-from media.photos import (
+from pixtrio.codecs.photos import (
     MAX_PIXELS,
     MediaRejected,
     PhotoResult,
@@ -31,7 +31,7 @@ from media.photos import (
     make_avatar,
     process_photo,
 )
-from media.sniff import SNIFF_BYTES, sniff_image
+from pixtrio.codecs.sniff import SNIFF_BYTES, sniff_image
 
 MAKE = "PixtrioCam (test)"  # parentheses: libvips wraps EXIF values in "v (v, ASCII, ...)"
 MODEL = "P-1 Mark II"

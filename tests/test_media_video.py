@@ -8,10 +8,10 @@ from pathlib import Path
 import m3u8
 import pytest
 
-from media.photos import MediaRejected
-from media.probe import VideoInfo, probe_video
-from media.sniff import SNIFF_BYTES, sniff, sniff_video
-from media.transcode import (
+from pixtrio.codecs.photos import MediaRejected
+from pixtrio.codecs.probe import VideoInfo, probe_video
+from pixtrio.codecs.sniff import SNIFF_BYTES, sniff, sniff_video
+from pixtrio.codecs.transcode import (
     SEGMENT_SECONDS,
     encode_command,
     hls_command,

@@ -11,13 +11,13 @@ from pathlib import Path
 import httpx
 import trio
 
-from storage.redis import keys
-from storage.redis.client import RedisAddress, open_redis
+from pixtrio.storage.redis import keys
+from pixtrio.storage.redis.client import RedisAddress, open_redis
+from pixtrio.testing.server_process import ServerProcess, wait_until
+from pixtrio.testing.valkey import external_valkey
 from tests.support import images
 from tests.support.api import assert_error, bearer, register
 from tests.support.posts import publish, settled, upload
-from tests.support.server import ServerProcess, wait_until
-from tests.support.valkey import external_valkey
 
 
 async def test_a_publish_cut_short_by_redis_is_repaired_by_its_retry(

@@ -11,10 +11,10 @@ import httpx
 import pyvips
 import trio
 
+from pixtrio.testing.server_process import ServerProcess
 from tests.support import images
 from tests.support.api import assert_error, bearer, register
 from tests.support.posts import post_photo, publish, settled, upload
-from tests.support.server import ServerProcess
 
 
 def decode(data: bytes) -> pyvips.Image:

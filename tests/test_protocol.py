@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from protocol import messages
-from protocol.codecs import (
+from pixtrio.protocol import messages
+from pixtrio.protocol.codecs import (
     CODECS,
     JSON,
     MSGPACK,
@@ -26,7 +26,7 @@ from protocol.codecs import (
     negotiate,
     to_wire,
 )
-from protocol.messages import (
+from pixtrio.protocol.messages import (
     COMMANDS,
     JSON_SUBPROTOCOL,
     MAX_DEPTH,

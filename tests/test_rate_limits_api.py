@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import trio
 
+from pixtrio.testing.server_process import ServerProcess
 from tests.support.api import assert_error
-from tests.support.server import ServerProcess
 
 LIMITS = "register_ip=3/1h,login_failures_address=2/5m,login_ip=5/5m"
 RIGHT = "correct horse"

@@ -13,8 +13,8 @@ from trio_websocket import ConnectionRejected, open_websocket_url
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import CloseConnection, Request
 
-from protocol.codecs import JSON, MSGPACK
-from protocol.messages import (
+from pixtrio.protocol.codecs import JSON, MSGPACK
+from pixtrio.protocol.messages import (
     MAX_FRAME_BYTES,
     CloseCode,
     DmTypingCommand,
@@ -25,13 +25,13 @@ from protocol.messages import (
     Pong,
     PostDeleted,
 )
-from storage.redis import keys
-from storage.redis.client import RedisAddress, open_redis
-from storage.redis.events import EventStreams
+from pixtrio.storage.redis import keys
+from pixtrio.storage.redis.client import RedisAddress, open_redis
+from pixtrio.storage.redis.events import EventStreams
+from pixtrio.testing.server_process import ServerProcess
 from tests.support.api import bearer, register
 from tests.support.images import jpeg
 from tests.support.posts import post_photo
-from tests.support.server import ServerProcess
 from tests.support.ws import connect
 
 pytestmark = pytest.mark.slow

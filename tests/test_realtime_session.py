@@ -18,16 +18,16 @@ from coredis import PureToken
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import Request
 
-from protocol.codecs import JSON, MSGPACK, Codec
-from protocol.messages import Auth, CloseCode, Error, FeedInsert, Hello, Ping, Pong
-from server.realtime.hub import Hub
-from server.realtime.session import Frame, Session, SessionSettings, SignedIn, SocketClosed
-from server.realtime.wire import WireSocket, read_upgrade
-from storage.redis import keys
-from storage.redis.events import BUCKETS, EventStreams, Replay
-from storage.redis.session_tokens import Cached, SessionTokens, SessionUser
+from pixtrio.actors.hub import Hub
+from pixtrio.actors.session import Frame, Session, SessionSettings, SignedIn, SocketClosed
+from pixtrio.edge.wire import WireSocket, read_upgrade
+from pixtrio.protocol.codecs import JSON, MSGPACK, Codec
+from pixtrio.protocol.messages import Auth, CloseCode, Error, FeedInsert, Hello, Ping, Pong
+from pixtrio.storage.redis import keys
+from pixtrio.storage.redis.events import BUCKETS, EventStreams, Replay
+from pixtrio.storage.redis.session_tokens import Cached, SessionTokens, SessionUser
+from pixtrio.testing.valkey import valkey_client
 from tests.support.flood import Firehose, ping_frames
-from tests.support.valkey import valkey_client
 
 SETTINGS = SessionSettings(auth_timeout=10, ping_interval=25, ping_timeout=20, mailbox=8,
                            rate=5, burst=20)

@@ -25,11 +25,11 @@ from wsproto.events import (
 )
 from wsproto.frame_protocol import FrameProtocol
 
-from protocol.messages import CloseCode
-from server.listener import read_head
-from server.realtime.endpoint import is_upgrade
-from server.realtime.session import Frame, SocketClosed
-from server.realtime.wire import HandshakeError, WireSocket, encode_frame, read_upgrade
+from pixtrio.actors.session import Frame, SocketClosed
+from pixtrio.edge.listener import read_head
+from pixtrio.edge.websocket import is_upgrade
+from pixtrio.edge.wire import HandshakeError, WireSocket, encode_frame, read_upgrade
+from pixtrio.protocol.messages import CloseCode
 from tests.support.flood import Firehose, ping_frames
 
 

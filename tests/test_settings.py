@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from server.config import ConfigError, Settings
-from server.cursors import Cursors
-from server.errors import ApiError
-from server.ratelimit import DEFAULT_LIMITS, Limit, parse_limits
-from server.secret import load_or_create_secret
+from pixtrio.config import ConfigError, Settings
+from pixtrio.edge.cursors import Cursors
+from pixtrio.edge.http_errors import ApiError
+from pixtrio.features.ratelimit import DEFAULT_LIMITS, Limit, parse_limits
+from pixtrio.secret import load_or_create_secret
 
 
 def test_defaults_and_environment() -> None:
@@ -76,10 +76,10 @@ def test_secret_is_made_once_with_owner_only_mode(tmp_path: Path) -> None:
 def test_upload_urls_expire(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import time as real_time
 
-    from server import uploads
-    from server.ids import IdGenerator
-    from server.media_keys import MediaKeys
-    from storage.blobs.filesystem import FilesystemBlobStore
+    from pixtrio.features.ids import IdGenerator
+    from pixtrio.features.media.keys import MediaKeys
+    from pixtrio.features.posts import uploads
+    from pixtrio.storage.blobs.filesystem import FilesystemBlobStore
 
     service = uploads.UploadService(b"s" * 32, IdGenerator(1), FilesystemBlobStore(tmp_path),
                                     None, MediaKeys(b"s" * 32), max_bytes=100,  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.sqlite import POSTS_WITH_HASHTAG_SQL, SCHEMA, SqliteStore, recent_ready_sql
+from pixtrio.storage.sqlite import POSTS_WITH_HASHTAG_SQL, SCHEMA, SqliteStore, recent_ready_sql
 
 
 def posts_table(*, analyzed: bool) -> sqlite3.Connection:

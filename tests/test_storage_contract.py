@@ -20,11 +20,11 @@ import pymongo
 import pytest
 import trio
 
-from storage.errors import Conflict, StorageError
-from storage.metadata import MetadataStore
-from storage.mongo import MongoStore
-from storage.sqlite import SqliteStore
-from storage.types import Comment, NewUser, Page, Post, PostStatus, Token, User
+from pixtrio.storage.errors import Conflict, StorageError
+from pixtrio.storage.metadata import MetadataStore
+from pixtrio.storage.mongo import MongoStore
+from pixtrio.storage.sqlite import SqliteStore
+from pixtrio.storage.types import Comment, NewUser, Page, Post, PostStatus, Token, User
 
 MONGODB_URL = os.environ.get("PIXTRIO_TEST_MONGODB_URL")
 ADAPTERS = ["sqlite", "mongomock", *(["mongodb"] if MONGODB_URL else [])]

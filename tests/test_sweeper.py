@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from server.sweeper import StuckPostSweeper
-from storage.redis.jobs import JobQueue
-from storage.sqlite import SqliteStore
-from storage.types import Post
-from tests.support.valkey import valkey_client
+from pixtrio.actors.sweeper import StuckPostSweeper
+from pixtrio.storage.redis.jobs import JobQueue
+from pixtrio.storage.sqlite import SqliteStore
+from pixtrio.storage.types import Post
+from pixtrio.testing.valkey import valkey_client
 
 
 def post(post_id: int, kind: str, status: str, age_s: float) -> Post:

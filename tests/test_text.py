@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from server.errors import ApiError
-from server.text import check_text, hashtags, is_blank, tag_key
+from pixtrio.edge.http_errors import ApiError
+from pixtrio.features.text import check_text, hashtags, is_blank, tag_key
 
 
 @pytest.mark.parametrize("char", [chr(c) for c in (*range(0x20), *range(0x7F, 0xA0))])

@@ -13,13 +13,13 @@ import trio
 from coredis import PureToken
 from coredis.exceptions import RedisError
 
-from storage.redis import keys
-from storage.redis.client import open_redis
+from pixtrio.storage.redis import keys
+from pixtrio.storage.redis.client import open_redis
+from pixtrio.testing.server_process import ServerProcess
+from pixtrio.testing.valkey import valkey_server
 from tests.support import images
 from tests.support.api import assert_error, bearer, register
 from tests.support.posts import post_photo, publish, settled, upload
-from tests.support.server import ServerProcess
-from tests.support.valkey import valkey_server
 
 
 async def grant(client: httpx.AsyncClient, token: str, size: int,

@@ -11,10 +11,10 @@ import m3u8
 import pytest
 import trio
 
+from pixtrio.testing.server_process import ServerProcess
 from tests.support import images, videos
 from tests.support.api import assert_error, bearer, register
 from tests.support.posts import post_photo, publish, settled, upload
-from tests.support.server import ServerProcess
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 

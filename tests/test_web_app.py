@@ -12,9 +12,9 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import trio
 
+from pixtrio.testing.server_process import ServerProcess
 from tests.support.api import register, unique_name
 from tests.support.pages import csp, page_links
-from tests.support.server import ServerProcess
 
 CLIENT_ROUTES = ("/", "/login", "/signup", "/new", "/settings", "/p/1234567890",
                  "/someone", "/Some.One_2", "/someone/followers", "/someone/following",

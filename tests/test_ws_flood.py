@@ -21,11 +21,11 @@ import trio
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import CloseConnection, Request
 
-from protocol.codecs import JSON
-from protocol.messages import CloseCode, Ping, Pong
+from pixtrio.protocol.codecs import JSON
+from pixtrio.protocol.messages import CloseCode, Ping, Pong
+from pixtrio.testing.server_process import ServerProcess
 from tests.support.api import register
 from tests.support.flood import Flood, ping_frames
-from tests.support.server import ServerProcess
 from tests.support.ws import connect
 
 pytestmark = pytest.mark.slow

@@ -15,8 +15,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, expect, sync_playwright
 
-from tests.support.browser import PageLog, launch, run_folder
-from tests.support.server import ServerProcess
+from pixtrio.testing.browser import PageLog, launch, run_folder
+from pixtrio.testing.server_process import ServerProcess
 
 # The suite runs on two workers of a 2-core machine: a page may wait its turn for the CPU,
 # so `expect` waits up to 15 s (Playwright's default is 5) before calling a check failed.

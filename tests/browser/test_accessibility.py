@@ -17,10 +17,10 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
+from pixtrio.testing.browser import PageLog
+from pixtrio.testing.server_process import ServerProcess
 from tests.support.api import unique_name
-from tests.support.browser import PageLog
 from tests.support.images import jpeg
-from tests.support.server import ServerProcess
 from tests.support.web import Account, expect_online, follow, keep_token, ready, register, share
 
 pytestmark = pytest.mark.slow

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
+from pixtrio.testing.browser import PageLog, screenshot
+from pixtrio.testing.server_process import ServerProcess
 from tests.support.api import bearer, unique_name
-from tests.support.browser import PageLog, screenshot
-from tests.support.server import ServerProcess
 from tests.support.web import (
     PASSWORD,
     expect_signed_in,

@@ -15,9 +15,9 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, Route, expect
 
-from tests.support.browser import PageLog, screenshot
+from pixtrio.testing.browser import PageLog, screenshot
+from pixtrio.testing.server_process import ServerProcess
 from tests.support.images import jpeg
-from tests.support.server import ServerProcess
 from tests.support.videos import clip
 from tests.support.web import (
     SMALL,

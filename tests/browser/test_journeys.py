@@ -14,10 +14,10 @@ import httpx
 import pytest
 from playwright.sync_api import FilePayload, expect
 
+from pixtrio.testing.browser import PageLog, screenshot
+from pixtrio.testing.server_process import ServerProcess
 from tests.support.api import unique_name
-from tests.support.browser import PageLog, screenshot
 from tests.support.images import jpeg
-from tests.support.server import ServerProcess
 from tests.support.videos import clip
 from tests.support.web import (
     expect_online,

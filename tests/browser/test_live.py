@@ -16,8 +16,8 @@ import httpx
 import pytest
 from playwright.sync_api import WebSocketRoute, expect
 
-from tests.support.browser import PageLog, screenshot
-from tests.support.server import ServerProcess
+from pixtrio.testing.browser import PageLog, screenshot
+from pixtrio.testing.server_process import ServerProcess
 from tests.support.web import expect_online, follow, ready, register, share, signed_in
 
 pytestmark = pytest.mark.slow

@@ -13,9 +13,9 @@ import httpx
 import pytest
 from playwright.sync_api import CDPSession, FilePayload, Locator, Page, expect
 
+from pixtrio.testing.browser import PageLog, screenshot
+from pixtrio.testing.server_process import ServerProcess
 from tests.support import images, videos
-from tests.support.browser import PageLog, screenshot
-from tests.support.server import ServerProcess
 from tests.support.web import (
     Account,
     forget_progress,

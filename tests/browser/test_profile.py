@@ -14,10 +14,10 @@ import httpx
 import pytest
 from playwright.sync_api import FilePayload, FloatRect, Page, Route, expect
 
+from pixtrio.testing.browser import PageLog, screenshot
+from pixtrio.testing.server_process import ServerProcess
 from tests.support.api import unique_name
-from tests.support.browser import PageLog, screenshot
 from tests.support.images import PDF, jpeg, png, png_bomb
-from tests.support.server import ServerProcess
 from tests.support.web import (
     Account,
     expect_online,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import PageLog, screenshot
-from tests.support.server import ServerProcess
+from pixtrio.testing.browser import PageLog, screenshot
+from pixtrio.testing.server_process import ServerProcess
 
 pytestmark = pytest.mark.slow
 PNG = b"\x89PNG\r\n\x1a\n"

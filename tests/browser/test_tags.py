@@ -11,10 +11,10 @@ import httpx
 import pytest
 from playwright.sync_api import Page, Route, expect
 
+from pixtrio.testing.browser import PageLog, screenshot
+from pixtrio.testing.server_process import ServerProcess
 from tests.support.api import unique_name
-from tests.support.browser import PageLog, screenshot
 from tests.support.images import jpeg
-from tests.support.server import ServerProcess
 from tests.support.web import Account, expect_online, ready, register, share, signed_in
 
 pytestmark = pytest.mark.slow

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import av
 
-from actors.ffmpeg import find_ffmpeg
+from pixtrio.actors.ffmpeg import find_ffmpeg
 
 FFMPEG = find_ffmpeg(None)
 _CODECS = {

@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 from playwright.sync_api import Locator, Page, expect
 
+from pixtrio.testing.browser import PageLog
 from tests.support.api import bearer, unique_name
-from tests.support.browser import PageLog
 from tests.support.images import jpeg
 
 PASSWORD = "correct horse"

@@ -9,8 +9,8 @@ from typing import Any
 import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection, open_websocket_url
 
-from protocol.codecs import JSON, Codec
-from protocol.messages import Auth, Hello
+from pixtrio.protocol.codecs import JSON, Codec
+from pixtrio.protocol.messages import Auth, Hello
 
 
 class Client:

@@ -1,0 +1,57 @@
+"""The services one server process shares across requests, reachable from routes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+import coredis
+from quart import current_app
+
+from pixtrio.config import Settings
+from pixtrio.edge.cursors import Cursors
+from pixtrio.edge.realtime import Realtime
+from pixtrio.features.accounts.avatars import AvatarService
+from pixtrio.features.accounts.service import AccountService
+from pixtrio.features.comments.service import CommentService
+from pixtrio.features.feed.service import FeedService
+from pixtrio.features.graph.service import GraphService
+from pixtrio.features.ids import IdGenerator
+from pixtrio.features.likes.service import LikeService
+from pixtrio.features.media.keys import MediaKeys
+from pixtrio.features.posts.reader import PostReader
+from pixtrio.features.posts.service import PostService
+from pixtrio.features.posts.uploads import UploadService
+from pixtrio.storage.blobs import BlobStore
+from pixtrio.storage.metadata import MetadataStore
+from pixtrio.storage.redis.jobs import JobQueue
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: MetadataStore
+    redis: coredis.Redis[str]
+    redis_description: str
+    ids: IdGenerator
+    cursors: Cursors
+    accounts: AccountService
+    graph: GraphService
+    blobs: BlobStore
+    media_keys: MediaKeys
+    media_jobs: JobQueue
+    video_jobs: JobQueue
+    uploads: UploadService
+    posts: PostService
+    avatars: AvatarService
+    reader: PostReader
+    feed: FeedService
+    fanout_jobs: JobQueue
+    likes: LikeService
+    comments: CommentService
+    realtime: Realtime
+
+
+def services() -> Services:
+    """The services of the app handling the current request."""
+    return cast(Services, current_app.extensions["pixtrio"])

@@ -1,0 +1,1 @@
+"""Accounts: registering, signing in, profiles, passwords and avatars."""

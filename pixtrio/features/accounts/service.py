@@ -1,0 +1,167 @@
+"""Accounts: registering, signing in and out, bearer tokens, and editing one's profile."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+import secrets
+from datetime import UTC, datetime
+
+from pixtrio.actors.session import SignedIn
+from pixtrio.edge.http_errors import ApiError, invalid
+from pixtrio.features.accounts.passwords import Passwords
+from pixtrio.features.ids import IdGenerator
+from pixtrio.features.ratelimit import RateLimiter, rate_limited
+from pixtrio.features.text import check_text
+from pixtrio.storage.errors import Conflict
+from pixtrio.storage.metadata import MetadataStore
+from pixtrio.storage.redis.events import EventStreams
+from pixtrio.storage.redis.login_failures import LoginFailures
+from pixtrio.storage.redis.session_tokens import SessionTokens, SessionUser
+from pixtrio.storage.types import NewUser, Token, User
+
+# At least one letter or digit: a name of only dots and underscores ("..") is unreachable
+# once clients collapse it in /api/users/<name>.
+USERNAME = re.compile(r"(?=.*[a-z0-9])[a-z0-9._]{1,30}")
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.][^@\s]*\.[^@\s]+")
+RESERVED_USERNAMES = frozenset({
+    "about", "accounts", "admin", "api", "assets", "direct", "docs", "explore", "favicon.ico",
+    "healthz", "help", "login", "logout", "media", "messages", "metrics", "mod", "new",
+    "notifications", "openapi.json", "p", "readyz", "robots.txt", "search", "settings",
+    "signup", "static", "stories", "tags", "upload", "ws",
+})
+"""Top-level paths of the server and the web client (today's and the screens planned):
+`/<username>` deep-links a profile, so no account may take one of these names."""
+
+
+def normalise_username(raw: str) -> str:
+    return raw.strip().lower()
+
+
+def failures_account(user: User | None, login: str) -> str:
+    """Whose failed sign-ins an attempt counts as: the account, by username or email
+    alike; for a name no account has, that name (hashed, so any name makes a short key)."""
+    if user is not None:
+        return f"u:{user.user_id}"
+    return "n:" + hashlib.sha256(login.encode()).hexdigest()[:32]
+
+
+def client_network(ip: str) -> str:
+    """Where sign-in failures are counted as coming from: the client's IPv4 address, or
+    its IPv6 /64 (a single subscriber usually holds a whole /64)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+def hash_token(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+class AccountService:
+    def __init__(
+        self, store: MetadataStore, ids: IdGenerator, passwords: Passwords, limits: RateLimiter,
+        failures: LoginFailures, session_tokens: SessionTokens, events: EventStreams,
+    ) -> None:
+        self._store = store
+        self._ids = ids
+        self._passwords = passwords
+        self._limits = limits
+        self._failures = failures
+        self._session_tokens = session_tokens
+        self._events = events
+
+    async def register(self, username: str, email: str, password: str, *, ip: str) -> tuple[User, str]:
+        """Create an account and sign it in. Raises 422 (bad field), 409 (taken), 429."""
+        await self._limits.check("register_ip", ip)
+        username = normalise_username(username)
+        email = email.strip().lower()
+        if not USERNAME.fullmatch(username):
+            raise invalid("username", "use 1-30 of a-z, 0-9, '.' and '_', with a letter or digit")
+        if username in RESERVED_USERNAMES:
+            raise invalid("username", f"'{username}' is reserved for the app's own pages")
+        if not EMAIL.fullmatch(check_text("email", email)):
+            raise invalid("email", "not an email address")
+        password_hash = await self._passwords.hash(password)
+        new = NewUser(self._ids.next_id(), username, email, password_hash, datetime.now(UTC))
+        try:
+            user = await self._store.create_user(new)
+        except Conflict as exc:
+            raise ApiError(409, f"{exc.field}_taken", f"{exc.field} is already taken") from None
+        return user, await self._issue_token(user.user_id)
+
+    async def login(self, login: str, password: str, *, ip: str) -> tuple[User, str]:
+        """Sign in by username or email. Raises 401 for a wrong pair; 429, before the
+        password is looked at, when rate limited: attempts per client IP, failures per
+        (account, address), and, once the account has too many failures, attempts from
+        an address it has not lately signed in from. A cancelled attempt counts as failed."""
+        login = login.strip().lower()
+        await self._limits.check("login_ip", ip)
+        user = await self._store.get_user_by_login(login)
+        attempt = await self._failures.attempt(failures_account(user, login), client_network(ip))
+        if attempt.wait_ms > 0:
+            raise rate_limited(attempt.wait_ms)
+        if not await self._passwords.verify(user.password_hash if user else None, password):
+            raise ApiError(401, "invalid_credentials", "wrong login or password")
+        assert user is not None
+        await self._failures.succeeded(attempt)
+        return user, await self._issue_token(user.user_id)
+
+    async def _issue_token(self, user_id: int) -> str:
+        token = secrets.token_urlsafe(32)
+        await self._store.create_token(Token(hash_token(token), user_id, datetime.now(UTC)))
+        return token
+
+    async def authenticate(self, token: str) -> User | None:
+        """The user a live token belongs to, or None."""
+        return await self._store.get_token_user(hash_token(token))
+
+    async def session_sign_in(self, token: str) -> SignedIn | None:
+        """Who a token signs in for a websocket session, from the Redis cache when it
+        can (no metadata-store query), else from the store (then cached); None if unknown."""
+        token_hash = hash_token(token)
+        cached = await self._session_tokens.get(token_hash.hex())
+        if cached is not None:
+            return SignedIn(cached.user, token_hash.hex()) if cached.user else None
+        found = await self._store.get_token_user(token_hash)
+        if found is None:
+            return None
+        user = SessionUser(found.user_id, found.username, found.profile_pic)
+        await self._session_tokens.put(token_hash.hex(), user)
+        return SignedIn(user, token_hash.hex())
+
+    async def session_still_signed_in(self, token_hash_hex: str) -> bool:
+        """Whether a session's token is still live (cache first, like signing in). A
+        session asks once it listens for revocations, so a logout in between is seen."""
+        cached = await self._session_tokens.get(token_hash_hex)
+        if cached is not None:
+            return cached.user is not None
+        return await self._store.get_token_user(bytes.fromhex(token_hash_hex)) is not None
+
+    async def logout(self, token: str) -> None:
+        """Revoke the token; its open websocket sessions, on any process, close (4001)."""
+        token_hash = hash_token(token)
+        user = await self._store.get_token_user(token_hash)
+        await self._store.revoke_token(token_hash)
+        await self._session_tokens.revoke(token_hash.hex())
+        if user is not None:
+            await self._events.revoke(user.user_id, token_hash.hex())
+
+    async def update_profile(self, user: User, *, display_name: str | None, bio: str | None) -> User:
+        """Change the given fields. Raises 422 for control characters (bio may have line
+        breaks) or bidi controls in the display name, 401 if the account is gone."""
+        if display_name is not None:
+            check_text("display_name", display_name, name=True)
+        if bio is not None:
+            check_text("bio", bio, lines=True)
+        updated = await self._store.update_profile(user.user_id, display_name=display_name, bio=bio)
+        if updated is None:  # deleted between authenticating and now
+            raise ApiError(401, "not_authenticated", "this account no longer exists")
+        return updated

@@ -1,0 +1,1 @@
+"""The home feed: fan-out into timelines and reading a page."""

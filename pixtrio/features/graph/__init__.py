@@ -1,0 +1,1 @@
+"""The follow graph: who follows whom, as a viewer sees it."""

@@ -1,0 +1,59 @@
+"""The follow graph: profiles as a viewer sees them, following, and follower lists."""
+
+from __future__ import annotations
+
+from pixtrio.edge.http_errors import ApiError, not_found
+from pixtrio.features.accounts.service import USERNAME, normalise_username
+from pixtrio.features.feed.service import FeedService
+from pixtrio.features.ids import IdGenerator
+from pixtrio.features.notify import Notifier
+from pixtrio.storage.metadata import MetadataStore
+from pixtrio.storage.types import Page, User
+
+
+class GraphService:
+    def __init__(self, store: MetadataStore, ids: IdGenerator, feed: FeedService,
+                 notifier: Notifier) -> None:
+        self._store = store
+        self._ids = ids
+        self._feed = feed
+        self._notifier = notifier
+
+    async def find(self, username: str) -> User:
+        """The user named `username` (any case). Raises 404."""
+        name = normalise_username(username)
+        user = await self._store.get_user_by_username(name) if USERNAME.fullmatch(name) else None
+        if user is None:
+            raise not_found("user")
+        return user
+
+    async def follows(self, viewer: User | None, users: list[User]) -> set[int]:
+        """Which of `users` the viewer follows (one query; empty when signed out)."""
+        if viewer is None or not users:
+            return set()
+        return await self._store.following_among(viewer.user_id, [u.user_id for u in users])
+
+    async def follow(self, viewer: User, username: str) -> None:
+        """Follow `username`; idempotent. Raises 404, or 422 for oneself."""
+        target = await self.find(username)
+        if target.user_id == viewer.user_id:
+            raise ApiError(422, "invalid_field", "username: you cannot follow yourself")
+        added = await self._store.follow(self._ids.next_id(), viewer.user_id, target.user_id)
+        # Even when the follow existed: a retry redoes what a failed call left undone.
+        await self._feed.followed(viewer.user_id, target.user_id)
+        if added:
+            await self._notifier.notification(target.user_id, "follow", viewer)
+
+    async def unfollow(self, viewer: User, username: str) -> None:
+        """Stop following `username`; idempotent. Raises 404."""
+        target = await self.find(username)
+        await self._store.unfollow(viewer.user_id, target.user_id)
+        await self._feed.unfollowed(viewer.user_id, target.user_id)  # a retry redoes it too
+
+    async def followers(self, username: str, *, before: int | None, limit: int) -> Page[User]:
+        user = await self.find(username)
+        return await self._store.list_followers(user.user_id, before=before, limit=limit)
+
+    async def following(self, username: str, *, before: int | None, limit: int) -> Page[User]:
+        user = await self.find(username)
+        return await self._store.list_following(user.user_id, before=before, limit=limit)

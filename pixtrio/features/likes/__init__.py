@@ -1,0 +1,1 @@
+"""Likes: idempotent per user, counted in sharded Redis counters."""

@@ -1,0 +1,1 @@
+"""Posts: upload URLs and receiving uploads, publishing, reading and deleting."""

@@ -1,0 +1,314 @@
+"""One server process: start the stores, serve HTTP, and stop it all cleanly."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+
+import coredis
+import trio
+from hypercorn.config import Config as HypercornConfig
+
+from pixtrio.actors.ffmpeg import find_ffmpeg
+from pixtrio.actors.hub import Hub
+from pixtrio.actors.job_runner import MediaJobRunner
+from pixtrio.actors.session import SessionSettings
+from pixtrio.actors.supervisor import ProcessSupervisor
+from pixtrio.actors.sweeper import StuckPostSweeper
+from pixtrio.actors.worker_pool import WorkerPool, open_worker_pool
+from pixtrio.codecs.photos import configure_worker
+from pixtrio.config import Settings
+from pixtrio.edge import listener
+from pixtrio.edge.app import create_app
+from pixtrio.edge.cursors import Cursors
+from pixtrio.edge.framing import SingleFraming
+from pixtrio.edge.realtime import Realtime
+from pixtrio.edge.services import Services
+from pixtrio.edge.streaming import StreamingBodies
+from pixtrio.edge.websocket import WebsocketEndpoint, is_upgrade
+from pixtrio.features.accounts.avatars import AvatarService
+from pixtrio.features.accounts.passwords import Passwords
+from pixtrio.features.accounts.service import AccountService
+from pixtrio.features.comments.service import CommentService
+from pixtrio.features.feed.service import FeedService
+from pixtrio.features.graph.service import GraphService
+from pixtrio.features.ids import MAX_WORKER, IdGenerator
+from pixtrio.features.likes.service import LikeService
+from pixtrio.features.media.keys import MediaKeys
+from pixtrio.features.media.photo_job import PhotoJobs
+from pixtrio.features.media.video_job import VideoJobs, VideoSettings
+from pixtrio.features.notify import Notifier
+from pixtrio.features.posts.reader import PostReader
+from pixtrio.features.posts.service import PostService
+from pixtrio.features.posts.uploads import UploadService
+from pixtrio.features.ratelimit import RateLimiter, budget
+from pixtrio.secret import load_or_create_secret
+from pixtrio.storage.blobs.filesystem import FilesystemBlobStore
+from pixtrio.storage.metadata import MetadataStore
+from pixtrio.storage.redis.author_cards import AuthorCards
+from pixtrio.storage.redis.client import RedisAddress, open_redis
+from pixtrio.storage.redis.embedded import EmbeddedValkey, find_valkey_binary, wait_until_answers
+from pixtrio.storage.redis.events import EventStreams
+from pixtrio.storage.redis.feed_reads import FeedReads
+from pixtrio.storage.redis.jobs import JobQueue
+from pixtrio.storage.redis.lean import LeanRedis, open_lean_redis
+from pixtrio.storage.redis.leases import lease_worker_id
+from pixtrio.storage.redis.like_counters import LikeCounters
+from pixtrio.storage.redis.login_failures import LoginFailures
+from pixtrio.storage.redis.mirrored_sets import following_sets, liked_sets
+from pixtrio.storage.redis.post_cache import PostCache
+from pixtrio.storage.redis.ratelimit import GcraLimiter
+from pixtrio.storage.redis.session_tokens import SessionTokens
+from pixtrio.storage.redis.timelines import Timelines
+from pixtrio.storage.sqlite import SqliteStore
+
+log = logging.getLogger("pixtrio")
+
+FANOUT_VISIBILITY_TIMEOUT = 60.0
+"""Seconds before a fan-out job taken by a process that died is run again."""
+
+
+async def start_embedded_valkey(nursery: trio.Nursery, settings: Settings) -> RedisAddress:
+    """Start a supervised Valkey in `nursery`; returns once it answers."""
+    valkey = EmbeddedValkey.in_data_dir(settings.data_dir, find_valkey_binary(settings.valkey_binary))
+    await trio.to_thread.run_sync(valkey.stop_stale)
+    supervisor = ProcessSupervisor(
+        "valkey",
+        valkey.command(),
+        ready=partial(wait_until_answers, valkey.socket),
+        log_path=valkey.logfile,
+    )
+    await nursery.start(supervisor.run)
+    return RedisAddress(unix_socket=str(valkey.socket))
+
+
+@asynccontextmanager
+async def open_metadata_store(settings: Settings) -> AsyncIterator[MetadataStore]:
+    """The configured metadata store, closed on exit."""
+    store: MetadataStore
+    if settings.mongodb_url:
+        from pixtrio.storage.mongo import MongoStore
+
+        store = await MongoStore.connect(settings.mongodb_url)
+    else:
+        store = await SqliteStore.open(settings.data_dir / "metadata.db")
+    try:
+        yield store
+    finally:
+        with trio.CancelScope(shield=True):
+            await store.aclose()
+
+
+def video_settings(settings: Settings) -> VideoSettings:
+    return VideoSettings(
+        ffmpeg=find_ffmpeg(settings.ffmpeg), preset=settings.video_preset,
+        max_seconds=settings.max_video_seconds, cpu_limit=settings.video_cpu_limit,
+        time_limit=settings.video_job_timeout,
+        memory_limit=settings.video_memory_limit,
+    )
+
+
+def build_services(
+    settings: Settings,
+    secret: bytes,
+    store: MetadataStore,
+    redis: coredis.Redis[str],
+    lean: LeanRedis,
+    redis_name: str,
+    ids: IdGenerator,
+    pool: WorkerPool,
+) -> Services:
+    """Every service of one process, wired to the stores it uses."""
+    blobs = FilesystemBlobStore(settings.data_dir / "media")
+    media_keys = MediaKeys(secret)
+    jobs = JobQueue(redis, "media")
+    video_jobs = JobQueue(redis, "video")
+    fanout_jobs = JobQueue(redis, "fanout")
+    cache = PostCache(redis, ttl_s=settings.post_cache_ttl)
+    cards = AuthorCards(redis, ttl_s=settings.post_cache_ttl)
+    liked = liked_sets(redis, ttl_s=settings.timeline_ttl)
+    counters = LikeCounters(redis, shards=settings.like_shards)
+    reader = PostReader(store, cache, counters, media_keys)
+    events = EventStreams(redis, keep_s=settings.events_keep, maxlen=settings.events_maxlen)
+    notifier = Notifier(events)
+    feed = FeedService(store, Timelines(redis, ttl_s=settings.timeline_ttl), reader, fanout_jobs,
+                       notifier, FeedReads(lean, ttl_s=settings.timeline_ttl,
+                                           token_ttl_s=settings.session_token_ttl,
+                                           shards=settings.like_shards), cards,
+                       following_sets(redis, ttl_s=settings.timeline_ttl), liked,
+                       celebrity_threshold=settings.celebrity_threshold)
+    posts = PostService(store, blobs, jobs, video_jobs, media_keys, feed, cache, counters)
+    limits = RateLimiter(GcraLimiter(redis), settings.rate_limits)
+    session_tokens = SessionTokens(redis, ttl_s=settings.session_token_ttl)
+    failures = LoginFailures(
+        redis, per_address=budget(settings.rate_limits["login_failures_address"]),
+        per_account=budget(settings.rate_limits["login_failures_account"]),
+        remember_ms=settings.known_address_ttl * 1000)
+    accounts = AccountService(store, ids, Passwords(), limits, failures, session_tokens, events)
+    realtime = Realtime(
+        hub=Hub(redis, events, keep_interval=settings.events_keep / 3),
+        events=events, notifier=notifier, sign_in=accounts.session_sign_in,
+        still_signed_in=accounts.session_still_signed_in,
+        settings=SessionSettings(
+            auth_timeout=settings.ws_auth_timeout, ping_interval=settings.ws_ping_interval,
+            ping_timeout=settings.ws_ping_timeout, mailbox=settings.ws_mailbox,
+            rate=settings.ws_rate, burst=settings.ws_burst),
+    )
+    return Services(
+        settings=settings,
+        store=store,
+        redis=redis,
+        redis_description=redis_name,
+        ids=ids,
+        cursors=Cursors(secret),
+        accounts=accounts,
+        graph=GraphService(store, ids, feed, notifier),
+        blobs=blobs,
+        media_keys=media_keys,
+        media_jobs=jobs,
+        video_jobs=video_jobs,
+        uploads=UploadService(secret, ids, blobs, redis, media_keys,
+                              max_bytes=settings.max_upload_bytes,
+                              max_video_bytes=settings.max_video_bytes),
+        posts=posts,
+        avatars=AvatarService(store, blobs, pool, media_keys, ids, session_tokens, cards,
+                              max_bytes=settings.max_avatar_bytes),
+        reader=reader,
+        feed=feed,
+        fanout_jobs=fanout_jobs,
+        likes=LikeService(store, counters, liked, posts, notifier,
+                          flush_interval=settings.like_flush_interval),
+        comments=CommentService(store, ids, posts, cache, notifier),
+        realtime=realtime,
+    )
+
+
+async def serve_http(
+    services: Services, shutdown: trio.Event, task_status: trio.TaskStatus[list[str]]
+) -> list[str]:
+    """Serve HTTP until `shutdown` is set and in-flight requests have drained; the binds."""
+    settings = services.settings
+    config = HypercornConfig()
+    config.bind = [f"{settings.host}:{settings.port}"]
+    config.graceful_timeout = settings.shutdown_grace
+    config.accesslog = None
+    config.errorlog = logging.getLogger("hypercorn.error")
+    config.backlog = LISTEN_BACKLOG
+    app = SingleFraming(StreamingBodies(create_app(services), services))
+    websocket = WebsocketEndpoint(services.realtime).serve
+    async with trio.open_nursery() as http:  # exits once connections have drained
+        http.start_soon(close_sockets_on, shutdown, services.realtime.hub)
+        binds: list[str] = await http.start(partial(
+            listener.serve, app, config, websocket, is_upgrade, shutdown=shutdown
+        ))
+        log.info(
+            "pixtrio listening on %s", ", ".join(binds),
+            extra={"listen": binds, "metadata": services.store.name,
+                   "redis": services.redis_description, "blobs": services.blobs.name,
+                   "data_dir": str(settings.data_dir.resolve()), "worker_id": services.ids.worker_id,
+                   "media_workers": settings.media_workers},
+        )
+        task_status.started(binds)
+    return binds
+
+
+LISTEN_BACKLOG = 2048
+"""Connections the kernel queues before they are accepted (a reconnect storm)."""
+
+
+def tune_garbage_collector() -> None:
+    """Move what start-up allocated out of the collector's sight and collect the young
+    generation less often: with ten thousand sessions a process holds millions of
+    long-lived objects, and default thresholds paused it for a second every few seconds."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 100)
+
+
+GC_YOUNG_THRESHOLD = 50_000
+
+
+async def close_sockets_on(shutdown: trio.Event, hub: Hub) -> None:
+    """Once shutdown starts, close every websocket with 1001 so serving can drain."""
+    await shutdown.wait()
+    hub.close_all()
+
+
+async def run_server(
+    settings: Settings,
+    *,
+    shutdown: trio.Event,
+    task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve until `shutdown` is set, then stop accepting, finish requests and close stores.
+
+    Reports the bound addresses once the server accepts connections.
+    """
+    secret = load_or_create_secret(settings.data_dir)
+    async with trio.open_nursery() as nursery:
+        if settings.redis_url:
+            address = RedisAddress(url=settings.redis_url)
+            redis_name = f"redis at {settings.redis_url}"
+        else:
+            address = await start_embedded_valkey(nursery, settings)
+            redis_name = f"embedded valkey at {address.describe()}"
+        async with open_redis(address) as redis, open_lean_redis(address) as lean, \
+                open_metadata_store(settings) as store:
+            worker_id = settings.worker_id
+            if worker_id is None:
+                worker_id = await lease_worker_id(redis, modulo=MAX_WORKER + 1)
+            ids = IdGenerator(worker_id)
+            async with open_worker_pool(
+                size=settings.media_workers,
+                time_limit=settings.media_job_timeout,
+                init=partial(configure_worker, settings.media_memory_limit),
+            ) as pool:
+                services = build_services(settings, secret, store, redis, lean, redis_name, ids,
+                                          pool)
+                photos = MediaJobRunner(
+                    services.media_jobs,
+                    PhotoJobs(store, services.blobs, pool, services.media_keys, services.feed),
+                    loops=settings.media_workers,
+                    visibility_timeout=settings.media_visibility_timeout,
+                )
+                videos = MediaJobRunner(
+                    services.video_jobs,
+                    VideoJobs(store, services.blobs, pool, services.media_keys,
+                              video_settings(settings), services.feed),
+                    loops=settings.video_workers,
+                    visibility_timeout=settings.video_visibility_timeout,
+                )
+                fanout = MediaJobRunner(services.fanout_jobs, services.feed, loops=2,
+                                        visibility_timeout=FANOUT_VISIBILITY_TIMEOUT)
+                async with trio.open_nursery() as media:
+                    await media.start(photos.run)
+                    await media.start(videos.run)
+                    await media.start(fanout.run)
+                    await media.start(services.likes.run_flusher)
+                    await media.start(services.realtime.hub.run)
+                    await media.start(StuckPostSweeper(
+                        store, {"photo": services.media_jobs, "video": services.video_jobs},
+                        stuck_after=settings.stuck_after).run)
+                    tune_garbage_collector()
+                    binds = await serve_http(services, shutdown, task_status)
+                    log.info("pixtrio stopped serving %s", ", ".join(binds))
+                    media.cancel_scope.cancel()  # unfinished jobs are reclaimed later
+        nursery.cancel_scope.cancel()  # connections have drained; stop Valkey last
+    log.info("pixtrio stopped")
+
+
+async def serve_until_signalled(settings: Settings) -> None:
+    """Run the server until SIGINT or SIGTERM, then shut down gracefully."""
+    shutdown = trio.Event()
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(partial(run_server, settings, shutdown=shutdown))
+
+            async for signum in signals:
+                log.info("received %s; shutting down", signal.Signals(signum).name)
+                shutdown.set()
+                break

@@ -1,0 +1,213 @@
+"""The metadata store contract: what every adapter (SQLite, MongoDB) must do, alike.
+
+Positions (`before=`) are exclusive upper bounds on a list's ordering key: follow-edge ids
+for follower lists, post ids for post lists. Lists are newest first, except comments
+(oldest first, with `after=` as the exclusive lower bound). All methods may raise
+`StorageError` when the store is unreachable; on cancellation, a write that already reached
+the driver completes before `trio.Cancelled` propagates, so it is never half-applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from pixtrio.storage.types import Comment, NewUser, Page, Post, PostStatus, Token, User
+
+
+class UserStore(Protocol):
+    async def create_user(self, user: NewUser) -> User:
+        """Store a new user. Raises `Conflict("username"|"email")` when either is taken."""
+        ...
+
+    async def get_user(self, user_id: int) -> User | None: ...
+
+    async def get_user_by_username(self, username: str) -> User | None:
+        """Exact match on the stored (lowercase) username."""
+        ...
+
+    async def get_user_by_login(self, login: str) -> User | None:
+        """The user whose username or email equals `login` (both stored lowercase)."""
+        ...
+
+    async def get_users(self, user_ids: Collection[int]) -> dict[int, User]:
+        """Every user of `user_ids` that exists, by id, in one round trip."""
+        ...
+
+    async def update_profile(
+        self,
+        user_id: int,
+        *,
+        display_name: str | None = None,
+        bio: str | None = None,
+        profile_pic: str | None = None,
+    ) -> User | None:
+        """Set the given (non-None) fields; the updated user, or None if it does not exist."""
+        ...
+
+
+class TokenStore(Protocol):
+    async def create_token(self, token: Token) -> None: ...
+
+    async def get_token_user(self, token_hash: bytes) -> User | None:
+        """The user a live token with this hash belongs to (one round trip), or None."""
+        ...
+
+    async def revoke_token(self, token_hash: bytes) -> bool:
+        """Revoke the token; True if it was live."""
+        ...
+
+
+class FollowStore(Protocol):
+    async def follow(self, edge_id: int, follower_id: int, followee_id: int) -> bool:
+        """Add the edge and bump both counters once; False (and no change) if it existed."""
+        ...
+
+    async def unfollow(self, follower_id: int, followee_id: int) -> bool:
+        """Remove the edge and drop both counters once; False (and no change) if absent."""
+        ...
+
+    async def following_among(self, follower_id: int, candidates: Collection[int]) -> set[int]:
+        """The subset of `candidates` that `follower_id` follows, in one round trip."""
+        ...
+
+    async def list_followers(
+        self, user_id: int, *, before: int | None, limit: int
+    ) -> Page[User]:
+        """Users following `user_id`, most recent follow first."""
+        ...
+
+    async def list_following(
+        self, user_id: int, *, before: int | None, limit: int
+    ) -> Page[User]:
+        """Users `user_id` follows, most recent follow first."""
+        ...
+
+    async def follower_ids(self, user_id: int) -> list[int]:
+        """Every follower id of `user_id` (for fan-out), in no promised order."""
+        ...
+
+    async def following_ids(self, user_id: int) -> list[int]:
+        """Every id `user_id` follows (to rebuild a timeline), in no promised order."""
+        ...
+
+
+class PostStore(Protocol):
+    async def create_post(self, post: Post) -> None:
+        """Store a new post. Raises `Conflict("post_id")` if the id exists."""
+        ...
+
+    async def get_post(self, post_id: int) -> Post | None: ...
+
+    async def get_posts(self, post_ids: Collection[int]) -> dict[int, Post]:
+        """Every post of `post_ids` that exists, by id, in one round trip."""
+        ...
+
+    async def update_post(self, post_id: int, **fields: Any) -> Post | None:
+        """Set plain fields (caption, location, alt_text, hashtags, media, failure_reason).
+
+        Returns the updated post, or None if it does not exist.
+        """
+        ...
+
+    async def set_post_status(
+        self, post_id: int, status: PostStatus, *, failure_reason: str | None = None
+    ) -> Post | None:
+        """Move a post to `status`; the author's `posts_count` counts ready posts exactly."""
+        ...
+
+    async def delete_post(self, post_id: int) -> Post | None:
+        """Delete the post with its likes and comments (keeping `posts_count` exact); the
+        deleted post, or None."""
+        ...
+
+    async def recent_ready_post_ids(
+        self, author_ids: Collection[int], *, limit: int
+    ) -> list[tuple[int, int]]:
+        """(post id, author id) of the newest `limit` ready posts by any of `author_ids`,
+        newest first, in one round trip (to build timelines)."""
+        ...
+
+    async def processing_posts(self, *, created_before: datetime, limit: int) -> list[Post]:
+        """Up to `limit` posts still `processing` that were published before
+        `created_before`, oldest first (to find posts whose job was lost)."""
+        ...
+
+    async def list_posts_by_author(
+        self,
+        author_id: int,
+        *,
+        statuses: Sequence[PostStatus],
+        before: int | None,
+        limit: int,
+    ) -> Page[Post]:
+        """The author's posts with one of `statuses`, newest first."""
+        ...
+
+    async def posts_with_hashtag(self, tag: str, *, before: int | None, limit: int) -> Page[Post]:
+        """The ready posts whose `hashtags` hold `tag` (matched exactly: hashtags are
+        stored lowercase), newest first, from an index on the tag."""
+        ...
+
+
+class LikeStore(Protocol):
+    async def add_like(self, post_id: int, user_id: int) -> bool:
+        """Record that the user likes the post; False (and no change) if it already did."""
+        ...
+
+    async def remove_like(self, post_id: int, user_id: int) -> bool:
+        """Forget the user's like of the post; False (and no change) if there was none."""
+        ...
+
+    async def liked_among(self, user_id: int, post_ids: Collection[int]) -> set[int]:
+        """The subset of `post_ids` the user likes, in one round trip."""
+        ...
+
+    async def liked_post_ids(self, user_id: int) -> list[int]:
+        """Every post id the user likes (to rebuild their liked set), in no promised order."""
+        ...
+
+    async def count_likes(self, post_ids: Collection[int]) -> dict[int, int]:
+        """The exact number of recorded likes of each post (0 included), in one round trip."""
+        ...
+
+    async def set_like_counts(self, counts: Mapping[int, int]) -> None:
+        """Store each post's `like_count` (posts that are gone are skipped)."""
+        ...
+
+
+class CommentStore(Protocol):
+    async def create_comment(self, comment: Comment) -> bool:
+        """Store the comment and bump its post's `comment_count`; False (and no change)
+        if the post does not exist."""
+        ...
+
+    async def get_comment(self, comment_id: int) -> Comment | None: ...
+
+    async def delete_comment(self, comment_id: int) -> Comment | None:
+        """Delete the comment and drop its post's `comment_count`; the comment, or None."""
+        ...
+
+    async def list_comments(
+        self, post_id: int, *, after: int | None, limit: int
+    ) -> Page[Comment]:
+        """The post's comments oldest first; `after` is an exclusive lower bound."""
+        ...
+
+
+class MetadataStore(UserStore, TokenStore, FollowStore, PostStore, LikeStore, CommentStore,
+                    Protocol):
+    """Everything the server keeps durably about users, follows, posts, likes and comments."""
+
+    name: str
+    operations: int
+    """Calls made to the store by this process (for `/metrics`)."""
+
+    async def ping(self) -> None:
+        """Return once the store answers; raise `StorageError` if it does not."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections; safe to call twice."""
+        ...

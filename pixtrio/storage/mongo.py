@@ -1,0 +1,699 @@
+"""MongoDB metadata adapter on PyMongo's synchronous client.
+
+Every driver call runs in `trio.to_thread.run_sync` behind one `trio.CapacityLimiter` and is
+never abandoned: on cancellation the call (including every step of a multi-step write, which
+always runs inside one thread call) finishes first, then `trio.Cancelled` propagates.
+
+There are no multi-document transactions: counters (`followers_count`, `following_count`,
+`posts_count`, `comment_count`) are kept exact by bumping them only after the write that justifies them
+succeeded (a unique-index insert, a `delete_one` that deleted, a `find_one_and_update` that
+saw the previous status). Concurrent callers therefore never double-count; a process crash
+between the two writes can still leave one counter off.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import pymongo
+import trio
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.collection import Collection as MongoCollection
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from pixtrio.storage.errors import Conflict, StorageError
+from pixtrio.storage.types import (
+    Comment,
+    NewUser,
+    Page,
+    Post,
+    PostStatus,
+    Token,
+    User,
+    ms_from_utc,
+    utc_from_ms,
+)
+
+R = TypeVar("R")
+Doc = dict[str, Any]
+
+DEFAULT_DATABASE = "pixtrio"
+POST_PLAIN_FIELDS = {"caption", "location", "alt_text", "hashtags", "media", "failure_reason"}
+
+
+def _user(doc: Mapping[str, Any]) -> User:
+    return User(
+        user_id=doc["_id"],
+        username=doc["username"],
+        email=doc["email"],
+        password_hash=doc["password_hash"],
+        display_name=doc["display_name"],
+        bio=doc["bio"],
+        profile_pic=doc["profile_pic"],
+        followers_count=doc["followers_count"],
+        following_count=doc["following_count"],
+        posts_count=doc["posts_count"],
+        created_at=utc_from_ms(doc["created_at"]),
+    )
+
+
+def _post(doc: Mapping[str, Any]) -> Post:
+    return Post(
+        post_id=doc["_id"],
+        author_id=doc["author_id"],
+        kind=doc["kind"],
+        status=doc["status"],
+        caption=doc["caption"],
+        location=doc["location"],
+        alt_text=doc["alt_text"],
+        hashtags=tuple(doc["hashtags"]),
+        media=dict(doc["media"]),
+        failure_reason=doc["failure_reason"],
+        like_count=doc["like_count"],
+        comment_count=doc["comment_count"],
+        created_at=utc_from_ms(doc["created_at"]),
+    )
+
+
+def _comment(doc: Mapping[str, Any]) -> Comment:
+    return Comment(
+        comment_id=doc["_id"],
+        post_id=doc["post_id"],
+        author_id=doc["author_id"],
+        text=doc["text"],
+        hashtags=tuple(doc["hashtags"]),
+        mentions=tuple(doc["mentions"]),
+        created_at=utc_from_ms(doc["created_at"]),
+    )
+
+
+def _post_doc(post: Post) -> Doc:
+    return {
+        "_id": post.post_id,
+        "author_id": post.author_id,
+        "kind": post.kind,
+        "status": post.status,
+        "caption": post.caption,
+        "location": post.location,
+        "alt_text": post.alt_text,
+        "hashtags": list(post.hashtags),
+        "media": dict(post.media),
+        "failure_reason": post.failure_reason,
+        "like_count": post.like_count,
+        "comment_count": post.comment_count,
+        "created_at": ms_from_utc(post.created_at),
+    }
+
+
+class MongoStore:
+    """`MetadataStore` on one MongoDB database.
+
+    Open with `await MongoStore.open(client, database)` or `await MongoStore.connect(url)`.
+    The store owns the client from then on: `aclose()` closes it.
+    """
+
+    name = "mongodb"
+    operations = 0
+
+    def __init__(self, client: pymongo.MongoClient[Doc], database: str, *, threads: int = 8):
+        self._client = client
+        db = client[database]
+        self._users: MongoCollection[Doc] = db["users"]
+        self._tokens: MongoCollection[Doc] = db["tokens"]
+        self._follows: MongoCollection[Doc] = db["follows"]
+        self._posts: MongoCollection[Doc] = db["posts"]
+        self._likes: MongoCollection[Doc] = db["likes"]
+        self._comments: MongoCollection[Doc] = db["comments"]
+        self._limiter = trio.CapacityLimiter(threads)
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls, client: pymongo.MongoClient[Doc], database: str, *, threads: int = 8
+    ) -> MongoStore:
+        """A store on `database` of `client` (any PyMongo-compatible client), indexes created.
+
+        At most `threads` driver calls run at once. Raises `StorageError` if the indexes
+        cannot be created; the client is then still the caller's.
+        """
+        store = cls(client, database, threads=threads)
+        await store._run(store._create_indexes)
+        return store
+
+    @classmethod
+    async def connect(cls, url: str, *, threads: int = 8) -> MongoStore:
+        """A store on the database named in `url` (default "pixtrio"), with a new client."""
+
+        def make_client() -> tuple[pymongo.MongoClient[Doc], str]:
+            # Building a client can block (mongodb+srv:// resolves DNS).
+            client: pymongo.MongoClient[Doc] = pymongo.MongoClient(url)
+            return client, client.get_default_database(DEFAULT_DATABASE).name
+
+        try:
+            client, database = await trio.to_thread.run_sync(make_client)
+        except PyMongoError as exc:
+            raise StorageError(f"mongodb: {exc}") from None
+        try:
+            return await cls.open(client, database, threads=threads)
+        except BaseException:
+            with trio.CancelScope(shield=True):
+                await trio.to_thread.run_sync(client.close)
+            raise
+
+    def _create_indexes(self) -> None:
+        self._users.create_index("username", unique=True)
+        self._users.create_index("email", unique=True)
+        self._tokens.create_index("user_id")
+        self._follows.create_index([("follower_id", ASCENDING), ("followee_id", ASCENDING)],
+                                   unique=True)
+        self._follows.create_index([("followee_id", ASCENDING), ("edge_id", DESCENDING)])
+        self._follows.create_index([("follower_id", ASCENDING), ("edge_id", DESCENDING)])
+        self._posts.create_index([("author_id", ASCENDING), ("_id", DESCENDING)])
+        self._posts.create_index([("status", ASCENDING), ("created_at", ASCENDING)])
+        # multikey: one entry per hashtag of a post
+        self._posts.create_index([("hashtags", ASCENDING), ("status", ASCENDING),
+                                  ("_id", DESCENDING)])
+        self._likes.create_index([("post_id", ASCENDING), ("user_id", ASCENDING)], unique=True)
+        self._likes.create_index([("user_id", ASCENDING), ("post_id", ASCENDING)])
+        self._comments.create_index([("post_id", ASCENDING), ("_id", ASCENDING)])
+
+    async def _run(self, fn: Callable[[], R]) -> R:
+        """Run `fn` in a worker thread; driver errors become `Conflict` / `StorageError`."""
+        if self._closed:
+            raise StorageError("mongodb store is closed")
+        self.operations += 1
+        try:
+            return await trio.to_thread.run_sync(fn, limiter=self._limiter)
+        except DuplicateKeyError as exc:
+            raise Conflict(_duplicate_key(exc) or "record") from None
+        except PyMongoError as exc:
+            raise StorageError(f"mongodb: {exc}") from None
+
+    async def ping(self) -> None:
+        await self._run(lambda: self._client.admin.command("ping"))
+
+    async def aclose(self) -> None:
+        """Close the client once in-flight calls finish; safe to call twice.
+
+        If cancelled while waiting for those calls, the client is closed anyway (shielded),
+        then `trio.Cancelled` propagates.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await trio.to_thread.run_sync(self._client.close, limiter=self._limiter)
+        except trio.Cancelled:
+            with trio.CancelScope(shield=True):
+                await trio.to_thread.run_sync(self._client.close)
+            raise
+
+    # users
+
+    async def create_user(self, user: NewUser) -> User:
+        doc: Doc = {
+            "_id": user.user_id,
+            "username": user.username,
+            "email": user.email,
+            "password_hash": user.password_hash,
+            "display_name": "",
+            "bio": "",
+            "profile_pic": None,
+            "followers_count": 0,
+            "following_count": 0,
+            "posts_count": 0,
+            "created_at": ms_from_utc(user.created_at),
+        }
+
+        def run() -> User:
+            try:
+                self._users.insert_one(dict(doc))
+            except DuplicateKeyError as exc:
+                raise Conflict(_id_field(exc, "user_id") or self._taken_user_field(user)) from None
+            return _user(doc)
+
+        return await self._run(run)
+
+    def _taken_user_field(self, user: NewUser) -> str:
+        """Which unique user field is taken, found by asking (for drivers that do not say)."""
+        if self._users.find_one({"_id": user.user_id}, {"_id": 1}) is not None:
+            return "user_id"
+        if self._users.find_one({"username": user.username}, {"_id": 1}) is not None:
+            return "username"
+        return "email"
+
+    async def get_user(self, user_id: int) -> User | None:
+        return await self._one_user({"_id": user_id})
+
+    async def get_user_by_username(self, username: str) -> User | None:
+        return await self._one_user({"username": username})
+
+    async def get_user_by_login(self, login: str) -> User | None:
+        return await self._one_user({"$or": [{"username": login}, {"email": login}]})
+
+    async def _one_user(self, query: Doc) -> User | None:
+        def run() -> User | None:
+            doc = self._users.find_one(query)
+            return _user(doc) if doc is not None else None
+
+        return await self._run(run)
+
+    async def get_users(self, user_ids: Collection[int]) -> dict[int, User]:
+        ids = list(user_ids)
+        if not ids:
+            return {}
+
+        def run() -> dict[int, User]:
+            return {doc["_id"]: _user(doc) for doc in self._users.find({"_id": {"$in": ids}})}
+
+        return await self._run(run)
+
+    async def update_profile(
+        self,
+        user_id: int,
+        *,
+        display_name: str | None = None,
+        bio: str | None = None,
+        profile_pic: str | None = None,
+    ) -> User | None:
+        changes = {
+            k: v
+            for k, v in (("display_name", display_name), ("bio", bio), ("profile_pic", profile_pic))
+            if v is not None
+        }
+
+        def run() -> User | None:
+            if changes:
+                doc = self._users.find_one_and_update(
+                    {"_id": user_id}, {"$set": changes}, return_document=ReturnDocument.AFTER
+                )
+            else:
+                doc = self._users.find_one({"_id": user_id})
+            return _user(doc) if doc is not None else None
+
+        return await self._run(run)
+
+    # tokens
+
+    async def create_token(self, token: Token) -> None:
+        doc: Doc = {
+            "_id": token.token_hash,
+            "user_id": token.user_id,
+            "created_at": ms_from_utc(token.created_at),
+        }
+
+        def run() -> None:
+            try:
+                self._tokens.insert_one(doc)
+            except DuplicateKeyError as exc:
+                raise Conflict(_id_field(exc, "token_hash") or "token_hash") from None
+
+        await self._run(run)
+
+    async def get_token_user(self, token_hash: bytes) -> User | None:
+        def run() -> User | None:
+            token = self._tokens.find_one({"_id": token_hash}, {"user_id": 1})
+            if token is None:
+                return None
+            doc = self._users.find_one({"_id": token["user_id"]})
+            return _user(doc) if doc else None
+
+        return await self._run(run)
+
+    async def revoke_token(self, token_hash: bytes) -> bool:
+        return await self._run(lambda: self._tokens.delete_one({"_id": token_hash}).deleted_count > 0)
+
+    # follows
+
+    async def follow(self, edge_id: int, follower_id: int, followee_id: int) -> bool:
+        """Insert the edge; only if that insert won, bump both counters (one thread call)."""
+
+        def run() -> bool:
+            try:
+                self._follows.insert_one(
+                    {"follower_id": follower_id, "followee_id": followee_id, "edge_id": edge_id}
+                )
+            except DuplicateKeyError:
+                # The only unique index besides the driver-made ObjectId is the pair.
+                return False
+            self._bump_follow_counts(follower_id, followee_id, +1)
+            return True
+
+        return await self._run(run)
+
+    async def unfollow(self, follower_id: int, followee_id: int) -> bool:
+        """Delete the edge; only if this call deleted it, drop both counters (one thread call)."""
+
+        def run() -> bool:
+            deleted = self._follows.delete_one(
+                {"follower_id": follower_id, "followee_id": followee_id}
+            ).deleted_count
+            if deleted != 1:
+                return False
+            self._bump_follow_counts(follower_id, followee_id, -1)
+            return True
+
+        return await self._run(run)
+
+    def _bump_follow_counts(self, follower_id: int, followee_id: int, by: int) -> None:
+        self._users.update_one({"_id": follower_id}, {"$inc": {"following_count": by}})
+        self._users.update_one({"_id": followee_id}, {"$inc": {"followers_count": by}})
+
+    async def following_among(self, follower_id: int, candidates: Collection[int]) -> set[int]:
+        ids = list(candidates)
+        if not ids:
+            return set()
+
+        def run() -> set[int]:
+            docs = self._follows.find(
+                {"follower_id": follower_id, "followee_id": {"$in": ids}},
+                {"_id": 0, "followee_id": 1},
+            )
+            return {doc["followee_id"] for doc in docs}
+
+        return await self._run(run)
+
+    async def _list_edges(
+        self, mine: str, theirs: str, user_id: int, before: int | None, limit: int
+    ) -> Page[User]:
+        query: Doc = {mine: user_id}
+        if before is not None:
+            query["edge_id"] = {"$lt": before}
+
+        def run() -> Page[User]:
+            edges = list(
+                self._follows.find(query, {"_id": 0, theirs: 1, "edge_id": 1})
+                .sort("edge_id", DESCENDING)
+                .limit(limit + 1)
+            )
+            more = len(edges) > limit
+            edges = edges[:limit]
+            ids = [edge[theirs] for edge in edges]
+            users = {doc["_id"]: doc for doc in self._users.find({"_id": {"$in": ids}})}
+            items = [_user(users[i]) for i in ids if i in users]
+            return Page(items, edges[-1]["edge_id"] if more else None)
+
+        return await self._run(run)
+
+    async def list_followers(self, user_id: int, *, before: int | None, limit: int) -> Page[User]:
+        return await self._list_edges("followee_id", "follower_id", user_id, before, limit)
+
+    async def list_following(self, user_id: int, *, before: int | None, limit: int) -> Page[User]:
+        return await self._list_edges("follower_id", "followee_id", user_id, before, limit)
+
+    async def follower_ids(self, user_id: int) -> list[int]:
+        def run() -> list[int]:
+            docs = self._follows.find({"followee_id": user_id}, {"_id": 0, "follower_id": 1})
+            return [doc["follower_id"] for doc in docs]
+
+        return await self._run(run)
+
+    async def following_ids(self, user_id: int) -> list[int]:
+        def run() -> list[int]:
+            docs = self._follows.find({"follower_id": user_id}, {"_id": 0, "followee_id": 1})
+            return [doc["followee_id"] for doc in docs]
+
+        return await self._run(run)
+
+    # posts
+
+    async def create_post(self, post: Post) -> None:
+        """Store the post; a post created ready counts in its author's `posts_count`."""
+
+        def run() -> None:
+            try:
+                self._posts.insert_one(_post_doc(post))
+            except DuplicateKeyError as exc:
+                raise Conflict(_id_field(exc, "post_id") or "post_id") from None
+            if post.status == "ready":
+                self._users.update_one({"_id": post.author_id}, {"$inc": {"posts_count": 1}})
+
+        await self._run(run)
+
+    async def get_post(self, post_id: int) -> Post | None:
+        def run() -> Post | None:
+            doc = self._posts.find_one({"_id": post_id})
+            return _post(doc) if doc is not None else None
+
+        return await self._run(run)
+
+    async def get_posts(self, post_ids: Collection[int]) -> dict[int, Post]:
+        ids = list(post_ids)
+        if not ids:
+            return {}
+
+        def run() -> dict[int, Post]:
+            return {doc["_id"]: _post(doc) for doc in self._posts.find({"_id": {"$in": ids}})}
+
+        return await self._run(run)
+
+    async def update_post(self, post_id: int, **fields: Any) -> Post | None:
+        """Raises `ValueError` (before touching the store) for a field not in the plain set."""
+        unknown = set(fields) - POST_PLAIN_FIELDS
+        if unknown:
+            raise ValueError(f"not plain post fields: {sorted(unknown)}")
+        values = {k: list(v) if k == "hashtags" else v for k, v in fields.items()}
+
+        def run() -> Post | None:
+            if values:
+                doc = self._posts.find_one_and_update(
+                    {"_id": post_id}, {"$set": values}, return_document=ReturnDocument.AFTER
+                )
+            else:
+                doc = self._posts.find_one({"_id": post_id})
+            return _post(doc) if doc is not None else None
+
+        return await self._run(run)
+
+    async def set_post_status(
+        self, post_id: int, status: PostStatus, *, failure_reason: str | None = None
+    ) -> Post | None:
+        """Swap the status atomically, reading the previous one, then `$inc` by the delta."""
+        changes: Doc = {"status": status, "failure_reason": failure_reason}
+
+        def run() -> Post | None:
+            before = self._posts.find_one_and_update(
+                {"_id": post_id}, {"$set": changes}, return_document=ReturnDocument.BEFORE
+            )
+            if before is None:
+                return None
+            delta = (status == "ready") - (before["status"] == "ready")
+            if delta:
+                self._users.update_one(
+                    {"_id": before["author_id"]}, {"$inc": {"posts_count": delta}}
+                )
+            return _post({**before, **changes})
+
+        return await self._run(run)
+
+    async def delete_post(self, post_id: int) -> Post | None:
+        """Delete atomically, reading what was deleted; a ready post drops `posts_count`."""
+
+        def run() -> Post | None:
+            doc = self._posts.find_one_and_delete({"_id": post_id})
+            if doc is None:
+                return None
+            self._likes.delete_many({"post_id": post_id})
+            self._comments.delete_many({"post_id": post_id})
+            if doc["status"] == "ready":
+                self._users.update_one({"_id": doc["author_id"]}, {"$inc": {"posts_count": -1}})
+            return _post(doc)
+
+        return await self._run(run)
+
+    async def list_posts_by_author(
+        self,
+        author_id: int,
+        *,
+        statuses: Sequence[PostStatus],
+        before: int | None,
+        limit: int,
+    ) -> Page[Post]:
+        return await self._newest_posts(
+            {"author_id": author_id, "status": {"$in": list(statuses)}}, before, limit)
+
+    async def posts_with_hashtag(self, tag: str, *, before: int | None, limit: int) -> Page[Post]:
+        return await self._newest_posts({"hashtags": tag, "status": "ready"}, before, limit)
+
+    async def _newest_posts(self, query: Doc, before: int | None, limit: int) -> Page[Post]:
+        """A page of the posts matching `query`, newest first, older than `before` if given."""
+        if before is not None:
+            query = {**query, "_id": {"$lt": before}}
+
+        def run() -> Page[Post]:
+            docs = list(self._posts.find(query).sort("_id", DESCENDING).limit(limit + 1))
+            more = len(docs) > limit
+            docs = docs[:limit]
+            return Page([_post(d) for d in docs], docs[-1]["_id"] if more else None)
+
+        return await self._run(run)
+
+    async def recent_ready_post_ids(
+        self, author_ids: Collection[int], *, limit: int
+    ) -> list[tuple[int, int]]:
+        ids = list(author_ids)
+        if not ids:
+            return []
+
+        def run() -> list[tuple[int, int]]:
+            docs = self._posts.find({"author_id": {"$in": ids}, "status": "ready"},
+                                    {"_id": 1, "author_id": 1}).sort("_id", DESCENDING).limit(limit)
+            return [(doc["_id"], doc["author_id"]) for doc in docs]
+
+        return await self._run(run)
+
+    async def processing_posts(self, *, created_before: datetime, limit: int) -> list[Post]:
+        def run() -> list[Post]:
+            docs = self._posts.find(
+                {"status": "processing", "created_at": {"$lt": ms_from_utc(created_before)}}
+            ).sort("created_at", ASCENDING).limit(limit)
+            return [_post(doc) for doc in docs]
+
+        return await self._run(run)
+
+    # likes
+
+    async def add_like(self, post_id: int, user_id: int) -> bool:
+        def run() -> bool:
+            try:
+                self._likes.insert_one({"post_id": post_id, "user_id": user_id})
+            except DuplicateKeyError:
+                return False
+            return True
+
+        return await self._run(run)
+
+    async def remove_like(self, post_id: int, user_id: int) -> bool:
+        return await self._run(lambda: self._likes.delete_one(
+            {"post_id": post_id, "user_id": user_id}).deleted_count == 1)
+
+    async def liked_post_ids(self, user_id: int) -> list[int]:
+        def run() -> list[int]:
+            docs = self._likes.find({"user_id": user_id}, {"_id": 0, "post_id": 1})
+            return [doc["post_id"] for doc in docs]
+
+        return await self._run(run)
+
+    async def liked_among(self, user_id: int, post_ids: Collection[int]) -> set[int]:
+        ids = list(post_ids)
+        if not ids:
+            return set()
+
+        def run() -> set[int]:
+            docs = self._likes.find({"user_id": user_id, "post_id": {"$in": ids}},
+                                    {"_id": 0, "post_id": 1})
+            return {doc["post_id"] for doc in docs}
+
+        return await self._run(run)
+
+    async def count_likes(self, post_ids: Collection[int]) -> dict[int, int]:
+        ids = list(post_ids)
+        if not ids:
+            return {}
+
+        def run() -> dict[int, int]:
+            groups = self._likes.aggregate([
+                {"$match": {"post_id": {"$in": ids}}},
+                {"$group": {"_id": "$post_id", "count": {"$sum": 1}}},
+            ])
+            return {post_id: 0 for post_id in ids} | {g["_id"]: g["count"] for g in groups}
+
+        return await self._run(run)
+
+    async def set_like_counts(self, counts: Mapping[int, int]) -> None:
+        if not counts:
+            return
+
+        def run() -> None:  # update_one each: mongomock's bulk_write lags PyMongo's
+            for post_id, count in counts.items():
+                self._posts.update_one({"_id": post_id}, {"$set": {"like_count": count}})
+
+        await self._run(run)
+
+    # comments
+
+    async def create_comment(self, comment: Comment) -> bool:
+        """Bump the post's `comment_count` first (it must exist), then insert; a crash in
+        between leaves the count one high, never a comment on a missing post."""
+
+        def run() -> bool:
+            bumped = self._posts.update_one({"_id": comment.post_id},
+                                            {"$inc": {"comment_count": 1}}).matched_count
+            if not bumped:
+                return False
+            self._comments.insert_one({
+                "_id": comment.comment_id, "post_id": comment.post_id,
+                "author_id": comment.author_id, "text": comment.text,
+                "hashtags": list(comment.hashtags), "mentions": list(comment.mentions),
+                "created_at": ms_from_utc(comment.created_at),
+            })
+            return True
+
+        return await self._run(run)
+
+    async def get_comment(self, comment_id: int) -> Comment | None:
+        def run() -> Comment | None:
+            doc = self._comments.find_one({"_id": comment_id})
+            return _comment(doc) if doc is not None else None
+
+        return await self._run(run)
+
+    async def delete_comment(self, comment_id: int) -> Comment | None:
+        def run() -> Comment | None:
+            doc = self._comments.find_one_and_delete({"_id": comment_id})
+            if doc is None:
+                return None
+            self._posts.update_one({"_id": doc["post_id"]}, {"$inc": {"comment_count": -1}})
+            return _comment(doc)
+
+        return await self._run(run)
+
+    async def list_comments(self, post_id: int, *, after: int | None, limit: int) -> Page[Comment]:
+        query: Doc = {"post_id": post_id}
+        if after is not None:
+            query["_id"] = {"$gt": after}
+
+        def run() -> Page[Comment]:
+            docs = list(self._comments.find(query).sort("_id", ASCENDING).limit(limit + 1))
+            more = len(docs) > limit
+            docs = docs[:limit]
+            return Page([_comment(d) for d in docs], docs[-1]["_id"] if more else None)
+
+        return await self._run(run)
+
+
+_DUP_KEY_FIELD = re.compile(r"dup key: \{ ?([\w.]+) ?:")
+_DUP_INDEX = re.compile(r"index: (\S+)")
+_INDEX_FIRST_KEY = re.compile(r"(.+?)_-?1(?:_|$)")
+
+
+def _duplicate_key(exc: DuplicateKeyError) -> str | None:
+    """The first key of the unique index `exc` broke, when the driver says (mongomock does not).
+
+    Prefers the server's `keyPattern` / `keyValue`, then the message
+    ("... index: email_1 dup key: { email: "a@b" }").
+    """
+    details = exc.details or {}
+    for name in ("keyPattern", "keyValue"):
+        keys = details.get(name)
+        if isinstance(keys, Mapping) and keys:
+            return str(next(iter(keys)))
+    text = str(details.get("errmsg") or exc)
+    if match := _DUP_KEY_FIELD.search(text):
+        return match.group(1)
+    if match := _DUP_INDEX.search(text):
+        index = match.group(1).rsplit("$", 1)[-1]  # old servers: "db.users.$email_1"
+        if index == "_id_":
+            return "_id"
+        if key := _INDEX_FIRST_KEY.match(index):
+            return key.group(1)
+    return None
+
+
+def _id_field(exc: DuplicateKeyError, id_field: str) -> str | None:
+    """`_duplicate_key`, with `_id` named as the domain field it stores (e.g. "post_id")."""
+    key = _duplicate_key(exc)
+    return id_field if key == "_id" else key

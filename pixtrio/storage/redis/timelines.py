@@ -1,0 +1,129 @@
+"""Timelines and authors' recent posts as Redis sorted sets of post ids.
+
+Post ids are 63-bit, more than a sorted-set score (a double) holds exactly, so a member is
+the id zero-padded to 20 digits and its score the id's top 53 bits (`score`). Redis orders
+equal scores by member, so (score, member) order is id order; ranges are BYSCORE, and the
+few ids that share a score with a page's position are compared by member. Each set also
+holds a sentinel member ("000…0", score -1, always at rank 0) that says the set was built
+from the metadata store; a set without it is missing (evicted, never built, or lost with
+Redis) and is rebuilt before it is read. Trimming keeps the sentinel and the newest
+entries. Pushes go into a set whether or not it is built, so a rebuild racing a fan-out
+keeps the pushed post.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import coredis
+from coredis import PureToken
+
+from pixtrio.storage.redis import keys
+from pixtrio.storage.redis.client import redis_errors
+
+SENTINEL = "0" * 20
+SENTINEL_SCORE = -1
+SCORE_SHIFT = 10
+"""A member's score is its id shifted right by this: 53 bits, exact in a double."""
+TIMELINE_CAP = 800
+AUTHOR_RECENT_CAP = 200
+FANOUT_BATCH = 1000
+"""Sets written per script call (one round trip) during fan-out."""
+
+_PUSH = """
+local cap, ttl = tonumber(ARGV[1]), ARGV[2]
+local adds = {}
+for i = 3, #ARGV do
+  adds[#adds + 1] = ARGV[i]  -- score, member, score, member, ...
+end
+for _, key in ipairs(KEYS) do
+  local added = redis.call('ZADD', key, unpack(adds))
+  local size = redis.call('ZCARD', key)
+  if size > cap + 1 then
+    redis.call('ZREMRANGEBYRANK', key, 1, -(cap + 1))
+  elseif size == added then
+    redis.call('EXPIRE', key, ttl)  -- created just now: every set gets a TTL when made
+  end
+end
+return #KEYS
+"""
+
+
+def member(post_id: int) -> str:
+    return f"{post_id:020d}"
+
+
+def score(post_id: int) -> int:
+    return post_id >> SCORE_SHIFT
+
+
+def scored(post_ids: Iterable[int]) -> list[int | str]:
+    """Score, member, score, member, ... of `post_ids`: ZADD's arguments."""
+    return [part for p in post_ids for part in (score(p), member(p))]
+
+
+@dataclass(frozen=True)
+class Slice:
+    """Post ids of one sorted set, newest first; `built` is False when the set is missing
+    and must be rebuilt first."""
+
+    built: bool
+    post_ids: list[int]
+
+
+class Timelines:
+    def __init__(self, client: coredis.Redis[str], *, ttl_s: int) -> None:
+        self._client = client
+        self._ttl_s = ttl_s
+        self._push = client.register_script(_PUSH)
+
+    async def newest(self, keys_: Sequence[str], *, count: int) -> list[Slice]:
+        """The newest `count` ids of each set, in one round trip (a page of the feed reads
+        its sets through `feed_reads`, which also renews the timeline's expiry)."""
+        with redis_errors():
+            async with self._client.pipeline(transaction=False) as pipe:
+                asks = [(pipe.zrange(key, "+inf", 0, sortby=PureToken.BYSCORE, rev=True,
+                                     offset=0, count=count),
+                         pipe.zscore(key, SENTINEL)) for key in keys_]
+            return [Slice(await built is not None, [int(m) for m in await ids])
+                    for ids, built in asks]
+
+    async def rebuild(self, key: str, post_ids: Iterable[int], *, cap: int) -> None:
+        """Mark `key` built with `post_ids` merged in (kept: whatever was pushed meanwhile)."""
+        members: dict[str | bytes, int | float] = {member(p): score(p) for p in post_ids}
+        members[SENTINEL] = SENTINEL_SCORE
+        with redis_errors():
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.zadd(key, members)
+                pipe.zremrangebyrank(key, 1, -(cap + 1))
+                pipe.expire(key, self._ttl_s)
+
+    async def push(self, keys_: Sequence[str], post_ids: Sequence[int], *, cap: int) -> None:
+        """Add `post_ids` to every set of `keys_`, trimming each to its newest `cap`, one
+        script call (one round trip, atomic per call) per `FANOUT_BATCH` sets. Cancelled
+        midway, the batches already sent stay written; re-running is harmless."""
+        if not post_ids:
+            return
+        args: list[str | int] = [cap, self._ttl_s, *scored(post_ids)]
+        for start in range(0, len(keys_), FANOUT_BATCH):
+            with redis_errors():
+                await self._push(keys=keys_[start:start + FANOUT_BATCH], args=args)
+
+    async def remove(self, keys_: Sequence[str], post_ids: Sequence[int]) -> None:
+        """Take `post_ids` out of every set of `keys_`, `FANOUT_BATCH` sets a round trip."""
+        if not post_ids:
+            return
+        members = [member(p) for p in post_ids]
+        for start in range(0, len(keys_), FANOUT_BATCH):
+            with redis_errors():
+                async with self._client.pipeline(transaction=False) as pipe:
+                    for key in keys_[start:start + FANOUT_BATCH]:
+                        pipe.zrem(key, members)
+
+    async def set_celebrity(self, author_id: int, celebrity: bool) -> bool:
+        """Put the author in or out of the pulled set; True if that changed anything."""
+        with redis_errors():
+            if celebrity:
+                return bool(await self._client.sadd(keys.celebrities(), [str(author_id)]))
+            return bool(await self._client.srem(keys.celebrities(), [str(author_id)]))

@@ -1,0 +1,1 @@
+"""Helpers that start real processes (the server, Valkey, Chromium), shared by tests/ and bench/. Never imported by the server."""

@@ -1,1 +1,0 @@
-"""The Pixtrio server: configuration, CLI, HTTP edge and domain services."""
