@@ -9,7 +9,7 @@ import pytest
 
 from pixtrio.config import ConfigError, Settings
 from pixtrio.edge.cursors import Cursors
-from pixtrio.edge.http_errors import ApiError
+from pixtrio.features.errors import Forbidden, Malformed
 from pixtrio.features.ratelimit import DEFAULT_LIMITS, Limit, parse_limits
 from pixtrio.secret import load_or_create_secret
 
@@ -57,11 +57,11 @@ def test_cursors_round_trip_and_refuse_forgeries() -> None:
     assert cursors.encode("followers", None) is None and cursors.decode("followers", None) is None
     for bad in ("", "!!!", token[:-2] + "AA", "é"):
         if bad:
-            with pytest.raises(ApiError):
+            with pytest.raises(Malformed):
                 cursors.decode("followers", bad)
-    with pytest.raises(ApiError):
+    with pytest.raises(Malformed):
         cursors.decode("following", token)
-    with pytest.raises(ApiError):
+    with pytest.raises(Malformed):
         Cursors(b"x" * 32).decode("followers", token)
 
 
@@ -89,6 +89,6 @@ def test_upload_urls_expire(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     assert service.verify(token) == grant
     later = real_time.time() + uploads.UPLOAD_URL_TTL_S + 1
     monkeypatch.setattr(uploads.time, "time", lambda: later)
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(Forbidden) as refused:
         service.verify(token)
-    assert refused.value.status == 403 and refused.value.code == "upload_url_expired"
+    assert refused.value.code == "upload_url_expired"

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from pixtrio.edge.http_errors import ApiError
+from pixtrio.features.errors import InvalidField
 from pixtrio.features.text import check_text, hashtags, is_blank, tag_key
 
 
 @pytest.mark.parametrize("char", [chr(c) for c in (*range(0x20), *range(0x7F, 0xA0))])
 def test_one_line_text_refuses_every_control_character(char: str) -> None:
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(InvalidField) as caught:
         check_text("location", f"a{char}b")
-    assert caught.value.status == 422 and caught.value.code == "invalid_field"
+    assert caught.value.code == "invalid_field" and caught.value.field == "location"
     assert caught.value.message == (
         f"location: must not contain control characters (found U+{ord(char):04X})")
 
@@ -22,14 +22,14 @@ def test_lines_of_text_keep_only_tab_and_line_breaks(char: str) -> None:
     if char in "\t\n\r":
         assert check_text("bio", f"a{char}b", lines=True) == f"a{char}b"
     else:
-        with pytest.raises(ApiError, match="^bio: .*control"):
+        with pytest.raises(InvalidField, match="^bio: .*control"):
             check_text("bio", f"a{char}b", lines=True)
 
 
 @pytest.mark.parametrize("char", ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e",
                                   "\u2066", "\u2067", "\u2068", "\u2069"])
 def test_names_refuse_bidi_controls_where_other_text_keeps_them(char: str) -> None:
-    with pytest.raises(ApiError, match=f"^display_name: .*bidi.*U\\+{ord(char):04X}"):
+    with pytest.raises(InvalidField, match=f"^display_name: .*bidi.*U\\+{ord(char):04X}"):
         check_text("display_name", f"a{char}b", name=True)
     assert check_text("caption", f"a{char}b", lines=True) == f"a{char}b"
 

@@ -96,6 +96,7 @@ async def test_upload_urls_are_single_use_signed_and_bound(client: httpx.AsyncCl
     post_id, url = await upload(client, token, data)
     again = await client.put(url, content=data, headers={"Content-Type": "image/jpeg"})
     assert_error(again, 409, "upload_url_used")
+    assert again.content.startswith(b'{"error":{"code":"upload_url_used","message":"')  # compact, like every route
 
     forged = url[:-3] + ("AAA" if not url.endswith("AAA") else "BBB")
     assert_error(await client.put(forged, content=data, headers={"Content-Type": "image/jpeg"}), 403)

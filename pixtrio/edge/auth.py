@@ -9,20 +9,20 @@ from typing import Any, ParamSpec, TypeVar
 from quart import g, request
 from quart_schema import security_scheme
 
-from pixtrio.edge.http_errors import ApiError
 from pixtrio.edge.services import services
+from pixtrio.features.errors import NotAuthenticated
 from pixtrio.storage.types import User
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def not_authenticated() -> ApiError:
-    return ApiError(401, "not_authenticated", "sign in: send Authorization: Bearer <token>")
+def not_authenticated() -> NotAuthenticated:
+    return NotAuthenticated("sign in: send Authorization: Bearer <token>")
 
 
-def invalid_token() -> ApiError:
-    return ApiError(401, "invalid_token", "the token is unknown or revoked")
+def invalid_token() -> NotAuthenticated:
+    return NotAuthenticated("the token is unknown or revoked", code="invalid_token")
 
 
 def parse_bearer(value: str | None) -> str | None:

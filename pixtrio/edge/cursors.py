@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import struct
 
-from pixtrio.edge.http_errors import ApiError
+from pixtrio.features.errors import Malformed
 
 TAG_BYTES = 8
 
@@ -28,7 +28,7 @@ class Cursors:
         return base64.urlsafe_b64encode(body + self._tag(kind, body)).rstrip(b"=").decode()
 
     def decode(self, kind: str, cursor: str | None) -> int | None:
-        """The position in `cursor`; None for no cursor. Raises a 400 `ApiError` if invalid."""
+        """The position in `cursor`; None for no cursor. Raises `Malformed` if invalid."""
         if not cursor:
             return None
         try:
@@ -37,5 +37,5 @@ class Cursors:
             raw = b""
         body, tag = raw[:-TAG_BYTES], raw[-TAG_BYTES:]
         if len(body) != 8 or not hmac.compare_digest(tag, self._tag(kind, body)):
-            raise ApiError(400, "invalid_cursor", "cursor is not valid for this list")
+            raise Malformed("cursor is not valid for this list", code="invalid_cursor")
         return int(struct.unpack(">q", body)[0])

@@ -1,4 +1,5 @@
-"""API errors and the handlers that render every failure as API.md's JSON error shape."""
+"""The one mapping of failures to HTTP answers: domain errors, framework errors and stores
+that are away, each rendered as API.md's JSON error shape."""
 
 from __future__ import annotations
 
@@ -11,6 +12,19 @@ from quart_schema import RequestSchemaValidationError
 from quart_trio.wrappers import TrioRequest
 from werkzeug.exceptions import HTTPException
 
+from pixtrio.features.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidField,
+    Malformed,
+    NotAuthenticated,
+    NotFound,
+    RateLimited,
+    TooLarge,
+    Unavailable,
+    Unsupported,
+)
 from pixtrio.storage.errors import StorageError
 
 log = logging.getLogger("pixtrio.http")
@@ -29,30 +43,52 @@ HTTP_CODES = {
 }
 
 
-class ApiError(Exception):
-    """An error the client caused or must know about, rendered as `{"error": {...}}`."""
+STATUS: dict[type[DomainError], int] = {
+    Malformed: 400,
+    NotAuthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    TooLarge: 413,
+    Unsupported: 415,
+    InvalidField: 422,
+    RateLimited: 429,
+    Unavailable: 503,
+}
+"""The one mapping from the domain's errors to HTTP statuses."""
 
-    def __init__(
-        self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None
-    ) -> None:
+
+class HttpError(Exception):
+    """An answer only HTTP has words for (a range past the end); everything else is a
+    `DomainError`."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str]) -> None:
         super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = headers or {}
+        self.status, self.code, self.message, self.headers = status, code, message, headers
 
 
-def invalid(field: str, message: str) -> ApiError:
-    """A 422 naming `field`."""
-    return ApiError(422, "invalid_field", f"{field}: {message}")
+def domain_answer(exc: DomainError) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """The status, JSON body and headers answering `exc`."""
+    status = next(STATUS[kind] for kind in type(exc).__mro__ if kind in STATUS)
+    headers = {}
+    retry_after = getattr(exc, "retry_after_s", None)
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return status, error_body(exc.code, exc.message), headers
 
 
-def not_found(what: str) -> ApiError:
-    return ApiError(404, "not_found", f"{what} not found")
+def storage_answer(exc: StorageError) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """A backing store that is away is the domain's `Unavailable`, logged once here."""
+    log.warning("store unavailable: %s", exc)
+    return domain_answer(Unavailable("a backing store is not answering; retry shortly"))
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    response = jsonify({"error": {"code": code, "message": message}})
+    response = jsonify(error_body(code, message))
     response.status_code = status
     response.headers.update(headers or {})
     return response
@@ -79,17 +115,22 @@ class JsonRequest(TrioRequest):
         try:
             return await super().get_json(True, silent, cache)
         except UnicodeDecodeError:
-            raise ApiError(400, "malformed_json", "the request body is not UTF-8") from None
+            raise Malformed("the request body is not UTF-8", code="malformed_json") from None
 
     def on_json_loading_failed(self, error: Exception) -> Any:
-        raise ApiError(400, "malformed_json", f"the request body is not valid JSON: {error}")
+        raise Malformed(f"the request body is not valid JSON: {error}", code="malformed_json")
 
 
 def install_error_handlers(app: Quart) -> None:
     """Make every error, including routing and framework errors, a JSON error body."""
 
-    @app.errorhandler(ApiError)
-    async def api_error(exc: ApiError) -> Response:
+    @app.errorhandler(DomainError)
+    async def domain_error(exc: DomainError) -> Response:
+        status, body, headers = domain_answer(exc)
+        return error_response(status, body["error"]["code"], body["error"]["message"], headers)
+
+    @app.errorhandler(HttpError)
+    async def http_only_error(exc: HttpError) -> Response:
         return error_response(exc.status, exc.code, exc.message, exc.headers)
 
     @app.errorhandler(RequestSchemaValidationError)
@@ -113,11 +154,8 @@ def install_error_handlers(app: Quart) -> None:
 
     @app.errorhandler(StorageError)
     async def storage_error(exc: StorageError) -> Response:
-        log.warning("store unavailable: %s", exc)
-        return error_response(
-            503, "unavailable", "a backing store is not answering; retry shortly",
-            {"Retry-After": "1"},
-        )
+        status, body, headers = storage_answer(exc)
+        return error_response(status, body["error"]["code"], body["error"]["message"], headers)
 
     @app.errorhandler(Exception)
     async def unexpected(exc: Exception) -> Response:

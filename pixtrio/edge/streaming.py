@@ -1,4 +1,5 @@
-"""Routes that take raw bytes — upload URLs and avatars — read straight from the server.
+"""The streaming body layer: routes that take raw bytes (edge/routes/uploads.py) read straight
+from the server.
 
 Quart collects a request body into memory before a route sees it; this ASGI layer in front
 of the app hands these routes the body chunk by chunk instead, pulling each chunk only
@@ -8,17 +9,17 @@ request goes to the Quart app untouched.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from pixtrio.edge.auth import parse_bearer
-from pixtrio.edge.http_errors import ApiError
+import orjson
+
+from pixtrio.edge.http_errors import domain_answer, error_body, storage_answer
+from pixtrio.edge.routes.uploads import put_avatar, put_upload
 from pixtrio.edge.services import Services
-from pixtrio.features.views import user_view
+from pixtrio.features.errors import DomainError
 from pixtrio.storage.errors import StorageError
-from pixtrio.storage.types import User
 
 log = logging.getLogger("pixtrio.http")
 
@@ -49,14 +50,14 @@ class Body:
                 yield message["body"]
 
 
-def header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key.lower() == name:
-            return bytes(value).decode("latin-1")
-    return None
+Handler = Callable[[Services, Scope, "Body", str], Awaitable[tuple[int, Any]]]
+"""A raw-body route: (services, scope, body, the path's argument) -> (status, JSON answer)."""
 
 
 class StreamingBodies:
+    """ASGI layer in front of the app: `PUT /upload/<token>` and `PUT /api/me/avatar` are
+    answered here with the body streamed; everything else goes to the app."""
+
     def __init__(self, app: ASGIApp, services: Services) -> None:
         self._app = app
         self._services = services
@@ -65,9 +66,9 @@ class StreamingBodies:
         if scope["type"] == "http" and scope["method"] == "PUT":
             path: str = scope["path"]
             if path.startswith("/upload/"):
-                return await self._answer(scope, receive, send, self._upload, path[len("/upload/"):])
+                return await self._answer(scope, receive, send, put_upload, path[len("/upload/"):])
             if path == "/api/me/avatar":
-                return await self._answer(scope, receive, send, self._avatar, "")
+                return await self._answer(scope, receive, send, put_avatar, "")
         await self._app(scope, receive, send)
 
     async def _answer(
@@ -75,27 +76,28 @@ class StreamingBodies:
         scope: Scope,
         receive: Receive,
         send: Send,
-        handler: Callable[[Scope, Body, str], Awaitable[tuple[int, dict[str, Any]]]],
+        handler: Handler,
         arg: str,
     ) -> None:
+        """Run `handler` and answer like every other route: compact UTF-8 JSON, errors
+        through the one mapping in http_errors. An answer sent before the whole body was
+        read closes the connection."""
         body = Body(receive)
         headers: dict[str, str] = {}
         try:
-            status, answer = await handler(scope, body, arg)
+            status, answer = await handler(self._services, scope, body, arg)
         except ClientGone:
             return
-        except ApiError as exc:
-            status, answer, headers = exc.status, _error(exc.code, exc.message), exc.headers
+        except DomainError as exc:
+            status, answer, headers = domain_answer(exc)
         except StorageError as exc:
-            log.warning("store unavailable: %s", exc)
-            status, answer = 503, _error("unavailable", "a backing store is not answering; retry shortly")
-            headers = {"Retry-After": "1"}
+            status, answer, headers = storage_answer(exc)
         except Exception:
             log.exception("unhandled error")
-            status, answer = 500, _error("internal_error", "the server failed to handle this request")
+            status, answer = 500, error_body("internal_error", "the server failed to handle this request")
         if not body.complete:  # answered early: the rest of the body is not wanted
             headers["Connection"] = "close"
-        payload = json.dumps(answer).encode()
+        payload = orjson.dumps(answer)
         await send({
             "type": "http.response.start",
             "status": status,
@@ -105,40 +107,3 @@ class StreamingBodies:
         })
         await send({"type": "http.response.body", "body": payload})
 
-    async def _bearer_user(self, scope: Scope) -> User | None:
-        """The user of the request's bearer token; None without one. 401 if it is bad."""
-        token = parse_bearer(header(scope, b"authorization"))
-        if token is None:
-            return None
-        user = await self._services.accounts.authenticate(token)
-        if user is None:
-            raise ApiError(401, "invalid_token", "the token is unknown or revoked")
-        return user
-
-    async def _upload(self, scope: Scope, body: Body, token: str) -> tuple[int, dict[str, Any]]:
-        uploads = self._services.uploads
-        grant = uploads.verify(token)
-        signed_in = await self._bearer_user(scope)
-        if signed_in is not None and signed_in.user_id != grant.user_id:
-            raise ApiError(403, "forbidden", "this upload URL belongs to another account")
-        length = header(scope, b"content-length")
-        received = await uploads.receive(
-            grant, body.chunks(), content_type=header(scope, b"content-type"),
-            content_length=int(length) if length and length.isdigit() else None,
-        )
-        return 201, {"post_id": str(received.post_id), "received_bytes": received.received_bytes,
-                     "sha256": received.sha256}
-
-    async def _avatar(self, scope: Scope, body: Body, _: str) -> tuple[int, dict[str, Any]]:
-        user = await self._bearer_user(scope)
-        if user is None:
-            raise ApiError(401, "not_authenticated", "sign in: send Authorization: Bearer <token>")
-        length = header(scope, b"content-length")
-        if length and length.isdigit() and int(length) > self._services.avatars.max_bytes:
-            raise ApiError(413, "too_large", f"the body is longer than {self._services.avatars.max_bytes} bytes")
-        updated = await self._services.avatars.replace(user, body.chunks())
-        return 200, user_view(updated, with_email=True)
-
-
-def _error(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message}}

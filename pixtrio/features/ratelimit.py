@@ -10,12 +10,11 @@ enforces them.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pixtrio.edge.http_errors import ApiError
+from pixtrio.features.errors import RateLimited
 from pixtrio.storage.redis.login_failures import Budget
 from pixtrio.storage.redis.ratelimit import GcraLimiter
 
@@ -65,17 +64,8 @@ def budget(limit: Limit | None) -> Budget | None:
     return Budget(limit.count, int(limit.period_s * 1000)) if limit else None
 
 
-def rate_limited(wait_ms: int) -> ApiError:
-    """A 429 saying when to retry (`Retry-After`, whole seconds, at least 1)."""
-    retry_after = max(1, math.ceil(wait_ms / 1000))
-    return ApiError(
-        429, "rate_limited", f"too many requests; retry in {retry_after}s",
-        headers={"Retry-After": str(retry_after)},
-    )
-
-
 class RateLimiter:
-    """Applies the configured rules; raises a 429 `ApiError` with `Retry-After` when over."""
+    """Applies the configured rules; raises `RateLimited` when over."""
 
     def __init__(self, limiter: GcraLimiter, limits: Mapping[str, Limit | None]) -> None:
         self._limiter = limiter
@@ -89,4 +79,4 @@ class RateLimiter:
             rule, subject, limit=limit.count, period_ms=int(limit.period_s * 1000)
         )
         if wait_ms > 0:
-            raise rate_limited(wait_ms)
+            raise RateLimited(wait_ms)

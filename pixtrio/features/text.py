@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from pixtrio.edge.http_errors import invalid
+from pixtrio.features.errors import InvalidField
 
 HASHTAG = re.compile(r"(?<![\w#])#(\w{1,100})")
 TAG = re.compile(r"\w{1,100}")
@@ -22,15 +22,15 @@ BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def check_text(field: str, value: str, *, lines: bool = False, name: bool = False) -> str:
-    """`value` if it may be stored as `field`; raises a 422 naming the field if it holds
+    """`value` if it may be stored as `field`; raises `InvalidField` naming it if it holds
     control characters (tab and line breaks are allowed when `lines`), or, when `name`,
     bidi controls."""
     found = (CONTROLS_BUT_LINE_BREAKS if lines else CONTROLS).search(value)
     if found:
-        raise invalid(field, f"must not contain control characters (found U+{ord(found.group()):04X})")
+        raise InvalidField(field, f"must not contain control characters (found U+{ord(found.group()):04X})")
     found = BIDI_CONTROLS.search(value) if name else None
     if found:
-        raise invalid(field, f"must not contain bidi controls (found U+{ord(found.group()):04X})")
+        raise InvalidField(field, f"must not contain bidi controls (found U+{ord(found.group()):04X})")
     return value
 
 

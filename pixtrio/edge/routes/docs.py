@@ -13,10 +13,10 @@ from quart import Blueprint, Response, current_app
 from quart.blueprints import BlueprintSetupState
 from quart_schema import hide
 
-from pixtrio.edge.http_errors import not_found
 from pixtrio.edge.routes.media import IMMUTABLE
 from pixtrio.edge.routes.web import answer
 from pixtrio.edge.web_client import CONTENT_TYPES, WebFile, web_file
+from pixtrio.features.errors import not_found
 
 bp = Blueprint("docs", __name__)
 

@@ -16,11 +16,11 @@ from pixtrio.edge.auth import (
     signed_in,
     viewer,
 )
-from pixtrio.edge.http_errors import not_found
 from pixtrio.edge.openapi import errors, no_content
 from pixtrio.edge.routes.posts import parse_post_id
 from pixtrio.edge.services import services
 from pixtrio.features.accounts.service import hash_token
+from pixtrio.features.errors import not_found
 from pixtrio.features.ids import parse_id
 from pixtrio.features.views import comment_view
 from pixtrio.protocol.rest import (
@@ -104,9 +104,7 @@ async def list_comments(post_id: str, query_args: ListQuery) -> dict[str, Any]:
     after = s.cursors.decode("comments", query_args.cursor)
     page = await s.comments.page(await viewer(), parse_post_id(post_id), after=after,
                                  limit=query_args.limit)
-    authors = await s.store.get_users({c.author_id for c in page.items})
-    return {"comments": [comment_view(c, authors[c.author_id]) for c in page.items
-                         if c.author_id in authors],
+    return {"comments": [comment_view(comment, author) for comment, author in page.comments],
             "next_cursor": s.cursors.encode("comments", page.next_position)}
 
 

@@ -6,9 +6,10 @@ import re
 
 from quart import Blueprint, Response, request
 
-from pixtrio.edge.http_errors import ApiError, not_found
+from pixtrio.edge.http_errors import HttpError
 from pixtrio.edge.openapi import body, errors, extra, header
 from pixtrio.edge.services import services
+from pixtrio.features.errors import not_found
 from pixtrio.features.media.renditions import CONTENT_TYPES
 from pixtrio.storage.blobs import check_key
 
@@ -26,7 +27,7 @@ RANGE = re.compile(r"bytes=([0-9]{0,19})-([0-9]{0,19})")
 def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     """(start, end-exclusive) for a single satisfiable `Range`; None to send everything.
 
-    Raises a 416 `ApiError` for a range that starts past the end.
+    Raises a 416 `HttpError` for a range that starts past the end.
     """
     match = RANGE.fullmatch((header or "").strip())
     if not match or match.groups() == ("", ""):
@@ -37,8 +38,8 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     else:
         start, end = int(first), min(size, int(last) + 1) if last else size
     if start >= size or start >= end:
-        raise ApiError(416, "range_not_satisfiable", f"the blob has {size} bytes",
-                       headers={"Content-Range": f"bytes */{size}"})
+        raise HttpError(416, "range_not_satisfiable", f"the blob has {size} bytes",
+                        {"Content-Range": f"bytes */{size}"})
     return start, end
 
 

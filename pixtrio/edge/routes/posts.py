@@ -10,9 +10,9 @@ from quart import Blueprint
 from quart_schema import document_response, validate_querystring, validate_request
 
 from pixtrio.edge.auth import require_viewer, signed_in, viewer
-from pixtrio.edge.http_errors import not_found
 from pixtrio.edge.openapi import errors, no_content
 from pixtrio.edge.services import services
+from pixtrio.features.errors import not_found
 from pixtrio.features.ids import parse_id
 from pixtrio.features.views import author_view, rfc3339
 from pixtrio.protocol.rest import (

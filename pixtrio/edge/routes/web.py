@@ -6,10 +6,10 @@ from quart import Blueprint, Response, current_app, request
 from quart.blueprints import BlueprintSetupState
 from quart_schema import hide
 
-from pixtrio.edge.http_errors import not_found
 from pixtrio.edge.routes.media import IMMUTABLE, etag_matches
 from pixtrio.edge.web_client import WebClient, WebFile, accepts_gzip, content_security_policy
 from pixtrio.features.accounts.service import RESERVED_USERNAMES, USERNAME
+from pixtrio.features.errors import not_found
 from pixtrio.features.ids import parse_id
 from pixtrio.features.text import tag_key
 

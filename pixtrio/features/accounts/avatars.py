@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from pixtrio.actors.worker_pool import WorkerPool
 from pixtrio.codecs.photos import MediaRejected, make_avatar
-from pixtrio.edge.http_errors import ApiError
+from pixtrio.features.errors import InvalidField, NotAuthenticated, Unsupported
 from pixtrio.features.ids import IdGenerator
 from pixtrio.features.media.keys import MediaKeys
 from pixtrio.features.media.renditions import scratch_dir, store_renditions
@@ -52,12 +52,11 @@ class AvatarService:
         async with scratch_dir(self._blobs, f"avatar-{user.user_id}-") as workdir:
             staged = await stage_body(body, workdir / "original", max_bytes=self.max_bytes)
             if staged.sniffed_type is None or not staged.sniffed_type.startswith("image/"):
-                raise ApiError(415, "unsupported_media_type",
-                               "send the raw bytes of a JPEG, PNG, WebP, HEIC/HEIF or GIF image")
+                raise Unsupported("send the raw bytes of a JPEG, PNG, WebP, HEIC/HEIF or GIF image")
             try:
                 renditions = await self._pool.run(make_avatar, str(workdir / "original"), str(workdir))
             except MediaRejected as exc:
-                raise ApiError(422, "invalid_image", f"image: {exc.reason}") from None
+                raise InvalidField("image", f"{exc.reason}", code="invalid_image") from None
             version = self._ids.next_id()
             keys = await store_renditions(
                 self._blobs, workdir, renditions,
@@ -68,7 +67,7 @@ class AvatarService:
             user.user_id, profile_pic=self._keys.url(keys[size][fmt])
         )
         if updated is None:
-            raise ApiError(401, "not_authenticated", "this account no longer exists")
+            raise NotAuthenticated("this account no longer exists")
         await self._session_tokens.drop_user(user.user_id)
         await self._cards.changed(user.user_id, author_card(updated))
         if user.profile_pic:

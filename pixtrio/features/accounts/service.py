@@ -9,12 +9,12 @@ import secrets
 from datetime import UTC, datetime
 
 from pixtrio.actors.session import SignedIn
-from pixtrio.edge.http_errors import ApiError, invalid
 from pixtrio.features.accounts.passwords import Passwords
+from pixtrio.features.errors import Conflict, InvalidField, NotAuthenticated, RateLimited
 from pixtrio.features.ids import IdGenerator
-from pixtrio.features.ratelimit import RateLimiter, rate_limited
+from pixtrio.features.ratelimit import RateLimiter
 from pixtrio.features.text import check_text
-from pixtrio.storage.errors import Conflict
+from pixtrio.storage.errors import Conflict as UniqueViolation
 from pixtrio.storage.metadata import MetadataStore
 from pixtrio.storage.redis.events import EventStreams
 from pixtrio.storage.redis.login_failures import LoginFailures
@@ -79,37 +79,39 @@ class AccountService:
         self._events = events
 
     async def register(self, username: str, email: str, password: str, *, ip: str) -> tuple[User, str]:
-        """Create an account and sign it in. Raises 422 (bad field), 409 (taken), 429."""
+        """Create an account and sign it in. Raises `InvalidField`, `Conflict` (taken)
+        or `RateLimited`."""
         await self._limits.check("register_ip", ip)
         username = normalise_username(username)
         email = email.strip().lower()
         if not USERNAME.fullmatch(username):
-            raise invalid("username", "use 1-30 of a-z, 0-9, '.' and '_', with a letter or digit")
+            raise InvalidField("username", "use 1-30 of a-z, 0-9, '.' and '_', with a letter or digit")
         if username in RESERVED_USERNAMES:
-            raise invalid("username", f"'{username}' is reserved for the app's own pages")
+            raise InvalidField("username", f"'{username}' is reserved for the app's own pages")
         if not EMAIL.fullmatch(check_text("email", email)):
-            raise invalid("email", "not an email address")
+            raise InvalidField("email", "not an email address")
         password_hash = await self._passwords.hash(password)
         new = NewUser(self._ids.next_id(), username, email, password_hash, datetime.now(UTC))
         try:
             user = await self._store.create_user(new)
-        except Conflict as exc:
-            raise ApiError(409, f"{exc.field}_taken", f"{exc.field} is already taken") from None
+        except UniqueViolation as exc:
+            raise Conflict(f"{exc.field} is already taken", code=f"{exc.field}_taken") from None
         return user, await self._issue_token(user.user_id)
 
     async def login(self, login: str, password: str, *, ip: str) -> tuple[User, str]:
-        """Sign in by username or email. Raises 401 for a wrong pair; 429, before the
-        password is looked at, when rate limited: attempts per client IP, failures per
-        (account, address), and, once the account has too many failures, attempts from
-        an address it has not lately signed in from. A cancelled attempt counts as failed."""
+        """Sign in by username or email. Raises `NotAuthenticated` for a wrong pair;
+        `RateLimited`, before the password is looked at, when rate limited: attempts per
+        client IP, failures per (account, address), and, once the account has too many
+        failures, attempts from an address it has not lately signed in from. A cancelled
+        attempt counts as failed."""
         login = login.strip().lower()
         await self._limits.check("login_ip", ip)
         user = await self._store.get_user_by_login(login)
         attempt = await self._failures.attempt(failures_account(user, login), client_network(ip))
         if attempt.wait_ms > 0:
-            raise rate_limited(attempt.wait_ms)
+            raise RateLimited(attempt.wait_ms)
         if not await self._passwords.verify(user.password_hash if user else None, password):
-            raise ApiError(401, "invalid_credentials", "wrong login or password")
+            raise NotAuthenticated("wrong login or password", code="invalid_credentials")
         assert user is not None
         await self._failures.succeeded(attempt)
         return user, await self._issue_token(user.user_id)
@@ -155,13 +157,14 @@ class AccountService:
             await self._events.revoke(user.user_id, token_hash.hex())
 
     async def update_profile(self, user: User, *, display_name: str | None, bio: str | None) -> User:
-        """Change the given fields. Raises 422 for control characters (bio may have line
-        breaks) or bidi controls in the display name, 401 if the account is gone."""
+        """Change the given fields. Raises `InvalidField` for control characters (bio may
+        have line breaks) or bidi controls in the display name, `NotAuthenticated` if the
+        account is gone."""
         if display_name is not None:
             check_text("display_name", display_name, name=True)
         if bio is not None:
             check_text("bio", bio, lines=True)
         updated = await self._store.update_profile(user.user_id, display_name=display_name, bio=bio)
         if updated is None:  # deleted between authenticating and now
-            raise ApiError(401, "not_authenticated", "this account no longer exists")
+            raise NotAuthenticated("this account no longer exists")
         return updated

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from pixtrio.edge.http_errors import ApiError, not_found
+from pixtrio.features.errors import Forbidden, InvalidField, not_found
 from pixtrio.features.ids import IdGenerator
 from pixtrio.features.notify import Notifier
 from pixtrio.features.posts.service import PostService, visible
 from pixtrio.features.text import check_text, hashtags, is_blank, mentions
 from pixtrio.storage.metadata import MetadataStore
 from pixtrio.storage.redis.post_cache import PostCache
-from pixtrio.storage.types import Comment, Page, User
+from pixtrio.storage.types import Comment, User
 
 MAX_COMMENT_CHARS = 2200
+
+
+@dataclass(frozen=True)
+class CommentPage:
+    comments: list[tuple[Comment, User]]
+    next_position: int | None
 
 
 class CommentService:
@@ -26,13 +33,13 @@ class CommentService:
         self._notifier = notifier
 
     async def create(self, viewer: User, post_id: int, text: str) -> Comment:
-        """Comment on a post the viewer can see. Raises 404, or 422 for blank or long text
-        or text with control characters other than tab and line breaks."""
+        """Comment on a post the viewer can see. Raises `NotFound`, or `InvalidField` for blank or
+        long text or text with control characters other than tab and line breaks."""
         check_text("text", text, lines=True)
         if is_blank(text):
-            raise ApiError(422, "invalid_field", "text: must not be empty")
+            raise InvalidField("text", "must not be empty")
         if len(text) > MAX_COMMENT_CHARS:
-            raise ApiError(422, "invalid_field", f"text: at most {MAX_COMMENT_CHARS} characters")
+            raise InvalidField("text", f"at most {MAX_COMMENT_CHARS} characters")
         post = await self._posts.get(viewer, post_id)
         comment = Comment(comment_id=self._ids.next_id(), post_id=post_id,
                           author_id=viewer.user_id, text=text, created_at=datetime.now(UTC),
@@ -44,20 +51,24 @@ class CommentService:
         return comment
 
     async def page(self, viewer: User | None, post_id: int, *, after: int | None,
-                   limit: int) -> Page[Comment]:
-        """Comments of a post the viewer can see, oldest first. Raises 404."""
+                   limit: int) -> CommentPage:
+        """Comments of a post the viewer can see, oldest first, each with its author (a
+        comment whose author is gone is left out). Raises `NotFound`."""
         await self._posts.get(viewer, post_id)
-        return await self._store.list_comments(post_id, after=after, limit=limit)
+        page = await self._store.list_comments(post_id, after=after, limit=limit)
+        authors = await self._store.get_users({c.author_id for c in page.items})
+        return CommentPage([(c, authors[c.author_id]) for c in page.items if c.author_id in authors],
+                           page.next_position)
 
     async def delete(self, viewer: User, comment_id: int) -> None:
-        """Delete a comment; only its author or the post's author may. Raises 404/403."""
+        """Delete a comment; only its author or the post's author may. Raises
+        `NotFound` or `Forbidden`."""
         comment = await self._store.get_comment(comment_id)
         post = await self._store.get_post(comment.post_id) if comment else None
         if comment is None or post is None or not visible(post, viewer):
             raise not_found("comment")
         if viewer.user_id not in (comment.author_id, post.author_id):
-            raise ApiError(403, "forbidden",
-                           "only the comment's author or the post's author can delete it")
+            raise Forbidden("only the comment's author or the post's author can delete it")
         await self._store.delete_comment(comment_id)
         await self._refresh(comment.post_id)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pixtrio.edge.http_errors import ApiError, not_found
 from pixtrio.features.accounts.service import USERNAME, normalise_username
+from pixtrio.features.errors import InvalidField, not_found
 from pixtrio.features.feed.service import FeedService
 from pixtrio.features.ids import IdGenerator
 from pixtrio.features.notify import Notifier
@@ -20,7 +20,7 @@ class GraphService:
         self._notifier = notifier
 
     async def find(self, username: str) -> User:
-        """The user named `username` (any case). Raises 404."""
+        """The user named `username` (any case). Raises `NotFound`."""
         name = normalise_username(username)
         user = await self._store.get_user_by_username(name) if USERNAME.fullmatch(name) else None
         if user is None:
@@ -34,10 +34,11 @@ class GraphService:
         return await self._store.following_among(viewer.user_id, [u.user_id for u in users])
 
     async def follow(self, viewer: User, username: str) -> None:
-        """Follow `username`; idempotent. Raises 404, or 422 for oneself."""
+        """Follow `username`; idempotent. Raises `NotFound`, or `InvalidField`
+        for oneself."""
         target = await self.find(username)
         if target.user_id == viewer.user_id:
-            raise ApiError(422, "invalid_field", "username: you cannot follow yourself")
+            raise InvalidField("username", "you cannot follow yourself")
         added = await self._store.follow(self._ids.next_id(), viewer.user_id, target.user_id)
         # Even when the follow existed: a retry redoes what a failed call left undone.
         await self._feed.followed(viewer.user_id, target.user_id)
@@ -45,7 +46,7 @@ class GraphService:
             await self._notifier.notification(target.user_id, "follow", viewer)
 
     async def unfollow(self, viewer: User, username: str) -> None:
-        """Stop following `username`; idempotent. Raises 404."""
+        """Stop following `username`; idempotent. Raises `NotFound`."""
         target = await self.find(username)
         await self._store.unfollow(viewer.user_id, target.user_id)
         await self._feed.unfollowed(viewer.user_id, target.user_id)  # a retry redoes it too

@@ -38,11 +38,11 @@ class LikeService:
         self.flush_interval = flush_interval
 
     async def like(self, viewer: User, post_id: int) -> LikeState:
-        """Like a post the viewer can see (404 otherwise); idempotent."""
+        """Like a post the viewer can see (`NotFound` otherwise); idempotent."""
         return await self._set(viewer, post_id, liked=True)
 
     async def unlike(self, viewer: User, post_id: int) -> LikeState:
-        """Take the like back (404 for a post the viewer cannot see); idempotent."""
+        """Take the like back (`NotFound` for a post the viewer cannot see); idempotent."""
         return await self._set(viewer, post_id, liked=False)
 
     async def _set(self, viewer: User, post_id: int, *, liked: bool) -> LikeState:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pixtrio.edge.http_errors import ApiError, not_found
+from pixtrio.features.errors import Conflict, Forbidden, not_found
 from pixtrio.features.feed.service import FeedService
 from pixtrio.features.media.keys import MediaKeys
 from pixtrio.features.posts.uploads import post_kind
 from pixtrio.features.text import check_text, hashtags, tag_key
 from pixtrio.storage.blobs import BlobStore
-from pixtrio.storage.errors import Conflict
+from pixtrio.storage.errors import Conflict as UniqueViolation
 from pixtrio.storage.metadata import MetadataStore
 from pixtrio.storage.redis.jobs import JobQueue
 from pixtrio.storage.redis.like_counters import LikeCounters
@@ -50,8 +50,9 @@ class PostService:
         published and queues its job unless the queue holds one, so a publish cut short
         between storing the post and queueing the job is repaired by its retry.
 
-        Raises 422 for control characters in the caption, location or alt text, 404 when
-        there is no such upload of the viewer's, 409 when the post is already ready or failed.
+        Raises `InvalidField` for control characters in the caption, location or alt text,
+        `NotFound` when there is no such upload of the viewer's, `Conflict` when the post is
+        already ready or failed.
         """
         check_text("caption", caption, lines=True)
         check_text("location", location)
@@ -67,23 +68,24 @@ class PostService:
         )
         try:
             await self._store.create_post(post)
-        except Conflict:
+        except UniqueViolation:
             post = await self._published(post_id)
         await self._queues[kind].add_unless_queued(str(post_id), kind=kind)
         return post
 
     async def _published(self, post_id: int) -> Post:
         """The post a repeated publish answers with: the stored one while it is processing.
-        Raises 409 once it is ready or failed, 404 if it was deleted meanwhile."""
+        Raises `Conflict` once it is ready or failed, `NotFound` if it was deleted
+        meanwhile."""
         post = await self._store.get_post(post_id)
         if post is None:
             raise not_found("upload")
         if post.status != "processing":
-            raise ApiError(409, "already_published", "this post has already been published")
+            raise Conflict("this post has already been published", code="already_published")
         return post
 
     async def get(self, viewer: User | None, post_id: int) -> Post:
-        """The post if the viewer may see it. Raises 404 otherwise."""
+        """The post if the viewer may see it. Raises `NotFound` otherwise."""
         post = await self._store.get_post(post_id)
         if post is None or not visible(post, viewer):
             raise not_found("post")
@@ -91,10 +93,11 @@ class PostService:
 
     async def delete(self, viewer: User, post_id: int) -> None:
         """Delete the viewer's post with every rendition and its original, and take it out
-        of the cache and every timeline. Raises 404/403."""
+        of the cache and every timeline. Raises `NotFound` or
+        `Forbidden`."""
         post = await self.get(viewer, post_id)
         if post.author_id != viewer.user_id:
-            raise ApiError(403, "forbidden", "only the author can delete a post")
+            raise Forbidden("only the author can delete a post")
         await self._store.delete_post(post_id)
         await self._cache.changed(post_id, None)
         await self._feed.post_deleted(post)
@@ -112,7 +115,7 @@ class PostService:
         )
 
     async def with_hashtag(self, name: str, *, before: int | None, limit: int) -> Page[Post]:
-        """The ready posts tagged `name` (in any case), newest first. Raises 404 for a
+        """The ready posts tagged `name` (in any case), newest first. Raises `NotFound` for a
         name no hashtag has (`tag_key`)."""
         tag = tag_key(name)
         if tag is None:

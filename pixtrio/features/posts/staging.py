@@ -11,7 +11,7 @@ from pathlib import Path
 import trio
 
 from pixtrio.codecs.sniff import SNIFF_BYTES, sniff
-from pixtrio.edge.http_errors import ApiError
+from pixtrio.features.errors import TooLarge
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Staged:
 async def stage_body(chunks: AsyncIterator[bytes], path: Path, *, max_bytes: int) -> Staged:
     """Write the body to `path` and fsync it; only one chunk is in memory at a time.
 
-    Raises 413 as soon as more than `max_bytes` arrive (the partial file is left for the
+    Raises `TooLarge` as soon as more than `max_bytes` arrive (the partial file is left for the
     caller to remove).
     """
     digest = hashlib.sha256()
@@ -34,7 +34,7 @@ async def stage_body(chunks: AsyncIterator[bytes], path: Path, *, max_bytes: int
         async for chunk in chunks:
             received += len(chunk)
             if received > max_bytes:
-                raise ApiError(413, "too_large", f"the body is longer than {max_bytes} bytes")
+                raise TooLarge(f"the body is longer than {max_bytes} bytes")
             if len(head) < SNIFF_BYTES:
                 head += chunk[: SNIFF_BYTES - len(head)]
 

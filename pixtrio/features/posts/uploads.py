@@ -23,7 +23,7 @@ import trio
 from coredis import PureToken
 from coredis.exceptions import RedisError
 
-from pixtrio.edge.http_errors import ApiError
+from pixtrio.features.errors import Conflict, Forbidden, Malformed, TooLarge, Unsupported
 from pixtrio.features.ids import IdGenerator
 from pixtrio.features.media.keys import MediaKeys
 from pixtrio.features.posts.staging import stage_body
@@ -102,14 +102,14 @@ class UploadService:
         return _b64(hmac.new(self._key, payload, "sha256").digest())
 
     def issue(self, user_id: int, content_type: str, size: int) -> tuple[UploadGrant, str]:
-        """A grant for a new post and its URL path. Raises 415 (type) or 413 (size)."""
+        """A grant for a new post and its URL path. Raises `Unsupported` (type) or
+        `TooLarge` (size)."""
         content_type = bare_type(content_type)
         if content_type not in UPLOAD_TYPES:
-            raise ApiError(415, "unsupported_media_type",
-                           f"content_type must be one of {', '.join(sorted(UPLOAD_TYPES))}")
+            raise Unsupported(f"content_type must be one of {', '.join(sorted(UPLOAD_TYPES))}")
         limit = self.max_video_bytes if content_type in VIDEO_TYPES else self.max_bytes
         if size > limit:
-            raise ApiError(413, "too_large", f"size: at most {limit} bytes for {content_type}")
+            raise TooLarge(f"size: at most {limit} bytes for {content_type}")
         grant = UploadGrant(user_id, self._ids.next_id(), content_type, size,
                             int((time.time() + UPLOAD_URL_TTL_S) * 1000))
         payload = json.dumps([grant.user_id, grant.post_id, grant.content_type, grant.size,
@@ -117,7 +117,7 @@ class UploadService:
         return grant, f"/upload/{_b64(payload)}.{self._seal(payload)}"
 
     def verify(self, token: str) -> UploadGrant:
-        """The grant sealed in `token`. Raises 403 when forged or expired."""
+        """The grant sealed in `token`. Raises `Forbidden` when forged or expired."""
         body, _, tag = token.partition(".")
         try:
             payload = _unb64(body)
@@ -126,9 +126,9 @@ class UploadService:
         except (binascii.Error, ValueError, TypeError):
             grant = None
         if grant is None:
-            raise ApiError(403, "invalid_upload_url", "this upload URL is not valid")
+            raise Forbidden("this upload URL is not valid", code="invalid_upload_url")
         if grant.expires_ms < time.time() * 1000:
-            raise ApiError(403, "upload_url_expired", "this upload URL has expired; ask for a new one")
+            raise Forbidden("this upload URL has expired; ask for a new one", code="upload_url_expired")
         return grant
 
     async def receive(
@@ -141,34 +141,30 @@ class UploadService:
     ) -> Received:
         """Stream an upload into the originals store; returns once it is durable.
 
-        Raises 415 (type), 413 (longer than declared), 400 (shorter), 409 (URL already
-        used), `StorageError` when Redis does not answer. On any failure nothing is stored
-        and the URL may be used again.
+        Raises `Unsupported` (type), `TooLarge` (longer than declared), `Malformed`
+        (shorter), `Conflict` (URL already used), `StorageError` when Redis does not
+        answer. On any failure nothing is stored and the URL may be used again.
         """
         if bare_type(content_type) != grant.content_type:
-            raise ApiError(415, "unsupported_media_type",
-                           f"Content-Type must be {grant.content_type}, as declared")
+            raise Unsupported(f"Content-Type must be {grant.content_type}, as declared")
         if content_length is not None and content_length > grant.size:
-            raise ApiError(413, "too_large", f"the body is longer than the declared {grant.size} bytes")
+            raise TooLarge(f"the body is longer than the declared {grant.size} bytes")
         claim = keys.upload_claim(grant.post_id)
         ttl_ms = max(1, grant.expires_ms - int(time.time() * 1000))
         with redis_errors():
             claimed = await self._redis.set(claim, "receiving", condition=PureToken.NX, px=ttl_ms)
         if not claimed:
-            raise ApiError(409, "upload_url_used", "this upload URL has already been used")
+            raise Conflict("this upload URL has already been used", code="upload_url_used")
         staged = self._blobs.staging_dir() / f"upload-{grant.post_id}-{os.getpid()}"
         try:
             body = await stage_body(chunks, staged, max_bytes=grant.size)
             if body.received < grant.size:
-                raise ApiError(400, "incomplete_upload",
-                               f"received {body.received} of the declared {grant.size} bytes")
+                raise Malformed(f"received {body.received} of the declared {grant.size} bytes", code="incomplete_upload")
             if body.sniffed_type is None:
-                raise ApiError(415, "unsupported_media_type",
-                               "the bytes are not a JPEG, PNG, WebP, HEIC/HEIF or GIF image,"
+                raise Unsupported("the bytes are not a JPEG, PNG, WebP, HEIC/HEIF or GIF image,"
                                " nor an MP4, MOV or WebM video")
             if not same_type(grant.content_type, body.sniffed_type):
-                raise ApiError(415, "unsupported_media_type",
-                               f"the bytes are {body.sniffed_type}, not the declared {grant.content_type}")
+                raise Unsupported(f"the bytes are {body.sniffed_type}, not the declared {grant.content_type}")
             await self._blobs.put_file(
                 self._keys.original(grant.post_id), staged, content_type=grant.content_type,
                 metadata={"user_id": str(grant.user_id), "sha256": body.sha256,
