@@ -22,7 +22,8 @@ from protocol.codecs import JSON, MSGPACK, Codec
 from protocol.messages import Auth, CloseCode, Error, FeedInsert, Hello, Ping, Pong
 from server.realtime.hub import Hub
 from server.realtime.session import Frame, Session, SessionSettings, SignedIn, SocketClosed
-from server.realtime.wire import WireSocket, read_upgrade
+from server.realtime.wire import WireSocket
+from server.realtime.ws_core import read_upgrade
 from storage.redis import keys
 from storage.redis.events import BUCKETS, EventStreams, Replay
 from storage.redis.session_tokens import Cached, SessionTokens, SessionUser

@@ -22,7 +22,8 @@ from storage.errors import StorageError
 from ..auth import parse_bearer
 from . import Realtime
 from .session import Session, SignedIn, SocketClosed
-from .wire import HandshakeError, WireSocket, read_upgrade
+from .wire import WireSocket
+from .ws_core import HandshakeError, read_upgrade
 
 PATH = b"/ws"
 

@@ -36,23 +36,12 @@ from storage.redis.events import EventStreams, stream_id
 from storage.redis.session_tokens import SessionUser
 
 from .hub import Hub, decode_event
+from .ws_core import Frame, SocketClosed
 
 log = logging.getLogger("pixtrio.realtime")
 
 BAD_FRAME_COST = 5
 """A frame that cannot be decoded counts this many times against the inbound rate."""
-
-
-class SocketClosed(Exception):
-    """The peer has gone (or the socket was closed)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """An inbound frame that is not a whole message: a websocket ping (`ping` is its
-    payload, to echo in the pong), a pong, or a fragment of a message."""
-
-    ping: bytes | None = None
 
 
 class Socket(Protocol):
