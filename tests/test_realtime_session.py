@@ -20,9 +20,10 @@ from wsproto.events import Request
 
 from pixtrio.actors.hub import Hub
 from pixtrio.actors.session import Frame, Session, SessionSettings, SignedIn, SocketClosed
-from pixtrio.edge.wire import WireSocket, read_upgrade
+from pixtrio.edge.wire import WireSocket
 from pixtrio.protocol.codecs import JSON, MSGPACK, Codec
 from pixtrio.protocol.messages import Auth, CloseCode, Error, FeedInsert, Hello, Ping, Pong
+from pixtrio.protocol.websocket import read_upgrade
 from pixtrio.storage.redis import keys
 from pixtrio.storage.redis.events import BUCKETS, EventStreams, Replay
 from pixtrio.storage.redis.session_tokens import Cached, SessionTokens, SessionUser

@@ -28,8 +28,9 @@ from wsproto.frame_protocol import FrameProtocol
 from pixtrio.actors.session import Frame, SocketClosed
 from pixtrio.edge.listener import read_head
 from pixtrio.edge.websocket import is_upgrade
-from pixtrio.edge.wire import HandshakeError, WireSocket, encode_frame, read_upgrade
+from pixtrio.edge.wire import WireSocket
 from pixtrio.protocol.messages import CloseCode
+from pixtrio.protocol.websocket import HandshakeError, read_upgrade
 from tests.support.flood import Firehose, ping_frames
 
 
@@ -78,12 +79,6 @@ def connected(*, send_buffer: int | None = None, early: bytes = b"",
     finally:
         client_sock.close()
         server_sock.close()
-
-
-def test_frames_use_the_shortest_length_header() -> None:
-    assert encode_frame("hi") == b"\x81\x02hi"
-    assert encode_frame(b"x" * 200)[:4] == b"\x82\x7e\x00\xc8"
-    assert encode_frame(b"x" * 70000)[:10] == b"\x82\x7f" + (70000).to_bytes(8, "big")
 
 
 async def test_frames_the_kernel_does_not_take_are_queued_and_written_in_order() -> None:

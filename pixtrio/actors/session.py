@@ -32,6 +32,7 @@ import trio
 from pixtrio.actors.hub import Hub, decode_event
 from pixtrio.protocol.codecs import Codec, ProtocolError
 from pixtrio.protocol.messages import Auth, CloseCode, Error, Hello, Ping, Pong
+from pixtrio.protocol.websocket import Frame, SocketClosed
 from pixtrio.storage.errors import StorageError
 from pixtrio.storage.redis.events import EventStreams, stream_id
 from pixtrio.storage.redis.session_tokens import SessionUser
@@ -40,18 +41,6 @@ log = logging.getLogger("pixtrio.realtime")
 
 BAD_FRAME_COST = 5
 """A frame that cannot be decoded counts this many times against the inbound rate."""
-
-
-class SocketClosed(Exception):
-    """The peer has gone (or the socket was closed)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """An inbound frame that is not a whole message: a websocket ping (`ping` is its
-    payload, to echo in the pong), a pong, or a fragment of a message."""
-
-    ping: bytes | None = None
 
 
 class Socket(Protocol):

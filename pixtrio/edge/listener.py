@@ -7,14 +7,19 @@ owns lets the Hub write a frame straight into the kernel's buffer. The split is 
 per connection, on its first request head (browsers and trio-websocket open a fresh
 connection for a websocket); hypercorn's trio `TCPServer` then serves the connection with
 that head replayed, as if it had accepted it. What follows mirrors hypercorn's own
-`worker_serve` for one worker: the app's lifespan around serving, and on shutdown no new
-connections, then `graceful_timeout` for open ones to finish.
+`worker_serve` (`hypercorn/trio/run.py`) for one worker: the app's lifespan around
+serving, and on shutdown no new connections, then `graceful_timeout` for open ones to
+finish. It builds hypercorn's private `TCPServer`, `Lifespan` and `WorkerContext`, so
+hypercorn is pinned to the minor version this was checked against, and
+`tests/test_listener.py` fails when their shape changes. Accept errors are handled as
+trio's `serve_listeners` handles them, with trio's own errno sets.
 """
 
 from __future__ import annotations
 
 import errno
 import logging
+import os
 import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -26,6 +31,8 @@ from hypercorn.trio.tcp_server import TCPServer
 from hypercorn.trio.worker_context import WorkerContext
 from hypercorn.typing import ConnectionState
 from hypercorn.utils import repr_socket_addr, wrap_app
+from trio._highlevel_serve_listeners import ACCEPT_CAPACITY_ERRNOS, SLEEP_TIME
+from trio._highlevel_socket import _ignorable_accept_errnos
 
 log = logging.getLogger("pixtrio.listener")
 
@@ -33,8 +40,6 @@ HEAD_LIMIT = 16 * 1024
 HEAD_TIMEOUT = 10.0
 """How long a new connection may take to send its first request head before it is handed
 to hypercorn as it is (which applies its own limits)."""
-ACCEPT_PAUSE = 0.1
-"""Back-off when the process is out of file descriptors."""
 
 Websocket = Callable[[socket.socket, bytes], Awaitable[None]]
 IsWebsocket = Callable[[bytes], bool]
@@ -102,7 +107,10 @@ async def serve(app: Any, config: Config, websocket: Websocket, is_websocket: Is
 
 async def _accept(listening: socket.socket, nursery: trio.Nursery,
                   connection: Callable[[socket.socket], Awaitable[None]]) -> None:
-    """Accept connections on `listening` into `nursery` until cancelled."""
+    """Accept connections on `listening` into `nursery` until cancelled. As trio's
+    `serve_listeners`: a connection that failed before it was accepted is skipped, running
+    out of file descriptors or memory is logged and retried after `SLEEP_TIME` s, any other
+    error is raised."""
     while True:
         await trio.lowlevel.wait_readable(listening)
         while True:
@@ -111,11 +119,13 @@ async def _accept(listening: socket.socket, nursery: trio.Nursery,
             except BlockingIOError:
                 break
             except OSError as exc:
-                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
-                    log.warning("cannot accept connections: %s", exc)
-                    await trio.sleep(ACCEPT_PAUSE)
+                if exc.errno in ACCEPT_CAPACITY_ERRNOS:
+                    log.error("accept returned %s (%s); retrying in %s seconds",
+                              errno.errorcode[exc.errno], os.strerror(exc.errno), SLEEP_TIME,
+                              exc_info=True)
+                    await trio.sleep(SLEEP_TIME)
                     break
-                if exc.errno == errno.ECONNABORTED:
+                if exc.errno in _ignorable_accept_errnos:
                     continue
                 raise
             sock.setblocking(False)

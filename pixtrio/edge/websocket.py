@@ -18,9 +18,10 @@ from wsproto.events import Request
 from pixtrio.actors.session import Session, SignedIn, SocketClosed
 from pixtrio.edge.auth import parse_bearer
 from pixtrio.edge.realtime import Realtime
-from pixtrio.edge.wire import HandshakeError, WireSocket, read_upgrade
+from pixtrio.edge.wire import WireSocket
 from pixtrio.protocol.codecs import JSON, negotiate
 from pixtrio.protocol.messages import MAX_FRAME_BYTES, CloseCode
+from pixtrio.protocol.websocket import HandshakeError, read_upgrade
 from pixtrio.storage.errors import StorageError
 
 PATH = b"/ws"
