@@ -20,6 +20,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Installs Debian's chromium (as root, with apt) when it is missing; otherwise names the package.
 chromium:

@@ -138,7 +138,7 @@ async def measure(followers: int, likers: int, runs: int, prefill: int,
                            celebrity_threshold=max(followers, likers) + 1)
         posts = PostService(store, FilesystemBlobStore(tmp / "blobs"), JobQueue(redis, "m"),
                             JobQueue(redis, "v"), media_keys, feed, cache, counters)
-        likes = LikeService(store, counters, liked, posts, notifier, flush_interval=60)
+        likes = LikeService(store, counters, liked, posts, notifier)
 
         async def ready_post() -> int:
             post = Post(post_id=ids.next_id(), author_id=author, kind="photo", status="ready",

@@ -15,7 +15,8 @@ from hypercorn.config import Config as HypercornConfig
 
 from pixtrio.actors.ffmpeg import find_ffmpeg
 from pixtrio.actors.hub import Hub
-from pixtrio.actors.job_runner import MediaJobRunner
+from pixtrio.actors.job_runner import JobRunner
+from pixtrio.actors.like_flusher import LikeFlusher
 from pixtrio.actors.session import SessionSettings
 from pixtrio.actors.supervisor import ProcessSupervisor
 from pixtrio.actors.sweeper import StuckPostSweeper
@@ -180,8 +181,7 @@ def build_services(
         reader=reader,
         feed=feed,
         fanout_jobs=fanout_jobs,
-        likes=LikeService(store, counters, liked, posts, notifier,
-                          flush_interval=settings.like_flush_interval),
+        likes=LikeService(store, counters, liked, posts, notifier),
         comments=CommentService(store, ids, posts, cache, notifier),
         realtime=realtime,
     )
@@ -269,26 +269,27 @@ async def run_server(
             ) as pool:
                 services = build_services(settings, secret, store, redis, lean, redis_name, ids,
                                           pool)
-                photos = MediaJobRunner(
+                photos = JobRunner(
                     services.media_jobs,
                     PhotoJobs(store, services.blobs, pool, services.media_keys, services.feed),
                     loops=settings.media_workers,
                     visibility_timeout=settings.media_visibility_timeout,
                 )
-                videos = MediaJobRunner(
+                videos = JobRunner(
                     services.video_jobs,
                     VideoJobs(store, services.blobs, pool, services.media_keys,
                               video_settings(settings), services.feed),
                     loops=settings.video_workers,
                     visibility_timeout=settings.video_visibility_timeout,
                 )
-                fanout = MediaJobRunner(services.fanout_jobs, services.feed, loops=2,
+                fanout = JobRunner(services.fanout_jobs, services.feed, loops=2,
                                         visibility_timeout=FANOUT_VISIBILITY_TIMEOUT)
                 async with trio.open_nursery() as media:
                     await media.start(photos.run)
                     await media.start(videos.run)
                     await media.start(fanout.run)
-                    await media.start(services.likes.run_flusher)
+                    await media.start(LikeFlusher(services.likes.flush,
+                                                  interval=settings.like_flush_interval).run)
                     await media.start(services.realtime.hub.run)
                     await media.start(StuckPostSweeper(
                         store, {"photo": services.media_jobs, "video": services.video_jobs},

@@ -124,7 +124,7 @@ async def open_world(tmp_path: Path) -> AsyncIterator[World]:
                            celebrity_threshold=THRESHOLD)
         posts = PostService(store, FilesystemBlobStore(tmp_path / "blobs"), JobQueue(redis, "m"),
                             JobQueue(redis, "v"), keys, feed, cache, counters)
-        likes = LikeService(store, counters, liked, posts, notifier, flush_interval=60)
+        likes = LikeService(store, counters, liked, posts, notifier)
         yield World(store, redis, feed, posts, likes, reader, counters, fanout, IdGenerator(7))
     await store.aclose()
 

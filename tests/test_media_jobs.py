@@ -8,7 +8,7 @@ from pathlib import Path
 
 import trio
 
-from pixtrio.actors.job_runner import MAX_STARTS, MediaJobRunner
+from pixtrio.actors.job_runner import MAX_STARTS, JobRunner
 from pixtrio.storage.redis.jobs import Job, JobQueue
 from pixtrio.testing.valkey import valkey_client
 
@@ -51,7 +51,7 @@ async def queue_with_a_job(tmp_path: Path) -> AsyncIterator[JobQueue]:
 async def run_until(queue: JobQueue, handler: ScriptedHandler, *, attempts: int = 0) -> None:
     """Run a job runner until `attempts` attempts have started or the job was given up,
     then cancel it mid-attempt: as the process running it dying would stop it."""
-    runner = MediaJobRunner(queue, handler, loops=1, visibility_timeout=0.001)
+    runner = JobRunner(queue, handler, loops=1, visibility_timeout=0.001)
     with trio.fail_after(30):
         async with trio.open_nursery() as nursery:
             await nursery.start(runner.run)

@@ -19,7 +19,7 @@ from wsproto import ConnectionType, WSConnection
 from wsproto.events import Request
 
 from pixtrio.actors.hub import Hub
-from pixtrio.actors.session import Frame, Session, SessionSettings, SignedIn, SocketClosed
+from pixtrio.actors.session import Frame, SessionActor, SessionSettings, SignedIn, SocketClosed
 from pixtrio.edge.wire import WireSocket
 from pixtrio.protocol.codecs import JSON, MSGPACK, Codec
 from pixtrio.protocol.messages import Auth, CloseCode, Error, FeedInsert, Hello, Ping, Pong
@@ -124,8 +124,8 @@ async def still_signed_in(token_hash_hex: str) -> bool:
     return token_hash_hex not in REVOKED
 
 
-def session(socket: FakeSocket, hub: object = None, events: object = None) -> Session:
-    return Session(socket, socket.codec, hub or FakeHub(), events or FakeEvents(),  # type: ignore[arg-type]
+def session(socket: FakeSocket, hub: object = None, events: object = None) -> SessionActor:
+    return SessionActor(socket, socket.codec, hub or FakeHub(), events or FakeEvents(),  # type: ignore[arg-type]
                    sign_in, still_signed_in, SETTINGS)
 
 
@@ -282,7 +282,7 @@ async def test_the_sign_in_deadline_fires_while_a_client_floods_pings() -> None:
         wire.firehose = firehose
         wire.accept(None)
         settings = SessionSettings(auth_timeout=0.1, mailbox=8, rate=1e9, burst=10**9)
-        await Session(wire, JSON, FakeHub(), FakeEvents(), sign_in,  # type: ignore[arg-type]
+        await SessionActor(wire, JSON, FakeHub(), FakeEvents(), sign_in,  # type: ignore[arg-type]
                       still_signed_in, settings).run()
     assert wire.closed_with == CloseCode.UNAUTHENTICATED
     assert 0 < wire.left_when_closed < 1000  # closed while the client was still sending
@@ -397,7 +397,7 @@ async def test_events_reach_users_with_ids_beyond_a_doubles_precision(tmp_path: 
         sockets = [FakeSocket(MSGPACK) for _ in users]
         async with trio.open_nursery() as nursery:
             for user_id, socket in zip(users, sockets, strict=True):
-                actor = Session(socket, socket.codec, hub, events, sign_in,  # type: ignore[arg-type]
+                actor = SessionActor(socket, socket.codec, hub, events, sign_in,  # type: ignore[arg-type]
                                 still_signed_in, SETTINGS,
                                 signed_in=await signed_in_as(user_id))
                 nursery.start_soon(actor.run)

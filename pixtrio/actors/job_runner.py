@@ -1,4 +1,4 @@
-"""MediaJobRunner: the media nursery's job loops, taking durable jobs off a Redis Stream."""
+"""JobRunner: the media nursery's job loops, taking durable jobs off a Redis Stream."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class JobHandler(Protocol):
         ...
 
 
-class MediaJobRunner:
+class JobRunner:
     """`loops` tasks, each taking one job at a time: first any job another worker left
     unacknowledged past the visibility timeout, else a new one. A job that raised is left
     pending, reclaimed and retried; it is given up after `MAX_FAILURES` attempts that

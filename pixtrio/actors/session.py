@@ -94,7 +94,7 @@ class _Ended(Exception):
         self.code = code
 
 
-class Session:
+class SessionActor:
     def __init__(self, socket: Socket, codec: Codec, hub: Hub, events: EventStreams,
                  sign_in: SignIn, still_signed_in: StillSignedIn, settings: SessionSettings, *,
                  signed_in: SignedIn | None = None, since: str | None = None) -> None:

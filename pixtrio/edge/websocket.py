@@ -1,5 +1,5 @@
 """`/ws`: the listener hands over each websocket upgrade request, and this answers it
-and runs its Session on a `WireSocket`.
+and runs its SessionActor on a `WireSocket`.
 
 The first offered subprotocol we speak is chosen (JSON when none is offered; 403 when only
 unknown ones are). A Bearer header signs in during the upgrade (a bad one is accepted,
@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import trio
 from wsproto.events import Request
 
-from pixtrio.actors.session import Session, SignedIn, SocketClosed
+from pixtrio.actors.session import SessionActor, SignedIn, SocketClosed
 from pixtrio.edge.auth import parse_bearer
 from pixtrio.edge.realtime import Realtime
 from pixtrio.edge.wire import WireSocket
@@ -75,7 +75,7 @@ class WebsocketEndpoint:
                 # has closed the socket itself, a refused upgrade gets no close frame
                 await wire.close(CloseCode.UNAUTHENTICATED)
 
-    async def _open(self, wire: WireSocket, request: Request, early: bytes) -> Session | None:
+    async def _open(self, wire: WireSocket, request: Request, early: bytes) -> SessionActor | None:
         """Accept (or refuse) the upgrade; the session to run, or None when the request
         was refused or its Bearer token is not valid."""
         offered = list(request.subprotocols)
@@ -95,7 +95,7 @@ class WebsocketEndpoint:
         if token is not None and signed_in is None:
             return None
         since = parse_qs(urlsplit(request.target).query).get("since")
-        return Session(wire, codec, realtime.hub, realtime.events, realtime.sign_in,
+        return SessionActor(wire, codec, realtime.hub, realtime.events, realtime.sign_in,
                        realtime.still_signed_in, realtime.settings, signed_in=signed_in,
                        since=since[0] if since else None)
 

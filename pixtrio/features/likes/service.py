@@ -6,11 +6,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import trio
-
 from pixtrio.features.notify import Notifier
 from pixtrio.features.posts.service import PostService
-from pixtrio.storage.errors import StorageError
 from pixtrio.storage.metadata import MetadataStore
 from pixtrio.storage.redis.like_counters import LikeCounters
 from pixtrio.storage.redis.mirrored_sets import MirroredSets
@@ -29,13 +26,12 @@ class LikeState:
 
 class LikeService:
     def __init__(self, store: MetadataStore, counters: LikeCounters, liked: MirroredSets,
-                 posts: PostService, notifier: Notifier, *, flush_interval: float) -> None:
+                 posts: PostService, notifier: Notifier) -> None:
         self._store = store
         self._counters = counters
         self._liked = liked
         self._posts = posts
         self._notifier = notifier
-        self.flush_interval = flush_interval
 
     async def like(self, viewer: User, post_id: int) -> LikeState:
         """Like a post the viewer can see (`NotFound` otherwise); idempotent."""
@@ -75,15 +71,3 @@ class LikeService:
             await self._store.set_like_counts(exact)
             flushed += len(post_ids)
         return flushed
-
-    async def run_flusher(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-                          ) -> None:
-        """Flush every `flush_interval` seconds until cancelled; a store that is away is
-        retried at the next interval (the posts stay marked)."""
-        task_status.started()
-        while True:
-            await trio.sleep(self.flush_interval)
-            try:
-                await self.flush()
-            except StorageError as exc:
-                log.warning("like flush failed: %s", exc)
