@@ -12,17 +12,17 @@ per codec their sessions speak.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 from collections import Counter
 from typing import Any, Protocol
 
 import coredis
+import msgspec
 import trio
 
-from pixtrio.protocol.codecs import Codec, ProtocolError, from_wire
-from pixtrio.protocol.messages import SERVER_MESSAGES, CloseCode
+from pixtrio.protocol.codecs import JSON, Codec, ProtocolError
+from pixtrio.protocol.messages import CloseCode
 from pixtrio.storage.errors import StorageError
 from pixtrio.storage.redis import keys
 from pixtrio.storage.redis.events import EventStreams, bucket_of
@@ -31,10 +31,10 @@ log = logging.getLogger("pixtrio.realtime")
 
 
 def decode_event(event_id: str, event_json: str) -> Any:
-    """The typed event of a stream entry or channel message (ValueError, ProtocolError)."""
-    wire = json.loads(event_json)
-    wire["id"] = event_id
-    return from_wire(wire, SERVER_MESSAGES)
+    """The typed event of a stream entry or channel message (raises ProtocolError). The
+    stored JSON is an object without the `id`, its position, which is added as its last
+    field."""
+    return JSON.decode_server(f"{event_json[:-1]},\"id\":{json.dumps(event_id)}}}")
 
 
 class Member(Protocol):
@@ -178,7 +178,7 @@ class Hub:
                     template = self._template(event_json)
                     if template is None:
                         return
-                message = dataclasses.replace(template, id=event_id)
+                message = msgspec.structs.replace(template, id=event_id)
                 frames: dict[str, str | bytes] = {}
                 for member in list(members):
                     name = member.codec.name
@@ -193,7 +193,7 @@ class Hub:
         if self._decoded[0] != event_json:
             try:
                 self._decoded = (event_json, decode_event("0-0", event_json))
-            except (ValueError, ProtocolError):
+            except ProtocolError:
                 log.exception("undeliverable event %s", event_json[:200])
                 return None
         return self._decoded[1]

@@ -1,8 +1,9 @@
 """The websocket messages of `/ws` (docs/protocol.md), declared once for server, SDK and docs.
 
-Every message is a frozen dataclass whose `TYPE` is its wire name and whose fields are its
-wire fields, in wire order. A message goes on the wire as `{"t": TYPE, **fields}`;
-`protocol.codecs` turns it into frames and back, validating against these annotations.
+Every message is a frozen msgspec Struct whose tag (`TYPE`) is its wire name and whose
+fields are its wire fields, in wire order. A message goes on the wire as
+`{"t": TYPE, **fields}`, an optional field left off when None; `Command` and
+`ServerMessage` are the tagged unions on `t` that `protocol.codecs` decodes frames into.
 Field types are limited to `str`, `bool` and `dict[str, Any]` (a JSON object), each
 optionally `| None`.
 
@@ -12,9 +13,10 @@ as `"1732590000000-0"`, to be handed back as `Auth.since`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, ClassVar, TypeAlias, get_args
+
+import msgspec
 
 JSON_SUBPROTOCOL = "pixtrio.v1.json"
 MSGPACK_SUBPROTOCOL = "pixtrio.v1.msgpack"
@@ -35,60 +37,50 @@ class CloseCode(IntEnum):
     RATE_LIMITED = 4029  # too many inbound frames
 
 
+class _Message(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True,
+               tag_field="t"):
+    """A wire message: unknown fields are refused, None optionals left off the wire."""
+
+    TYPE: ClassVar[str]
+    """The wire name (the Struct's tag), set by `_table`."""
+
+
 # Both directions
 
 
-@dataclass(frozen=True, slots=True)
-class Ping:
+class Ping(_Message, tag="ping", frozen=True):
     """Are you there? Answered by `Pong`. The server sends one every 25 s; a client may
     send one at any time."""
 
-    TYPE: ClassVar[str] = "ping"
 
-
-@dataclass(frozen=True, slots=True)
-class Pong:
+class Pong(_Message, tag="pong", frozen=True):
     """The answer to `Ping`."""
-
-    TYPE: ClassVar[str] = "pong"
 
 
 # Client → server
 
 
-@dataclass(frozen=True, slots=True)
-class Auth:
+class Auth(_Message, tag="auth", frozen=True):
     """Sign in (the first message, unless the upgrade request carried a Bearer token);
     `since` is the `id` of the last event the client handled, to resume after it."""
-
-    TYPE: ClassVar[str] = "auth"
     token: str
     since: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class DmSend:
+class DmSend(_Message, tag="dm.send", frozen=True):
     """Send a direct message; the same `client_id` twice makes one message."""
-
-    TYPE: ClassVar[str] = "dm.send"
     conversation_id: str
     text: str
     client_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class DmTypingCommand:
+class DmTypingCommand(_Message, tag="dm.typing", frozen=True):
     """The user is typing in a conversation."""
-
-    TYPE: ClassVar[str] = "dm.typing"
     conversation_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class DmReadCommand:
+class DmReadCommand(_Message, tag="dm.read", frozen=True):
     """The user has read a conversation up to `message_id`."""
-
-    TYPE: ClassVar[str] = "dm.read"
     conversation_id: str
     message_id: str
 
@@ -96,88 +88,61 @@ class DmReadCommand:
 # Server → client
 
 
-@dataclass(frozen=True, slots=True)
-class Hello:
+class Hello(_Message, tag="hello", frozen=True):
     """The session is signed in; `recovered` says whether the events after `since` follow."""
-
-    TYPE: ClassVar[str] = "hello"
     session_id: str
     user: dict[str, Any]
     recovered: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Error:
+class Error(_Message, tag="error", frozen=True):
     """A frame or command was refused; `code` is snake_case, `message` human text."""
-
-    TYPE: ClassVar[str] = "error"
     code: str
     message: str
 
 
-@dataclass(frozen=True, slots=True)
-class FeedInsert:
+class FeedInsert(_Message, tag="feed.insert", frozen=True):
     """A new post for the home feed (API.md's `post`)."""
-
-    TYPE: ClassVar[str] = "feed.insert"
     id: str
     post: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class PostDeleted:
+class PostDeleted(_Message, tag="post.deleted", frozen=True):
     """A post is gone: drop it wherever it is shown."""
-
-    TYPE: ClassVar[str] = "post.deleted"
     id: str
     post_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class StoryTray:
+class StoryTray(_Message, tag="story.tray", frozen=True):
     """A story tray entry changed (API.md's tray entry)."""
-
-    TYPE: ClassVar[str] = "story.tray"
     id: str
     entry: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class DmMessage:
+class DmMessage(_Message, tag="dm.message", frozen=True):
     """A new direct message (API.md's `message`), the sender's own included."""
-
-    TYPE: ClassVar[str] = "dm.message"
     id: str
     message: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class DmRead:
+class DmRead(_Message, tag="dm.read", frozen=True):
     """`user_id` has read `conversation_id` up to `message_id`."""
-
-    TYPE: ClassVar[str] = "dm.read"
     id: str
     conversation_id: str
     user_id: str
     message_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class DmTyping:
+class DmTyping(_Message, tag="dm.typing", frozen=True):
     """`user_id` is typing in `conversation_id`."""
-
-    TYPE: ClassVar[str] = "dm.typing"
     id: str
     conversation_id: str
     user_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class Notification:
+class Notification(_Message, tag="notification", frozen=True):
     """`actor` (API.md's author) followed the user (`kind` "follow"), or liked or
     commented on their post `post_id` ("like", "comment")."""
-
-    TYPE: ClassVar[str] = "notification"
     id: str
     kind: str
     actor: dict[str, Any]
@@ -191,12 +156,10 @@ Message: TypeAlias = Command | ServerMessage
 
 
 def _table(union: Any) -> dict[str, Any]:
-    table: dict[str, Any] = {}
+    """Wire name → class (the codecs' msgspec decoders refuse a name taken twice)."""
     for cls in get_args(union):
-        if cls.TYPE in table:
-            raise TypeError(f"{cls.__name__} and {table[cls.TYPE].__name__} are both {cls.TYPE!r}")
-        table[cls.TYPE] = cls
-    return table
+        cls.TYPE = cls.__struct_config__.tag
+    return {cls.TYPE: cls for cls in get_args(union)}
 
 
 COMMANDS: dict[str, type[Command]] = _table(Command)
