@@ -71,6 +71,8 @@ log = logging.getLogger("pixtrio")
 
 FANOUT_VISIBILITY_TIMEOUT = 60.0
 """Seconds before a fan-out job taken by a process that died is run again."""
+STORE_CLOSE_SECONDS = 10.0
+"""Seconds the metadata store may take to close at shutdown before it is left open."""
 
 
 async def start_embedded_valkey(nursery: trio.Nursery, settings: Settings) -> RedisAddress:
@@ -89,7 +91,8 @@ async def start_embedded_valkey(nursery: trio.Nursery, settings: Settings) -> Re
 
 @asynccontextmanager
 async def open_metadata_store(settings: Settings) -> AsyncIterator[MetadataStore]:
-    """The configured metadata store, closed on exit."""
+    """The configured metadata store, closed on exit (also when cancelled), shielded for at
+    most `STORE_CLOSE_SECONDS`."""
     store: MetadataStore
     if settings.mongodb_url:
         from storage.mongo import MongoStore
@@ -100,7 +103,7 @@ async def open_metadata_store(settings: Settings) -> AsyncIterator[MetadataStore
     try:
         yield store
     finally:
-        with trio.CancelScope(shield=True):
+        with trio.move_on_after(STORE_CLOSE_SECONDS, shield=True):
             await store.aclose()
 
 

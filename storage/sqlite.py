@@ -36,6 +36,8 @@ from .types import (
 )
 
 R = TypeVar("R")
+CLOSE_SECONDS = 5.0
+"""Seconds `aclose` waits for running statements before it gives up on them."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -289,11 +291,14 @@ class SqliteStore:
         await self._read(lambda c: c.execute("SELECT 1").fetchone())
 
     async def aclose(self) -> None:
-        """Wait for running statements, then close every connection; safe to call twice."""
+        """Wait for running statements, then close every connection; safe to call twice.
+
+        Shielded from cancellation for at most `CLOSE_SECONDS`: past them (a statement
+        that hangs) the connections are left open and the store is closed all the same."""
         if self._closed:
             return
         self._closed = True
-        with trio.CancelScope(shield=True):
+        with trio.move_on_after(CLOSE_SECONDS, shield=True):
             async with self._write_lock:
                 for _ in range(self._reader_count):  # every reader thread back in the pool
                     await self._readers_free.acquire()

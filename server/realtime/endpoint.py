@@ -22,7 +22,7 @@ from storage.errors import StorageError
 from ..auth import parse_bearer
 from . import Realtime
 from .session import Session, SignedIn, SocketClosed
-from .wire import HandshakeError, WireSocket, read_upgrade
+from .wire import CLOSE_WAIT, HandshakeError, WireSocket, read_upgrade
 
 PATH = b"/ws"
 
@@ -70,7 +70,7 @@ class WebsocketEndpoint:
         except SocketClosed:
             pass
         finally:
-            with trio.CancelScope(shield=True):
+            with trio.move_on_after(CLOSE_WAIT, shield=True):
                 # 4001 reaches only a client whose Bearer token was refused: a session
                 # has closed the socket itself, a refused upgrade gets no close frame
                 await wire.close(CloseCode.UNAUTHENTICATED)
