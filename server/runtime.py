@@ -27,7 +27,7 @@ from storage.redis.events import EventStreams
 from storage.redis.feed_reads import FeedReads
 from storage.redis.jobs import JobQueue
 from storage.redis.lean import LeanRedis, open_lean_redis
-from storage.redis.leases import lease_worker_id
+from storage.redis.leases import hold_worker_lease
 from storage.redis.like_counters import LikeCounters
 from storage.redis.login_failures import LoginFailures
 from storage.redis.mirrored_sets import following_sets, liked_sets
@@ -105,6 +105,18 @@ async def open_metadata_store(settings: Settings) -> AsyncIterator[MetadataStore
     finally:
         with trio.move_on_after(STORE_CLOSE_SECONDS, shield=True):
             await store.aclose()
+
+
+@asynccontextmanager
+async def open_id_generator(redis: coredis.Redis[str], worker_id: int | None
+                            ) -> AsyncIterator[IdGenerator]:
+    """Ids on the configured worker field, or on one leased from Redis and renewed until
+    the block exits (then released)."""
+    if worker_id is not None:
+        yield IdGenerator(worker_id)
+        return
+    async with hold_worker_lease(redis, slots=MAX_WORKER + 1) as lease:
+        yield IdGenerator(lease.current)
 
 
 def video_settings(settings: Settings) -> VideoSettings:
@@ -261,11 +273,8 @@ async def run_server(
             address = await start_embedded_valkey(nursery, settings)
             redis_name = f"embedded valkey at {address.describe()}"
         async with open_redis(address) as redis, open_lean_redis(address) as lean, \
-                open_metadata_store(settings) as store:
-            worker_id = settings.worker_id
-            if worker_id is None:
-                worker_id = await lease_worker_id(redis, modulo=MAX_WORKER + 1)
-            ids = IdGenerator(worker_id)
+                open_metadata_store(settings) as store, \
+                open_id_generator(redis, settings.worker_id) as ids:
             async with open_worker_pool(
                 size=settings.media_workers,
                 time_limit=settings.media_job_timeout,
