@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 import trio
 from coredis import PureToken
 
-from server.ids import IdGenerator, NoWorkerField
+from server.ids import MAX_WORKER, IdGenerator, NoWorkerField
 from storage.errors import StorageError
 from storage.redis import keys
-from storage.redis.client import open_redis
-from storage.redis.leases import WorkerLease, hold_worker_lease
-from tests.support.server import wait_until
-from tests.support.valkey import valkey_client, valkey_server
+from storage.redis.client import RedisAddress, open_redis
+from storage.redis.leases import TTL_SECONDS, WorkerLease, hold_worker_lease
+from tests.support.api import assert_error, register, unique_name
+from tests.support.server import ServerProcess, wait_until
+from tests.support.valkey import external_valkey, valkey_client, valkey_server
 
 TTL = 0.6
 """A short lease, renewed every 0.2 s, so that expiry and renewal happen within a test."""
@@ -99,3 +101,73 @@ async def test_a_holder_that_cannot_renew_stops_minting_until_it_can(tmp_path: P
 
             await wait_until(minting, "the lease to be renewed once Valkey answers")
             assert (ids.next_id() >> 12) & 0x3FF == lease.current()
+
+
+async def test_two_server_processes_hold_distinct_fields_also_after_flushall(
+        tmp_path: Path) -> None:
+    with trio.fail_after(120):
+        async with external_valkey(tmp_path / "valkey") as valkey, \
+                open_redis(RedisAddress(url=valkey.url)) as redis:
+
+            async def holders() -> dict[int, int]:
+                """pid -> leased field, as the lease keys in Valkey say."""
+                held = {}
+                for field in range(MAX_WORKER + 1):
+                    holder = await redis.get(keys.worker_lease(field))
+                    if holder is not None:
+                        held[int(holder.split(":")[1])] = field
+                return held
+
+            env = {"PIXTRIO_REDIS_URL": valkey.url}
+            with ServerProcess(tmp_path / "a", env=env) as a, \
+                    ServerProcess(tmp_path / "b", env=env) as b:
+                assert a.process is not None and b.process is not None
+                fields = await holders()
+                assert set(fields) == {a.process.pid, b.process.pid}
+                assert len(set(fields.values())) == 2
+                for server in (a, b):
+                    logged = next(e["worker_id"] for e in server.log_entries() if "worker_id" in e)
+                    assert logged == fields[server.process.pid]  # type: ignore[union-attr]
+                await redis.flushall()  # Valkey loses its data
+
+                async def both_held_again() -> bool:
+                    return len(await holders()) == 2
+
+                await wait_until(both_held_again, "both servers to re-take their fields",
+                                 within=TTL_SECONDS)
+                assert await holders() == fields  # each re-took its own, still free
+            assert await holders() == {}  # released by the clean shutdowns
+
+
+async def test_a_server_without_a_field_answers_503_until_one_is_free(tmp_path: Path) -> None:
+    with trio.fail_after(120):
+        async with external_valkey(tmp_path / "valkey") as valkey, \
+                open_redis(RedisAddress(url=valkey.url)) as redis:
+            with ServerProcess(tmp_path / "a", env={"PIXTRIO_REDIS_URL": valkey.url}) as server:
+                async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+                    await register(client)
+                    # after a data loss, newcomers took every field, this server's too
+                    for field in range(MAX_WORKER + 1):
+                        await redis.set(keys.worker_lease(field), "elsewhere:1:newcomer")
+
+                    async def refused() -> bool:  # once the server's renewal noticed
+                        answer = await client.post("/api/auth/register", json=new_account())
+                        return answer.status_code != 201
+
+                    await wait_until(refused, "minting to stop", within=TTL_SECONDS)
+                    assert_error(await client.post("/api/auth/register", json=new_account()),
+                                 503, "unavailable")
+                    await redis.delete([keys.worker_lease(7)])  # one newcomer left
+
+                    async def minting() -> bool:
+                        answer = await client.post("/api/auth/register", json=new_account())
+                        return answer.status_code == 201
+
+                    await wait_until(minting, "the free field to be taken", within=TTL_SECONDS)
+                    _, user = await register(client)
+                    assert (int(user["user_id"]) >> 12) & MAX_WORKER == 7
+
+
+def new_account() -> dict[str, str]:
+    name = unique_name()
+    return {"username": name, "email": f"{name}@example.com", "password": "correct horse"}
