@@ -1,7 +1,7 @@
 """MongoDB metadata adapter on PyMongo's synchronous client.
 
 Every driver call runs in `trio.to_thread.run_sync` behind one `trio.CapacityLimiter` and is
-never abandoned: on cancellation the call (including every step of a multi-step write, which
+never abandoned (only a cancelled close, past `CLOSE_SECONDS`, is left to its thread): on cancellation the call (including every step of a multi-step write, which
 always runs inside one thread call) finishes first, then `trio.Cancelled` propagates. Each
 call runs under `pymongo.timeout` set to what is left of the caller's trio deadline (at most
 `CALL_SECONDS`), so even while MongoDB hangs a call ends by that deadline, with a

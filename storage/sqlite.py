@@ -298,14 +298,18 @@ class SqliteStore:
         if self._closed:
             return
         self._closed = True
-        with trio.move_on_after(CLOSE_SECONDS, shield=True):
-            async with self._write_lock:
-                for _ in range(self._reader_count):  # every reader thread back in the pool
-                    await self._readers_free.acquire()
-                for conn in self._all:
-                    conn.close()
-                for _ in range(self._reader_count):  # later reads fail fast, not wait
-                    self._readers_free.release()
+        taken = 0
+        try:
+            with trio.move_on_after(CLOSE_SECONDS, shield=True):
+                async with self._write_lock:
+                    for _ in range(self._reader_count):  # every reader thread back
+                        await self._readers_free.acquire()
+                        taken += 1
+                    for conn in self._all:
+                        conn.close()
+        finally:
+            for _ in range(taken):  # later reads fail fast, not wait
+                self._readers_free.release()
 
     # users
 
