@@ -33,12 +33,14 @@ class IdGenerator:
     lease holds now (`worker()`, None while none is held). Not shared across threads."""
 
     def __init__(self, worker: int | Callable[[], int | None]) -> None:
+        self._worker: Callable[[], int | None]
         if isinstance(worker, int):
             if not 0 <= worker <= MAX_WORKER:
                 raise ValueError(f"worker_id must be 0..{MAX_WORKER}")
             fixed = worker
-            worker = lambda: fixed  # noqa: E731
-        self._worker = worker
+            self._worker = lambda: fixed
+        else:
+            self._worker = worker
         self._last_ms = 0
         self._sequence = 0
 
