@@ -57,7 +57,7 @@ from pixtrio.storage.redis.events import EventStreams
 from pixtrio.storage.redis.feed_reads import FeedReads
 from pixtrio.storage.redis.jobs import JobQueue
 from pixtrio.storage.redis.lean import LeanRedis, open_lean_redis
-from pixtrio.storage.redis.leases import lease_worker_id
+from pixtrio.storage.redis.leases import hold_worker_lease
 from pixtrio.storage.redis.like_counters import LikeCounters
 from pixtrio.storage.redis.login_failures import LoginFailures
 from pixtrio.storage.redis.mirrored_sets import following_sets, liked_sets
@@ -71,6 +71,8 @@ log = logging.getLogger("pixtrio")
 
 FANOUT_VISIBILITY_TIMEOUT = 60.0
 """Seconds before a fan-out job taken by a process that died is run again."""
+STORE_CLOSE_SECONDS = 10.0
+"""Seconds the metadata store may take to close at shutdown before it is left open."""
 
 
 async def start_embedded_valkey(nursery: trio.Nursery, settings: Settings) -> RedisAddress:
@@ -89,7 +91,8 @@ async def start_embedded_valkey(nursery: trio.Nursery, settings: Settings) -> Re
 
 @asynccontextmanager
 async def open_metadata_store(settings: Settings) -> AsyncIterator[MetadataStore]:
-    """The configured metadata store, closed on exit."""
+    """The configured metadata store, closed on exit (also when cancelled), shielded for at
+    most `STORE_CLOSE_SECONDS`."""
     store: MetadataStore
     if settings.mongodb_url:
         from pixtrio.storage.mongo import MongoStore
@@ -100,8 +103,20 @@ async def open_metadata_store(settings: Settings) -> AsyncIterator[MetadataStore
     try:
         yield store
     finally:
-        with trio.CancelScope(shield=True):
+        with trio.move_on_after(STORE_CLOSE_SECONDS, shield=True):
             await store.aclose()
+
+
+@asynccontextmanager
+async def open_id_generator(redis: coredis.Redis[str], worker_id: int | None
+                            ) -> AsyncIterator[IdGenerator]:
+    """Ids on the configured worker field, or on one leased from Redis and renewed until
+    the block exits (then released)."""
+    if worker_id is not None:
+        yield IdGenerator(worker_id)
+        return
+    async with hold_worker_lease(redis, slots=MAX_WORKER + 1) as lease:
+        yield IdGenerator(lease.current)
 
 
 def video_settings(settings: Settings) -> VideoSettings:
@@ -257,11 +272,8 @@ async def run_server(
             address = await start_embedded_valkey(nursery, settings)
             redis_name = f"embedded valkey at {address.describe()}"
         async with open_redis(address) as redis, open_lean_redis(address) as lean, \
-                open_metadata_store(settings) as store:
-            worker_id = settings.worker_id
-            if worker_id is None:
-                worker_id = await lease_worker_id(redis, modulo=MAX_WORKER + 1)
-            ids = IdGenerator(worker_id)
+                open_metadata_store(settings) as store, \
+                open_id_generator(redis, settings.worker_id) as ids:
             async with open_worker_pool(
                 size=settings.media_workers,
                 time_limit=settings.media_job_timeout,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -10,7 +11,7 @@ import trio
 from pixtrio.features.accounts.service import hash_token
 from pixtrio.storage.redis import keys
 from pixtrio.storage.redis.client import RedisAddress, open_redis
-from pixtrio.testing.server_process import ServerProcess
+from pixtrio.testing.server_process import ServerProcess, wait_until
 from tests.support import images
 from tests.support.api import assert_error, bearer, register
 from tests.support.posts import post_photo, publish, upload
@@ -113,8 +114,15 @@ async def test_feed_likes_comments_and_deletion(client: httpx.AsyncClient,
     assert await feed_ids(client, alice_token) == expected
 
 
-async def test_feed_survives_redis_losing_everything(client: httpx.AsyncClient,
-                                                     live_server: ServerProcess) -> None:
+async def test_feed_survives_redis_losing_everything(data_dir: Path) -> None:
+    """Flushes Redis, so it runs on a server of its own, not the one other tests share."""
+    with ServerProcess(data_dir) as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+            await feed_survives_redis_losing_everything(client, server)
+
+
+async def feed_survives_redis_losing_everything(client: httpx.AsyncClient,
+                                                server: ServerProcess) -> None:
     reader_token, _ = await register(client)
     author_token, author = await register(client)
     await follow(client, reader_token, author["username"])
@@ -124,13 +132,16 @@ async def test_feed_survives_redis_losing_everything(client: httpx.AsyncClient,
     liked = await client.post(f"/api/posts/{expected[0]}/like", headers=bearer(reader_token))
     assert liked.json()["like_count"] == 1
 
-    socket = next(e["redis"] for e in live_server.log_entries() if "redis" in e)
+    socket = next(e["redis"] for e in server.log_entries() if "redis" in e)
     async with open_redis(RedisAddress(unix_socket=socket.split("unix:", 1)[1])) as redis:
         await redis.flushall()
     assert await feed_ids(client, reader_token) == expected  # rebuilt; counters marked
-    await trio.sleep(2.5)  # one like flush interval
-    page = (await client.get("/api/feed", headers=bearer(reader_token))).json()
-    assert page["posts"][0]["like_count"] == 1 and page["posts"][0]["liked_by_viewer"]
+
+    async def like_counted() -> bool:  # once the like flusher has run
+        page = (await client.get("/api/feed", headers=bearer(reader_token))).json()
+        return bool(page["posts"][0]["like_count"] == 1 and page["posts"][0]["liked_by_viewer"])
+
+    await wait_until(like_counted, "the like to be counted again")
     newer = await post_photo(client, author_token, images.jpeg(200, 200))  # jobs still run
     assert await settled_feed(client, reader_token, [newer["post_id"], *expected])
 

@@ -8,6 +8,7 @@ import sys
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 import trio
 
 from pixtrio.testing.server_process import ServerProcess
@@ -97,6 +98,7 @@ async def test_doubled_slashes_are_a_json_404_not_a_redirect(live_server: Server
             assert answer.json()["error"]["code"] == "not_found"
 
 
+@pytest.mark.timeout(660)  # its own bound below, past the suite's default
 async def test_schemathesis_finds_no_server_errors(live_server: ServerProcess) -> None:
     """Fuzz every documented operation from the OpenAPI spec: no answer may be a 5xx, and
     each must be one the operation documents, in the documented shape."""

@@ -7,11 +7,11 @@ import time
 import pytest
 
 from pixtrio.features import ids
-from pixtrio.features.ids import MAX_ID, IdGenerator, id_time_ms, parse_id
+from pixtrio.features.ids import MAX_ID, IdGenerator, NoWorkerField, id_time_ms, parse_id
 
 
 def test_ids_increase_and_carry_time_and_worker() -> None:
-    gen = IdGenerator(worker_id=37)
+    gen = IdGenerator(37)
     before = int(time.time() * 1000)
     made = [gen.next_id() for _ in range(20_000)]  # more than 4096 per millisecond
     after = int(time.time() * 1000)
@@ -39,6 +39,20 @@ def test_clock_stepping_back_keeps_ids_increasing(monkeypatch: pytest.MonkeyPatc
 def test_worker_range_is_checked() -> None:
     with pytest.raises(ValueError):
         IdGenerator(1024)
+
+
+def test_ids_follow_the_leased_field_and_stop_while_none_is_held() -> None:
+    held: list[int | None] = [5]
+    gen = IdGenerator(lambda: held[0])
+    first = gen.next_id()
+    assert (first >> 12) & 0x3FF == 5
+    held[0] = None  # the lease lapsed
+    with pytest.raises(NoWorkerField):
+        gen.next_id()
+    assert gen.worker_id is None
+    held[0] = 9  # another field leased
+    later = gen.next_id()
+    assert later > first and (later >> 12) & 0x3FF == 9
 
 
 def test_parse_id_takes_ascii_digits_within_64_bits_only() -> None:

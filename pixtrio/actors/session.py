@@ -41,6 +41,8 @@ log = logging.getLogger("pixtrio.realtime")
 
 BAD_FRAME_COST = 5
 """A frame that cannot be decoded counts this many times against the inbound rate."""
+CLOSE_SECONDS = 3.0
+"""Seconds closing the socket may hold up a cancelled session (shielded)."""
 
 
 class Socket(Protocol):
@@ -139,7 +141,7 @@ class SessionActor:
     async def run(self) -> None:
         """Serve the socket until the client leaves or the session must end; the socket
         is closed on return with the reason's code. Cancelled (server stopping), the
-        session closes with 1001."""
+        session closes with 1001; the close is shielded for at most `CLOSE_SECONDS`."""
         code: int = CloseCode.GOING_AWAY
         self._hub.enter(self)
         try:
@@ -153,7 +155,7 @@ class SessionActor:
             code = CloseCode.INTERNAL_ERROR
         finally:
             self._hub.leave(self, code)
-            with trio.CancelScope(shield=True):
+            with trio.move_on_after(CLOSE_SECONDS, shield=True):
                 await self._socket.close(code)
 
     async def _serve(self) -> int:

@@ -18,7 +18,7 @@ from wsproto.events import Request
 from pixtrio.actors.session import SessionActor, SignedIn, SocketClosed
 from pixtrio.edge.auth import parse_bearer
 from pixtrio.edge.realtime import Realtime
-from pixtrio.edge.wire import WireSocket
+from pixtrio.edge.wire import CLOSE_WAIT, WireSocket
 from pixtrio.protocol.codecs import JSON, negotiate
 from pixtrio.protocol.messages import MAX_FRAME_BYTES, CloseCode
 from pixtrio.protocol.websocket import HandshakeError, read_upgrade
@@ -70,7 +70,7 @@ class WebsocketEndpoint:
         except SocketClosed:
             pass
         finally:
-            with trio.CancelScope(shield=True):
+            with trio.move_on_after(CLOSE_WAIT, shield=True):
                 # 4001 reaches only a client whose Bearer token was refused: a session
                 # has closed the socket itself, a refused upgrade gets no close frame
                 await wire.close(CloseCode.UNAUTHENTICATED)

@@ -2,13 +2,17 @@
 
 Ids sort by creation time, fit a signed 64-bit integer until 2093, and are unique across
 processes as long as each live process holds a distinct worker field (leased from Redis
-at start, or set with PIXTRIO_WORKER_ID).
+and renewed while the process lives, see `storage.redis.leases`, or set with
+PIXTRIO_WORKER_ID).
 """
 
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
+
+from pixtrio.storage.errors import StorageError
 
 EPOCH_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 WORKER_BITS = 10
@@ -20,18 +24,37 @@ ID_TEXT = re.compile(r"[0-9]{1,19}")
 """ASCII digits only: `str.isdigit` and `int` also take "²" or "٣", which are no id."""
 
 
-class IdGenerator:
-    """Hands out strictly increasing ids for one worker field; not shared across threads."""
+class NoWorkerField(StorageError):
+    """No worker field is held now (its lease lapsed): no id can be minted until it is."""
 
-    def __init__(self, worker_id: int) -> None:
-        if not 0 <= worker_id <= MAX_WORKER:
-            raise ValueError(f"worker_id must be 0..{MAX_WORKER}")
-        self.worker_id = worker_id
+
+class IdGenerator:
+    """Hands out strictly increasing ids on one worker field: a fixed one, or the one a
+    lease holds now (`worker()`, None while none is held). Not shared across threads."""
+
+    def __init__(self, worker: int | Callable[[], int | None]) -> None:
+        self._worker: Callable[[], int | None]
+        if isinstance(worker, int):
+            if not 0 <= worker <= MAX_WORKER:
+                raise ValueError(f"worker_id must be 0..{MAX_WORKER}")
+            fixed = worker
+            self._worker = lambda: fixed
+        else:
+            self._worker = worker
         self._last_ms = 0
         self._sequence = 0
 
+    @property
+    def worker_id(self) -> int | None:
+        """The worker field ids are minted on now; None while none is held."""
+        return self._worker()
+
     def next_id(self) -> int:
-        """A new id. If the clock steps back, ids keep counting from the last millisecond."""
+        """A new id. If the clock steps back, ids keep counting from the last millisecond.
+        Raises `NoWorkerField` while no worker field is held."""
+        worker_id = self._worker()
+        if worker_id is None:
+            raise NoWorkerField("no id worker field is held (its Redis lease lapsed)")
         now = int(time.time() * 1000) - EPOCH_MS
         if now <= self._last_ms:
             now = self._last_ms
@@ -41,7 +64,7 @@ class IdGenerator:
         else:
             self._sequence = 0
         self._last_ms = now
-        return (now << (WORKER_BITS + SEQUENCE_BITS)) | (self.worker_id << SEQUENCE_BITS) | self._sequence
+        return (now << (WORKER_BITS + SEQUENCE_BITS)) | (worker_id << SEQUENCE_BITS) | self._sequence
 
 
 def id_time_ms(id_: int) -> int:

@@ -1,8 +1,11 @@
 """MongoDB metadata adapter on PyMongo's synchronous client.
 
 Every driver call runs in `trio.to_thread.run_sync` behind one `trio.CapacityLimiter` and is
-never abandoned: on cancellation the call (including every step of a multi-step write, which
-always runs inside one thread call) finishes first, then `trio.Cancelled` propagates.
+never abandoned (only a cancelled close, past `CLOSE_SECONDS`, is left to its thread): on cancellation the call (including every step of a multi-step write, which
+always runs inside one thread call) finishes first, then `trio.Cancelled` propagates. Each
+call runs under `pymongo.timeout` set to what is left of the caller's trio deadline (at most
+`CALL_SECONDS`), so even while MongoDB hangs a call ends by that deadline, with a
+`StorageError` or the caller's cancellation.
 
 There are no multi-document transactions: counters (`followers_count`, `following_count`,
 `posts_count`, `comment_count`) are kept exact by bumping them only after the write that justifies them
@@ -14,6 +17,7 @@ between the two writes can still leave one counter off.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -41,6 +45,12 @@ R = TypeVar("R")
 Doc = dict[str, Any]
 
 DEFAULT_DATABASE = "pixtrio"
+CALL_SECONDS = 30.0
+"""Longest a driver call may take when its caller set no shorter trio deadline."""
+MIN_CALL_SECONDS = 0.001
+"""`pymongo.timeout` of a caller whose deadline has (just) passed: fail at once."""
+CLOSE_SECONDS = 5.0
+"""Seconds a cancelled close waits for the client (shielded) before leaving it to its thread."""
 POST_PLAIN_FIELDS = {"caption", "location", "alt_text", "hashtags", "media", "failure_reason"}
 
 
@@ -159,8 +169,8 @@ class MongoStore:
         try:
             return await cls.open(client, database, threads=threads)
         except BaseException:
-            with trio.CancelScope(shield=True):
-                await trio.to_thread.run_sync(client.close)
+            with trio.move_on_after(CLOSE_SECONDS, shield=True):
+                await trio.to_thread.run_sync(client.close, abandon_on_cancel=True)
             raise
 
     def _create_indexes(self) -> None:
@@ -181,12 +191,21 @@ class MongoStore:
         self._comments.create_index([("post_id", ASCENDING), ("_id", ASCENDING)])
 
     async def _run(self, fn: Callable[[], R]) -> R:
-        """Run `fn` in a worker thread; driver errors become `Conflict` / `StorageError`."""
+        """Run `fn` in a worker thread under `pymongo.timeout` of the caller's deadline;
+        driver errors (a timeout included) become `Conflict` / `StorageError`."""
         if self._closed:
             raise StorageError("mongodb store is closed")
         self.operations += 1
+        # the deadline on the monotonic clock, so time spent waiting for a thread counts
+        ends = time.monotonic() + min(
+            CALL_SECONDS, trio.current_effective_deadline() - trio.current_time())
+
+        def call() -> R:
+            with pymongo.timeout(max(ends - time.monotonic(), MIN_CALL_SECONDS)):
+                return fn()
+
         try:
-            return await trio.to_thread.run_sync(fn, limiter=self._limiter)
+            return await trio.to_thread.run_sync(call, limiter=self._limiter)
         except DuplicateKeyError as exc:
             raise Conflict(_duplicate_key(exc) or "record") from None
         except PyMongoError as exc:
@@ -198,8 +217,8 @@ class MongoStore:
     async def aclose(self) -> None:
         """Close the client once in-flight calls finish; safe to call twice.
 
-        If cancelled while waiting for those calls, the client is closed anyway (shielded),
-        then `trio.Cancelled` propagates.
+        If cancelled while waiting for those calls, the client is closed anyway (shielded,
+        waited for at most `CLOSE_SECONDS`), then `trio.Cancelled` propagates.
         """
         if self._closed:
             return
@@ -207,8 +226,8 @@ class MongoStore:
         try:
             await trio.to_thread.run_sync(self._client.close, limiter=self._limiter)
         except trio.Cancelled:
-            with trio.CancelScope(shield=True):
-                await trio.to_thread.run_sync(self._client.close)
+            with trio.move_on_after(CLOSE_SECONDS, shield=True):
+                await trio.to_thread.run_sync(self._client.close, abandon_on_cancel=True)
             raise
 
     # users

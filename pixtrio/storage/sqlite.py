@@ -36,6 +36,8 @@ from pixtrio.storage.types import (
 )
 
 R = TypeVar("R")
+CLOSE_SECONDS = 5.0
+"""Seconds `aclose` waits for running statements before it gives up on them."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -289,18 +291,25 @@ class SqliteStore:
         await self._read(lambda c: c.execute("SELECT 1").fetchone())
 
     async def aclose(self) -> None:
-        """Wait for running statements, then close every connection; safe to call twice."""
+        """Wait for running statements, then close every connection; safe to call twice.
+
+        Shielded from cancellation for at most `CLOSE_SECONDS`: past them (a statement
+        that hangs) the connections are left open and the store is closed all the same."""
         if self._closed:
             return
         self._closed = True
-        with trio.CancelScope(shield=True):
-            async with self._write_lock:
-                for _ in range(self._reader_count):  # every reader thread back in the pool
-                    await self._readers_free.acquire()
-                for conn in self._all:
-                    conn.close()
-                for _ in range(self._reader_count):  # later reads fail fast, not wait
-                    self._readers_free.release()
+        taken = 0
+        try:
+            with trio.move_on_after(CLOSE_SECONDS, shield=True):
+                async with self._write_lock:
+                    for _ in range(self._reader_count):  # every reader thread back
+                        await self._readers_free.acquire()
+                        taken += 1
+                    for conn in self._all:
+                        conn.close()
+        finally:
+            for _ in range(taken):  # later reads fail fast, not wait
+                self._readers_free.release()
 
     # users
 

@@ -18,19 +18,25 @@ CONTENT_TYPES = {
 }
 
 
+CLEANUP_SECONDS = 30.0
+"""Seconds a scratch directory's removal may hold up its caller (shielded); past them the
+removal goes on in its thread, unwaited."""
+
+
 def content_type(name: str) -> str:
     return CONTENT_TYPES[name.rsplit(".", 1)[-1]]
 
 
 @asynccontextmanager
 async def scratch_dir(blobs: BlobStore, prefix: str) -> AsyncIterator[Path]:
-    """A fresh directory in the blob store's staging area, removed (shielded) on exit."""
+    """A fresh directory in the blob store's staging area, removed on exit, also when
+    cancelled (shielded, waited for at most `CLEANUP_SECONDS`)."""
     path = Path(tempfile.mkdtemp(prefix=prefix, dir=blobs.staging_dir()))
     try:
         yield path
     finally:
-        with trio.CancelScope(shield=True):
-            await trio.to_thread.run_sync(shutil.rmtree, path, True)
+        with trio.move_on_after(CLEANUP_SECONDS, shield=True):
+            await trio.to_thread.run_sync(shutil.rmtree, path, True, abandon_on_cancel=True)
 
 
 async def store_renditions(

@@ -38,6 +38,8 @@ UPLOAD_TYPES = PHOTO_TYPES | VIDEO_TYPES
 SAME_FAMILY = (frozenset({"image/heic", "image/heif"}), frozenset({"video/mp4", "video/quicktime"}))
 """Types one container format shares: clients name them loosely, so either will do."""
 UPLOAD_URL_TTL_S = 15 * 60
+CLEANUP_SECONDS = 5.0
+"""Seconds a failed upload may spend removing its staged file and claim (shielded)."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,8 @@ class UploadService:
 
         Raises `Unsupported` (type), `TooLarge` (longer than declared), `Malformed`
         (shorter), `Conflict` (URL already used), `StorageError` when Redis does not
-        answer. On any failure nothing is stored and the URL may be used again.
+        answer. On any failure or cancellation nothing is stored and the URL may be used
+        again; the cleanup gets `CLEANUP_SECONDS`.
         """
         if bare_type(content_type) != grant.content_type:
             raise Unsupported(f"Content-Type must be {grant.content_type}, as declared")
@@ -173,8 +176,11 @@ class UploadService:
             with redis_errors():
                 await self._redis.set(claim, "done", px=ttl_ms)
         except BaseException:
-            with trio.CancelScope(shield=True):
-                await trio.to_thread.run_sync(lambda: staged.unlink(missing_ok=True))
+            # bounded: a hung disk or Redis must not hold up shutdown; what is left behind
+            # is a staged file and a claim that expires with the URL
+            with trio.move_on_after(CLEANUP_SECONDS, shield=True):
+                await trio.to_thread.run_sync(lambda: staged.unlink(missing_ok=True),
+                                              abandon_on_cancel=True)
                 try:
                     await self._redis.delete([claim])
                 except RedisError:

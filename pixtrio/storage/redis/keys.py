@@ -12,9 +12,9 @@ def rate_limit(rule: str, subject: str) -> str:
     return f"{PREFIX}:rl:{rule}:{subject}"
 
 
-def id_worker_counter() -> str:
-    """Counter handing each server process its id-generator worker field."""
-    return f"{PREFIX}:ids:worker"
+def worker_lease(field: int) -> str:
+    """Set while a server process holds id-generator worker field `field` (see `leases`)."""
+    return f"{PREFIX}:ids:worker:{field}"
 
 
 def job_stream(queue: str) -> str:

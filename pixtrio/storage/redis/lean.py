@@ -28,6 +28,8 @@ Arg = str | int | bytes
 
 READ_SIZE = 256 * 1024
 SCHEMES = ("redis", "rediss", "unix")
+CLOSE_SECONDS = 2.0
+"""Seconds closing the idle connections may take at exit."""
 
 
 def pack(args: Sequence[Arg]) -> bytes:
@@ -172,10 +174,11 @@ def connect_args(address: RedisAddress) -> dict[str, Any]:
 
 @asynccontextmanager
 async def open_lean_redis(address: RedisAddress) -> AsyncIterator[LeanRedis]:
-    """A `LeanRedis` whose idle connections are closed when the block exits."""
+    """A `LeanRedis` whose idle connections are closed when the block exits, also when
+    cancelled (shielded for at most `CLOSE_SECONDS`)."""
     client = LeanRedis(address)
     try:
         yield client
     finally:
-        with trio.CancelScope(shield=True):
+        with trio.move_on_after(CLOSE_SECONDS, shield=True):
             await client.aclose()
