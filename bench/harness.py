@@ -1,6 +1,6 @@
 """Helpers shared by the benchmarks: a server, setup calls, load runs and result output.
 
-The server (`tests.support.server.ServerProcess`) and the load generator (`bench.load`)
+The server (`pixtrio.testing.server_process.ServerProcess`) and the load generator (`bench.load`)
 each run in their own process, so neither steals the other's event loop.
 """
 
