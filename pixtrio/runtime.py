@@ -57,7 +57,7 @@ from pixtrio.storage.redis.events import EventStreams
 from pixtrio.storage.redis.feed_reads import FeedReads
 from pixtrio.storage.redis.jobs import JobQueue
 from pixtrio.storage.redis.lean import LeanRedis, open_lean_redis
-from pixtrio.storage.redis.leases import hold_worker_lease
+from pixtrio.storage.redis.leases import hold_worker_lease, settle_new_lease_table
 from pixtrio.storage.redis.like_counters import LikeCounters
 from pixtrio.storage.redis.login_failures import LoginFailures
 from pixtrio.storage.redis.mirrored_sets import following_sets, liked_sets
@@ -108,13 +108,17 @@ async def open_metadata_store(settings: Settings) -> AsyncIterator[MetadataStore
 
 
 @asynccontextmanager
-async def open_id_generator(redis: coredis.Redis[str], worker_id: int | None
-                            ) -> AsyncIterator[IdGenerator]:
+async def open_id_generator(redis: coredis.Redis[str], worker_id: int | None, *,
+                            launched_redis: bool) -> AsyncIterator[IdGenerator]:
     """Ids on the configured worker field, or on one leased from Redis and renewed until
-    the block exits (then released)."""
+    the block exits (then released). `launched_redis`: this process just started `redis`
+    (the embedded Valkey), so if it is empty, no earlier process held a field in it and
+    the lease table is settled at once (see `leases`)."""
     if worker_id is not None:
         yield IdGenerator(worker_id)
         return
+    if launched_redis:
+        await settle_new_lease_table(redis)
     async with hold_worker_lease(redis, slots=MAX_WORKER + 1) as lease:
         yield IdGenerator(lease.current)
 
@@ -273,7 +277,8 @@ async def run_server(
             redis_name = f"embedded valkey at {address.describe()}"
         async with open_redis(address) as redis, open_lean_redis(address) as lean, \
                 open_metadata_store(settings) as store, \
-                open_id_generator(redis, settings.worker_id) as ids:
+                open_id_generator(redis, settings.worker_id,
+                                  launched_redis=not settings.redis_url) as ids:
             async with open_worker_pool(
                 size=settings.media_workers,
                 time_limit=settings.media_job_timeout,

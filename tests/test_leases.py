@@ -13,7 +13,12 @@ from pixtrio.features.ids import MAX_WORKER, IdGenerator, NoWorkerField
 from pixtrio.storage.errors import StorageError
 from pixtrio.storage.redis import keys
 from pixtrio.storage.redis.client import RedisAddress, open_redis
-from pixtrio.storage.redis.leases import TTL_SECONDS, WorkerLease, hold_worker_lease
+from pixtrio.storage.redis.leases import (
+    TTL_SECONDS,
+    WorkerLease,
+    hold_worker_lease,
+    settle_new_lease_table,
+)
 from pixtrio.testing.server_process import ServerProcess, wait_until
 from pixtrio.testing.valkey import external_valkey, valkey_client, valkey_server
 from tests.support.api import assert_error, register, unique_name
@@ -44,35 +49,78 @@ async def test_live_holders_never_share_a_field_and_a_released_one_is_taken_agai
             await late.release()
 
 
-async def test_after_flushall_a_holder_drops_a_field_a_newcomer_took(tmp_path: Path) -> None:
+async def test_after_flushall_a_newcomer_waits_while_the_holders_retake_or_move(
+        tmp_path: Path) -> None:
     with trio.fail_after(30):
-        async with valkey_client(tmp_path) as client, \
-                hold_worker_lease(client, slots=2, ttl=TTL) as a, \
-                hold_worker_lease(client, slots=2, ttl=TTL) as b:
-            fields = {a: a.current(), b: b.current()}
-            await client.flushall()  # Valkey loses its data
-            async with hold_worker_lease(client, slots=2, ttl=TTL) as newcomer:
-                taken = newcomer.current()
-                loser = a if fields[a] == taken else b
-                keeper = b if loser is a else a
+        async with valkey_client(tmp_path) as client:
+            await client.set(keys.worker_lease(2), "elsewhere:1:blocker")  # a, b take 0 and 1
+            a, b = WorkerLease(client, slots=3, ttl=TTL), WorkerLease(client, slots=3, ttl=TTL)
+            await a.take()
+            await b.take()
+            assert {a.current(), b.current()} == {0, 1}  # a settled table: at once
+            await client.flushall()  # Valkey loses its data; a and b still mint
+            newcomer = WorkerLease(client, slots=2, ttl=TTL)  # takes 0 or 1, both lost
+            sent = trio.current_time()
+            taken = await newcomer.take()
+            loser, keeper = (a, b) if a.current() == taken else (b, a)
+            kept = keeper.current()
+            leases = (a, b, newcomer)
 
-                async def renewals_ran() -> bool:
-                    return loser.current() is None
+            def usable() -> list[int]:
+                fields = [lease.current() for lease in leases]
+                return [field for field in fields if field is not None]
 
-                await wait_until(renewals_ran, "the holder of the newcomer's field to drop it")
-                # the other field was lost too and re-taken by its holder
-                assert keeper.current() == fields[keeper]
-                assert newcomer.current() == taken
-                holders = [await client.get(keys.worker_lease(field)) for field in (0, 1)]
-                assert None not in holders and holders[0] != holders[1]
-            # the newcomer released its field: the holder that lost it takes it again
+            assert newcomer.current() is None and loser.current() == taken  # not shared
+            await keeper.renew()  # re-takes its own lost field, and keeps minting
+            await loser.renew()  # finds it taken: moves to the free one, and waits too
+            assert keeper.current() == kept and loser.field == 2 and loser.current() is None
+            while newcomer.current() is None or loser.current() is None:
+                assert len(usable()) == len(set(usable())) and keeper.current() == kept
+                await trio.sleep(TTL / 6)
+                for lease in leases:  # the renewals `run` would make
+                    await lease.renew()
+            assert trio.current_time() - sent >= TTL  # not before epoch + TTL
+            assert sorted(usable()) == [0, 1, 2]
+            assert (newcomer.current(), loser.current(), keeper.current()) == (taken, 2, kept)
 
-            async def retaken() -> bool:
-                return loser.current() == taken
 
-            await wait_until(retaken, "the released field to be taken again")
-            assert keeper.current() == fields[keeper]
+async def test_a_new_table_is_used_only_from_its_epoch_plus_the_expiry_on(
+        tmp_path: Path) -> None:
+    with trio.fail_after(30):
+        async with valkey_client(tmp_path) as client:
+            await client.flushall()  # no epoch: as on a Redis no launcher settled
+            first, second = (WorkerLease(client, slots=4, ttl=TTL) for _ in range(2))
+            sent = trio.current_time()
+            await first.take()
+            await trio.sleep(TTL / 2)
+            await second.take()  # the epoch is young: it waits for what is left of it
+            assert first.current() is None and second.current() is None
 
+            async def usable() -> bool:
+                for lease in (first, second):
+                    await lease.renew()
+                return first.current() is not None and second.current() is not None
+
+            await wait_until(usable, "the epoch to settle")
+            assert trio.current_time() - sent >= TTL
+            third = WorkerLease(client, slots=4, ttl=TTL)
+            await third.take()  # a settled table: at once
+            assert len({first.current(), second.current(), third.current()}) == 3
+
+
+async def test_only_an_empty_redis_is_settled_at_once(tmp_path: Path) -> None:
+    with trio.fail_after(20):
+        async with valkey_client(tmp_path) as client:
+            await client.flushall()
+            await client.set("px:other", "1")
+            assert not await settle_new_lease_table(client, ttl=TTL)  # it holds data
+            waiting = WorkerLease(client, slots=4, ttl=TTL)
+            await waiting.take()
+            assert waiting.current() is None
+            await client.flushall()
+            assert await settle_new_lease_table(client, ttl=TTL)
+            lease = WorkerLease(client, slots=4, ttl=TTL)
+            assert await lease.take() == lease.current()
 
 
 async def test_a_holder_that_cannot_renew_stops_minting_until_it_can(tmp_path: Path) -> None:
@@ -166,6 +214,16 @@ async def test_a_server_without_a_field_answers_503_until_one_is_free(tmp_path: 
                     await wait_until(minting, "the free field to be taken", within=TTL_SECONDS)
                     _, user = await register(client)
                     assert (int(user["user_id"]) >> 12) & MAX_WORKER == 7
+
+
+async def test_a_server_that_started_its_own_valkey_mints_at_once(tmp_path: Path) -> None:
+    with trio.fail_after(120):
+        with ServerProcess(tmp_path / "data") as server:  # the embedded Valkey, empty
+            async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+                answer = await client.post("/api/auth/register", json=new_account())
+                assert answer.status_code == 201
+            listening = next(e for e in server.log_entries() if "worker_id" in e)
+            assert listening["worker_id"] is not None
 
 
 def new_account() -> dict[str, str]:

@@ -1,5 +1,7 @@
 """Throwaway Valkey servers for tests: on a unix socket for tests without a Pixtrio server,
-or on a TCP port as an external Redis a server process is pointed at."""
+or on a TCP port as an external Redis a server process is pointed at. Each starts empty
+with its id lease table settled (as a server's embedded Valkey does), so the servers and
+leases of a test mint ids at once."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import trio
 
 from pixtrio.storage.redis.client import RedisAddress, open_redis
 from pixtrio.storage.redis.embedded import EmbeddedValkey, find_valkey_binary, wait_until_answers
+from pixtrio.storage.redis.leases import settle_new_lease_table
 
 
 @asynccontextmanager
@@ -32,7 +35,10 @@ async def valkey_server(data_dir: Path) -> AsyncIterator[RedisAddress]:
     try:
         with trio.fail_after(20):
             await wait_until_answers(valkey.socket)
-        yield RedisAddress(unix_socket=str(valkey.socket))
+        address = RedisAddress(unix_socket=str(valkey.socket))
+        async with open_redis(address) as client:
+            await settle_new_lease_table(client)
+        yield address
     finally:
         with trio.CancelScope(shield=True):
             process.terminate()
@@ -82,10 +88,12 @@ class ExternalValkey:
 
 @asynccontextmanager
 async def external_valkey(directory: Path) -> AsyncIterator[ExternalValkey]:
-    """An `ExternalValkey`, started, and killed on exit."""
+    """An `ExternalValkey`, started (its lease table settled), and killed on exit."""
     valkey = ExternalValkey(directory)
     try:
         await valkey.start()
+        async with open_redis(RedisAddress(url=valkey.url)) as client:
+            await settle_new_lease_table(client)
         yield valkey
     finally:
         with trio.CancelScope(shield=True):

@@ -13,8 +13,15 @@ def rate_limit(rule: str, subject: str) -> str:
 
 
 def worker_lease(field: int) -> str:
-    """Set while a server process holds id-generator worker field `field` (see `leases`)."""
-    return f"{PREFIX}:ids:worker:{field}"
+    """Set while a server process holds id-generator worker field `field` (see `leases`);
+    in the `{ids}` slot with `lease_epoch`, so one script may touch both."""
+    return f"{PREFIX}:{{ids}}:worker:{field}"
+
+
+def lease_epoch() -> str:
+    """When the worker lease table began (Redis TIME, ms), kept without expiry: a field
+    taken is minted on only from this plus the lease expiry on (see `leases`)."""
+    return f"{PREFIX}:{{ids}}:epoch"
 
 
 def job_stream(queue: str) -> str:

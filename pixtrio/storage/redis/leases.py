@@ -2,13 +2,35 @@
 process while it renews it.
 
 A field is taken with `SET NX` and an expiry, renewed every third of that expiry by a
-script that extends it only for its holder, and deleted (by its holder only) on a clean exit.
-The holder counts its lease from just before each request was sent, so it stops using a
-field before Redis lets the key expire. If Redis lost its data (FLUSHALL, a restart without
-persistence), the next renewal re-takes the same field when it is still free, and drops it
-at once, for another free one, when a newcomer took it meanwhile: until that renewal (at
-most a third of the expiry) the two may share it, which a random first choice among the
-fields keeps unlikely.
+script that extends it only for its holder, and deleted (by its holder only) on a clean
+exit. The holder counts its lease from just before each request was sent, so it stops
+using a field before Redis lets the key expire.
+
+If Redis loses its data (FLUSHALL, a restart without persistence), a process that still
+holds a field in its memory may go on minting on it until its next renewal, or, if its
+renewals fail, until its lease runs out: at most one expiry (TTL) after the loss. A field
+key alone cannot tell a newcomer so. The lease table therefore has an epoch, a key without
+expiry in the same `{ids}` slot as the field keys, holding when the table began (Redis
+TIME). Taking a field is one script: it sets the field's key and, if the epoch is missing
+(a new table, or a lost one), sets the epoch to now. The taker mints only from epoch + TTL
+on; by then every holder from before the loss has stopped, or its renewal has re-taken its
+own field (so a newcomer cannot take it) or found it taken and moved to another field,
+which it mints on only from epoch + TTL on as well. A renewal never creates the epoch, and
+it re-takes its own lost key without waiting only while its lease is unbroken (the reply
+came before the lease ran out: no one else held the field meanwhile); otherwise it waits
+like a taker. So a normal start (the epoch is older than TTL) does not wait, and after a
+loss the newcomers, not the live holders, wait.
+
+Whoever starts an empty Redis knows no process held a field in it before: it may mark the
+table settled (`settle_new_lease_table`, epoch = now - TTL), so the embedded Valkey's
+first start, `make run` and the tests' own servers do not wait. Any other taker of a new
+table waits TTL once. While a field is not usable yet, `current()` is None and ids answer
+503 `unavailable`, as when a lease lapses: the server starts at once and keeps serving
+reads, rather than blocking its start on a state it may also reach while running.
+
+A clock step on the Redis host shortens or lengthens that wait; it is never longer than
+TTL. Keys evicted by a `maxmemory` policy are a loss this does not see: give Pixtrio's
+Redis `noeviction` or `volatile-*` (the epoch has no expiry).
 """
 
 from __future__ import annotations
@@ -24,7 +46,6 @@ from contextlib import asynccontextmanager
 
 import coredis
 import trio
-from coredis import PureToken
 
 from pixtrio.storage.errors import StorageError
 from pixtrio.storage.redis import keys
@@ -37,19 +58,46 @@ TTL_SECONDS = 30.0
 RELEASE_SECONDS = 2.0
 """Seconds the release at exit may take (shielded); past them the key simply expires."""
 
-_RENEW = """
+_NOW_MS = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+"""
+
+_WAIT_MS = """
+local epoch = tonumber(redis.call('GET', KEYS[2]))
+local wait = ttl
+if epoch then wait = math.max(0, math.min(ttl, epoch + ttl - now)) end
+"""
+
+_TAKE = _NOW_MS + """
+local ttl = tonumber(ARGV[2])
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ttl) then return -1 end
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('SET', KEYS[2], string.format('%.0f', now))
+end
+""" + _WAIT_MS + """
+return wait
+"""
+"""KEYS[1] a field's lease, KEYS[2] the lease epoch, ARGV[1] this holder, ARGV[2] the expiry
+in ms: -1 if another holds the field, else the ms until it may be minted on (epoch + expiry,
+the epoch set to now if missing)."""
+
+_RENEW = _NOW_MS + """
+local ttl = tonumber(ARGV[2])
 local holder = redis.call('GET', KEYS[1])
 if holder == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-elseif not holder then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  return 0
+elseif holder then
+  return -1
 end
-return 0
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+""" + _WAIT_MS + """
+return wait
 """
-"""KEYS[1] a field's lease, ARGV[1] this holder, ARGV[2] the expiry in ms: 1 if the field is
-(again) this holder's, 0 if another holds it."""
+"""KEYS[1] a field's lease, KEYS[2] the lease epoch, ARGV[1] this holder, ARGV[2] the expiry
+in ms: -1 if another holds the field; 0 if it was extended; if it was lost and re-taken,
+the ms until epoch + expiry (the whole expiry while there is no epoch; none is created)."""
 
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -59,10 +107,28 @@ return 0
 """
 """KEYS[1] a field's lease, ARGV[1] this holder: deletes it only if it is this holder's."""
 
+_SETTLE = _NOW_MS + """
+if redis.call('DBSIZE') ~= 0 then return 0 end
+redis.call('SET', KEYS[1], string.format('%.0f', now - tonumber(ARGV[1])))
+return 1
+"""
+"""KEYS[1] the lease epoch, ARGV[1] the expiry in ms: in an empty Redis, sets the epoch to
+now - expiry and returns 1; else 0."""
+
+
+async def settle_new_lease_table(client: coredis.Redis[str], *, ttl: float = TTL_SECONDS
+                                 ) -> bool:
+    """Mark the lease table of an empty Redis as settled, so its first takers mint at once;
+    call it only on a Redis this process started itself, before anything else used it.
+    Returns False, changing nothing, if the Redis holds any key. Raises `StorageError`."""
+    settle = client.register_script(_SETTLE)
+    with redis_errors():
+        return bool(await settle(keys=[keys.lease_epoch()], args=[_ms(ttl)]))
+
 
 class WorkerLease:
-    """One worker field in `0..slots-1`, leased in Redis; `current()` says whether it is
-    held now. Not shared across processes: each process makes its own."""
+    """One worker field in `0..slots-1`, leased in Redis; `current()` says whether it may
+    be minted on now. Not shared across processes: each process makes its own."""
 
     def __init__(self, client: coredis.Redis[str], *, slots: int,
                  ttl: float = TTL_SECONDS) -> None:
@@ -71,29 +137,44 @@ class WorkerLease:
         self._ttl = ttl
         self._holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(8)}"
         self._field: int | None = None
+        self._valid_from = math.inf
         self._valid_until = -math.inf
+        self._take = client.register_script(_TAKE)
         self._renew = client.register_script(_RENEW)
         self._release = client.register_script(_RELEASE)
 
+    @property
+    def field(self) -> int | None:
+        """The field leased now, usable or not yet; None while none is."""
+        return self._field
+
     def current(self) -> int | None:
-        """The field this process may mint ids on now, or None while it holds none."""
-        if self._field is None or trio.current_time() >= self._valid_until:
+        """The field this process may mint ids on now, or None while it holds none (or
+        holds one it may not use yet)."""
+        now = trio.current_time()
+        if self._field is None or not self._valid_from <= now < self._valid_until:
             return None
         return self._field
 
     async def take(self) -> int:
-        """Lease a free field (from a random one on) and return it. Raises `StorageError`
-        when every field is leased or Redis fails. Cancelled, a field it took may stay
-        leased until its key expires."""
+        """Lease a free field (from a random one on) and return it; it is usable (see
+        `current()`) from the lease epoch + TTL on, at once in a settled table. Raises
+        `StorageError` when every field is leased or Redis fails. Cancelled, a field it
+        took may stay leased until its key expires."""
         first = random.randrange(self._slots)
         for n in range(self._slots):
             field = (first + n) % self._slots
             sent = trio.current_time()
             with redis_errors():
-                taken = await self._client.set(keys.worker_lease(field), self._holder,
-                                               condition=PureToken.NX, px=self._ttl_ms())
-            if taken:
+                wait_ms = int(await self._take(
+                    keys=[keys.worker_lease(field), keys.lease_epoch()],
+                    args=[self._holder, _ms(self._ttl)]))
+            if wait_ms >= 0:
                 self._field, self._valid_until = field, sent + self._ttl
+                self._valid_from = trio.current_time() + wait_ms / 1000
+                if wait_ms:
+                    log.info("id worker field %d is usable in %.1f s: the lease table is new "
+                             "or Redis lost it", field, wait_ms / 1000)
                 return field
         raise StorageError(f"redis: all {self._slots} id worker fields are leased")
 
@@ -104,9 +185,13 @@ class WorkerLease:
         if self._field is not None:
             sent = trio.current_time()
             with redis_errors():
-                held: object = await self._renew(keys=[keys.worker_lease(self._field)],
-                                                 args=[self._holder, self._ttl_ms()])
-            if held:
+                wait_ms = int(await self._renew(
+                    keys=[keys.worker_lease(self._field), keys.lease_epoch()],
+                    args=[self._holder, _ms(self._ttl)]))
+            if wait_ms >= 0:
+                received = trio.current_time()
+                if received >= self._valid_until:  # broken: another may have held it since
+                    self._valid_from = max(self._valid_from, received + wait_ms / 1000)
                 self._valid_until = sent + self._ttl
                 return self._field
             log.warning("id worker field %d is held by another process; taking another",
@@ -125,7 +210,8 @@ class WorkerLease:
     async def run(self, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
         """Take a field, report it, then renew it every third of the expiry until
         cancelled. A renewal that fails or hangs is retried at the next turn; once the
-        lease is older than its expiry, `current()` is None until a renewal succeeds.
+        lease is older than its expiry, `current()` is None until a renewal succeeds (and,
+        if Redis lost the field meanwhile, until epoch + TTL).
         Cancelled, the field is released (shielded, for at most `RELEASE_SECONDS`)."""
         task_status.started(await self.take())
         try:
@@ -143,15 +229,17 @@ class WorkerLease:
                 except StorageError:
                     pass  # the key expires on its own
 
-    def _ttl_ms(self) -> int:
-        return max(1, int(self._ttl * 1000))
+
+def _ms(seconds: float) -> int:
+    return max(1, int(seconds * 1000))
 
 
 @asynccontextmanager
 async def hold_worker_lease(client: coredis.Redis[str], *, slots: int,
                             ttl: float = TTL_SECONDS) -> AsyncIterator[WorkerLease]:
-    """A `WorkerLease` holding a field, renewed in a task of its own until the block
-    exits, then released. Raises `StorageError` if no field can be taken."""
+    """A `WorkerLease` holding a field (usable as `take` says), renewed in a task of its
+    own until the block exits, then released. Raises `StorageError` if no field can be
+    taken."""
     lease = WorkerLease(client, slots=slots, ttl=ttl)
     async with trio.open_nursery() as nursery:
         await nursery.start(lease.run)
