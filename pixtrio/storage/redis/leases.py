@@ -29,8 +29,8 @@ table waits TTL once. While a field is not usable yet, `current()` is None and i
 reads, rather than blocking its start on a state it may also reach while running.
 
 A clock step on the Redis host shortens or lengthens that wait; it is never longer than
-TTL. Keys evicted by a `maxmemory` policy are a loss this does not see: give Pixtrio's
-Redis `noeviction` or `volatile-*` (the epoch has no expiry).
+TTL. Keys evicted by a `maxmemory` policy are a loss this does not see (a `volatile-*`
+policy may evict a field's key, which has an expiry): give Pixtrio's Redis `noeviction`.
 """
 
 from __future__ import annotations
