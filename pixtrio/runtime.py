@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
 
-import coredis
 import trio
 from hypercorn.config import Config as HypercornConfig
 
@@ -50,7 +49,8 @@ from pixtrio.secret import load_or_create_secret
 from pixtrio.storage.blobs.filesystem import FilesystemBlobStore
 from pixtrio.storage.metadata import MetadataStore
 from pixtrio.storage.redis.author_cards import AuthorCards
-from pixtrio.storage.redis.client import RedisAddress, open_redis
+from pixtrio.storage.redis.bus import Bus
+from pixtrio.storage.redis.client import Redis, RedisAddress, open_redis, ping
 from pixtrio.storage.redis.embedded import EmbeddedValkey, find_valkey_binary, wait_until_answers
 from pixtrio.storage.redis.events import EventStreams
 from pixtrio.storage.redis.feed_reads import FeedReads
@@ -64,6 +64,7 @@ from pixtrio.storage.redis.post_cache import PostCache
 from pixtrio.storage.redis.ratelimit import GcraLimiter
 from pixtrio.storage.redis.session_tokens import SessionTokens
 from pixtrio.storage.redis.timelines import Timelines
+from pixtrio.storage.redis.upload_claims import UploadClaims
 from pixtrio.storage.sqlite import SqliteStore
 
 log = logging.getLogger("pixtrio")
@@ -116,7 +117,7 @@ def build_services(
     settings: Settings,
     secret: bytes,
     store: MetadataStore,
-    redis: coredis.Redis[str],
+    redis: Redis[str],
     lean: LeanRedis,
     redis_name: str,
     ids: IdGenerator,
@@ -150,7 +151,7 @@ def build_services(
         remember_ms=settings.known_address_ttl * 1000)
     accounts = AccountService(store, ids, Passwords(), limits, failures, session_tokens, events)
     realtime = Realtime(
-        hub=Hub(redis, events, keep_interval=settings.events_keep / 3),
+        hub=Hub(Bus(redis), events, keep_interval=settings.events_keep / 3),
         events=events, notifier=notifier, sign_in=accounts.session_sign_in,
         still_signed_in=accounts.session_still_signed_in,
         settings=SessionSettings(
@@ -161,7 +162,7 @@ def build_services(
     return Services(
         settings=settings,
         store=store,
-        redis=redis,
+        redis_ping=partial(ping, redis),
         redis_description=redis_name,
         ids=ids,
         cursors=Cursors(secret),
@@ -171,7 +172,7 @@ def build_services(
         media_keys=media_keys,
         media_jobs=jobs,
         video_jobs=video_jobs,
-        uploads=UploadService(secret, ids, blobs, redis, media_keys,
+        uploads=UploadService(secret, ids, blobs, UploadClaims(redis), media_keys,
                               max_bytes=settings.max_upload_bytes,
                               max_video_bytes=settings.max_video_bytes),
         posts=posts,

@@ -24,6 +24,7 @@ from pixtrio.edge.wire import WireSocket, read_upgrade
 from pixtrio.protocol.codecs import JSON, MSGPACK, Codec
 from pixtrio.protocol.messages import Auth, CloseCode, Error, FeedInsert, Hello, Ping, Pong
 from pixtrio.storage.redis import keys
+from pixtrio.storage.redis.bus import Bus
 from pixtrio.storage.redis.events import BUCKETS, EventStreams, Replay
 from pixtrio.storage.redis.session_tokens import Cached, SessionTokens, SessionUser
 from pixtrio.testing.valkey import valkey_client
@@ -304,7 +305,7 @@ class RecordingWire(WireSocket):
 async def real_hub(tmp_path: Path) -> AsyncIterator[tuple[Hub, EventStreams, Any]]:
     async with valkey_client(tmp_path) as redis:
         events = EventStreams(redis, keep_s=300, maxlen=100)
-        hub = Hub(redis, events, keep_interval=100)
+        hub = Hub(Bus(redis), events, keep_interval=100)
         async with trio.open_nursery() as nursery:
             await nursery.start(hub.run)
             yield hub, events, redis

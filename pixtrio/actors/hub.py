@@ -18,13 +18,13 @@ import logging
 from collections import Counter
 from typing import Any, Protocol
 
-import coredis
 import trio
 
 from pixtrio.protocol.codecs import Codec, ProtocolError, from_wire
 from pixtrio.protocol.messages import SERVER_MESSAGES, CloseCode
 from pixtrio.storage.errors import StorageError
 from pixtrio.storage.redis import keys
+from pixtrio.storage.redis.bus import Bus, Subscription
 from pixtrio.storage.redis.events import EventStreams, bucket_of
 
 log = logging.getLogger("pixtrio.realtime")
@@ -52,9 +52,8 @@ class Member(Protocol):
 
 
 class Hub:
-    def __init__(self, redis: coredis.Redis[str], events: EventStreams, *,
-                 keep_interval: float) -> None:
-        self._redis = redis
+    def __init__(self, bus: Bus, events: EventStreams, *, keep_interval: float) -> None:
+        self._bus = bus
         self._events = events
         self._keep_interval = keep_interval
         self._members: dict[int, set[Member]] = {}
@@ -62,7 +61,7 @@ class Hub:
         self._bucket_users: dict[int, set[int]] = {}
         self._subscribed: dict[int, trio.Event] = {}
         self._confirmed: set[int] = set()
-        self._pubsub: Any = None
+        self._subscription: Subscription | None = None
         self._decoded: tuple[str, Any] = ("", None)  # the last event decoded, by its JSON
         self.closes: Counter[int] = Counter()  # sessions ended, by close code
         self.closing = False
@@ -86,19 +85,17 @@ class Hub:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Own the subscriber connection and route until cancelled; keeps the event
         streams of local users alive meanwhile."""
-        async with self._redis.pubsub() as pubsub:
-            self._pubsub = pubsub
+        async with self._bus.subscription() as subscription:
+            self._subscription = subscription
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._keep_streams)
                 task_status.started()
                 while True:
-                    message = await pubsub.get_message()
-                    if message is None:
-                        continue
-                    if message["type"] == "message":
-                        self._route(str(message["data"]))
-                    elif message["type"] in ("subscribe", "unsubscribe"):
-                        self._acknowledged(message["type"], str(message["channel"]))
+                    message = await subscription.next_message()
+                    if message.kind == "message":
+                        self._route(message.data)
+                    else:
+                        self._acknowledged(message.kind, message.channel)
 
     async def attach(self, member: Member) -> None:
         """Register a session; returns once its user's bucket channel is subscribed."""
@@ -110,14 +107,13 @@ class Hub:
             if self._subscribed.get(bucket) is pending:
                 return  # subscribed by another session of this bucket
         ready = self._subscribed[bucket] = trio.Event()
+        assert self._subscription is not None, "attach before run started"
         try:
-            await self._pubsub.subscribe(keys.bus_channel(bucket))
-        except BaseException as exc:
+            await self._subscription.subscribe(keys.bus_channel(bucket))
+        except BaseException:
             if self._subscribed.get(bucket) is ready:
                 del self._subscribed[bucket]  # sessions waiting on it subscribe themselves
             self.detach(member)
-            if isinstance(exc, Exception):  # e.g. no acknowledgement in time
-                raise StorageError(f"redis: could not subscribe: {exc}") from None
             raise
         finally:
             ready.set()
@@ -137,7 +133,8 @@ class Hub:
         if not self._bucket_users[bucket]:
             del self._bucket_users[bucket]
             self._subscribed.pop(bucket, None)
-            self._pubsub._unsubscribe(keys.bus_channel(bucket))  # queued, never waits
+            if self._subscription is not None:
+                self._subscription.unsubscribe_nowait(keys.bus_channel(bucket))
 
     def close_all(self, code: int = CloseCode.GOING_AWAY) -> None:
         """Ask every session to close (server shutdown: 1001)."""
