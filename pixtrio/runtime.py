@@ -134,9 +134,9 @@ def build_services(
     liked = liked_sets(redis, ttl_s=settings.timeline_ttl)
     counters = LikeCounters(redis, shards=settings.like_shards)
     reader = PostReader(store, cache, counters, media_keys)
-    events = EventStreams(redis, keep_s=settings.events_keep, maxlen=settings.events_maxlen)
+    events = EventStreams(redis, lean, keep_s=settings.events_keep, maxlen=settings.events_maxlen)
     notifier = Notifier(events)
-    feed = FeedService(store, Timelines(redis, ttl_s=settings.timeline_ttl), reader, fanout_jobs,
+    feed = FeedService(store, Timelines(redis, lean, ttl_s=settings.timeline_ttl), reader, fanout_jobs,
                        notifier, FeedReads(lean, ttl_s=settings.timeline_ttl,
                                            token_ttl_s=settings.session_token_ttl,
                                            shards=settings.like_shards), cards,

@@ -116,8 +116,8 @@ async def open_world(tmp_path: Path) -> AsyncIterator[World]:
         liked = liked_sets(redis, ttl_s=3600)
         reader = PostReader(store, cache, counters, keys)
         fanout = JobQueue(redis, "fanout")
-        notifier = Notifier(EventStreams(redis, keep_s=300, maxlen=100))
-        feed = FeedService(store, Timelines(redis, ttl_s=3600), reader, fanout, notifier,
+        notifier = Notifier(EventStreams(redis, lean, keep_s=300, maxlen=100))
+        feed = FeedService(store, Timelines(redis, lean, ttl_s=3600), reader, fanout, notifier,
                            FeedReads(lean, ttl_s=3600, shards=4, token_ttl_s=600),
                            AuthorCards(redis, ttl_s=600),
                            following_sets(redis, ttl_s=3600), liked,

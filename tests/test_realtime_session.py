@@ -27,7 +27,7 @@ from pixtrio.storage.redis import keys
 from pixtrio.storage.redis.bus import Bus
 from pixtrio.storage.redis.events import BUCKETS, EventStreams, Replay
 from pixtrio.storage.redis.session_tokens import Cached, SessionTokens, SessionUser
-from pixtrio.testing.valkey import valkey_client
+from pixtrio.testing.valkey import valkey_client, valkey_clients
 from tests.support.flood import Firehose, ping_frames
 
 SETTINGS = SessionSettings(auth_timeout=10, ping_interval=25, ping_timeout=20, mailbox=8,
@@ -303,8 +303,8 @@ class RecordingWire(WireSocket):
 
 @asynccontextmanager
 async def real_hub(tmp_path: Path) -> AsyncIterator[tuple[Hub, EventStreams, Any]]:
-    async with valkey_client(tmp_path) as redis:
-        events = EventStreams(redis, keep_s=300, maxlen=100)
+    async with valkey_clients(tmp_path) as (redis, lean):
+        events = EventStreams(redis, lean, keep_s=300, maxlen=100)
         hub = Hub(Bus(redis), events, keep_interval=100)
         async with trio.open_nursery() as nursery:
             await nursery.start(hub.run)
@@ -370,8 +370,8 @@ async def test_resume_replays_exactly_the_missed_events_then_live_ones(tmp_path:
 
 
 async def test_a_gap_longer_than_the_stream_keeps_is_not_recovered(tmp_path: Path) -> None:
-    async with valkey_client(tmp_path) as redis:
-        events = EventStreams(redis, keep_s=300, maxlen=20)
+    async with valkey_clients(tmp_path) as (redis, lean):
+        events = EventStreams(redis, lean, keep_s=300, maxlen=20)
         assert await events.deliver([5], '{"t":"post.deleted","post_id":"0"}') == 0  # offline
         assert not (await events.resume(5, None)).recovered  # comes online
         ids = []
@@ -434,8 +434,8 @@ async def test_a_lost_bus_connection_closes_sessions_to_resume_and_nothing_is_lo
 
 
 async def test_events_older_than_the_keep_period_are_dropped(tmp_path: Path) -> None:
-    async with valkey_client(tmp_path) as redis:
-        events = EventStreams(redis, keep_s=2, maxlen=100)
+    async with valkey_clients(tmp_path) as (redis, lean):
+        events = EventStreams(redis, lean, keep_s=2, maxlen=100)
         await events.keep([7])
         for n in range(3):
             await events.deliver([7], f'{{"t":"post.deleted","post_id":"{n}"}}')
