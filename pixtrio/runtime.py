@@ -151,7 +151,7 @@ def build_services(
         remember_ms=settings.known_address_ttl * 1000)
     accounts = AccountService(store, ids, Passwords(), limits, failures, session_tokens, events)
     realtime = Realtime(
-        hub=Hub(Bus(redis), events, keep_interval=settings.events_keep / 3),
+        hub=Hub(Bus(redis, sharded=settings.redis_cluster), events, keep_interval=settings.events_keep / 3),
         events=events, notifier=notifier, sign_in=accounts.session_sign_in,
         still_signed_in=accounts.session_still_signed_in,
         settings=SessionSettings(
@@ -253,11 +253,13 @@ async def run_server(
     async with trio.open_nursery() as nursery:
         if settings.redis_url:
             address = RedisAddress(url=settings.redis_url)
-            redis_name = f"redis at {settings.redis_url}"
+            redis_name = f"redis {'cluster ' if settings.redis_cluster else ''}at {settings.redis_url}"
         else:
             address = await start_embedded_valkey(nursery, settings)
             redis_name = f"embedded valkey at {address.describe()}"
-        async with open_redis(address) as redis, open_lean_redis(address) as lean, \
+        cluster = settings.redis_cluster
+        async with open_redis(address, cluster=cluster) as redis, \
+                open_lean_redis(address, cluster=cluster) as lean, \
                 open_metadata_store(settings) as store:
             worker_id = settings.worker_id
             if worker_id is None:

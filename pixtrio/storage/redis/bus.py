@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import coredis
 from coredis.exceptions import RedisError
@@ -21,6 +21,7 @@ Kind = Literal["message", "subscribe", "unsubscribe"]
 
 _KINDS: dict[str, Kind] = {
     "message": "message", "subscribe": "subscribe", "unsubscribe": "unsubscribe",
+    "ssubscribe": "subscribe", "sunsubscribe": "unsubscribe",  # sharded
 }
 
 
@@ -67,12 +68,23 @@ class Subscription:
 
 
 class Bus:
-    def __init__(self, client: coredis.Redis[str]) -> None:
+    """The subscriber side of the bus. `sharded` (on a Redis Cluster): channels are
+    subscribed with SSUBSCRIBE on the node owning their slot, and messages are published
+    with SPUBLISH (`events`), so each reaches only that node rather than every node."""
+
+    def __init__(self, client: coredis.Redis[str], *, sharded: bool = False) -> None:
         self._client = client
+        self._sharded = sharded
 
     @asynccontextmanager
     async def subscription(self) -> AsyncIterator[Subscription]:
-        """A subscriber connection, closed (every channel unsubscribed) on exit. A lost
-        connection is re-established and its channels subscribed again."""
-        async with self._client.pubsub() as pubsub:
-            yield Subscription(pubsub)
+        """Subscriber connections (one per node when sharded), closed (every channel
+        unsubscribed) on exit. A lost connection is re-established and its channels
+        subscribed again."""
+        if self._sharded:
+            cluster = cast(coredis.RedisCluster[str], self._client)
+            async with cluster.sharded_pubsub() as sharded:
+                yield Subscription(sharded)
+        else:
+            async with self._client.pubsub() as pubsub:
+                yield Subscription(pubsub)

@@ -29,7 +29,7 @@ import coredis
 
 from pixtrio.storage.redis import keys
 from pixtrio.storage.redis.client import redis_errors
-from pixtrio.storage.redis.lean import LeanRedis, Script, command, evalsha
+from pixtrio.storage.redis.lean import Call, LeanRedis, Script, command, evalsha
 from pixtrio.storage.redis.scripts import source
 
 _APPEND = Script(source("events_append"))
@@ -97,10 +97,8 @@ class EventStreams:
                     targets.setdefault(bucket_of(user_id), []).append(
                         f"{user_id}:{entry_id.decode()}")
             if targets:
-                await self._lean.execute([
-                    command("PUBLISH", keys.bus_channel(bucket),
-                            f"E {','.join(users)} {event_json}")
-                    for bucket, users in targets.items()])
+                await self._lean.execute([self._publish(bucket, f"E {','.join(users)} {event_json}")
+                                          for bucket, users in targets.items()])
                 delivered += sum(map(len, targets.values()))
         return delivered
 
@@ -133,6 +131,13 @@ class EventStreams:
 
     async def revoke(self, user_id: int, token_hash_hex: str) -> None:
         """Tell every process that sessions of this token must close."""
-        with redis_errors():
-            await self._client.publish(keys.bus_channel(bucket_of(user_id)),
-                                       f"R {user_id} {token_hash_hex}")
+        await self._lean.execute([self._publish(bucket_of(user_id),
+                                                f"R {user_id} {token_hash_hex}")])
+
+    def _publish(self, bucket: int, message: str) -> Call:
+        """Publishing on a bucket's channel: sharded (SPUBLISH, to the node owning the
+        channel's slot) on a cluster, where a plain PUBLISH reaches every node."""
+        channel = keys.bus_channel(bucket)
+        if self._lean.cluster:
+            return command("SPUBLISH", channel, message, route=channel)
+        return command("PUBLISH", channel, message)

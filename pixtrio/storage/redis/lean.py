@@ -192,6 +192,11 @@ class LeanRedis:
         self._single = _Node(self._seed, max_connections)
         self._slots: list[tuple[str, int]] = []
 
+    @property
+    def cluster(self) -> bool:
+        """Whether this client speaks to a Redis Cluster."""
+        return self._cluster
+
     async def run_script(self, script: Script, keys: Sequence[Arg], args: Sequence[Arg]) -> Any:
         """The script's answer (strings as bytes); see `execute`."""
         [answer] = await self.execute([evalsha(script, keys, args)])
