@@ -1,7 +1,8 @@
 """The Hub: one per process, it routes events from Redis pub/sub to the local sessions.
 
-It holds the process's single subscriber connection and subscribes a bucket's channel
-while some user of that bucket has a session here (reference counted). When that
+It holds the process's one subscription to the bus (`storage/redis/bus.py`: one
+connection, or one per node on a cluster) and subscribes a bucket's channel while some
+user of that bucket has a session here (reference counted). When a subscriber
 connection is lost and re-established, events published meanwhile never arrive, so the
 sessions of every resubscribed bucket are closed with 1012 and resume from their streams,
 which lose nothing. Routing never waits on a session: a frame is offered to each mailbox

@@ -10,7 +10,7 @@ keeps a fan-out to many offline followers from writing to their streams. Events 
 than `keep_s` are dropped as well, so a stream holds its user's last few minutes.
 
 A delivery appends with one script call per user (each stream is its user's slot),
-pipelined over the lean client, then publishes. Users are spread over `BUCKETS`
+pipelined over the lean client, then publishes (SPUBLISH on a cluster: see `bus`). Users are spread over `BUCKETS`
 channels, and a delivery publishes one message per bucket however many of its users get
 the event, so a process's subscriber parses one message for many sessions rather than one
 per user. Channel messages are text:

@@ -131,9 +131,10 @@ class FeedReads:
         liked_ids = {p for p, yes in zip(read.candidates, answers[0], strict=True) if yes}
         followed = ({a for a, yes in zip(authors, answers[1], strict=True) if yes}
                     if authors else set())
-        values = self._client.values(answers[len(asks):])
+        card_values = self._client.values(answers[len(asks):])
         cards, card_generations = {}, {}
-        for author, card, generation in zip(authors, values[0::2], values[1::2], strict=True):
+        for author, card, generation in zip(authors, card_values[0::2], card_values[1::2],
+                                            strict=True):
             if card:
                 cards[author] = card
             else:

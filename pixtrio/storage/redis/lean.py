@@ -232,8 +232,15 @@ class LeanRedis:
         return list(answers)
 
     async def _execute_on_cluster(self, calls: Sequence[Call]) -> list[Any]:
+        try:
+            return await self._route(calls)
+        except StorageError:
+            self._slots = []  # a node may have failed over: read the map again next time
+            raise
+
+    async def _route(self, calls: Sequence[Call]) -> list[Any]:
         if not self._slots:
-            await self._load_slots(self._seed)
+            await self._load_slots()
         answers: list[Any] = [None] * len(calls)
         targets = {i: (self._slots[slot_of(c.route)] if c.route is not None else None, False)
                    for i, c in enumerate(calls)}
@@ -254,9 +261,12 @@ class LeanRedis:
                 [(target, indexes)] = groups.items()
                 await send(target, indexes)
             else:
-                async with trio.open_nursery() as nursery:
-                    for target, indexes in groups.items():
-                        nursery.start_soon(send, target, indexes)
+                try:
+                    async with trio.open_nursery() as nursery:
+                        for target, indexes in groups.items():
+                            nursery.start_soon(send, target, indexes)
+                except* StorageError as group:
+                    raise StorageError(str(group.exceptions[0])) from None
             targets = {}
             moved = None
             for i, answer in results.items():
@@ -270,7 +280,7 @@ class LeanRedis:
                     moved = where
                 targets[i] = (where, kind == "ASK")
             if moved is not None:
-                await self._load_slots(self._node(moved).where)
+                await self._load_slots()
             if not targets:
                 return answers
         raise StorageError("redis: too many cluster redirections")
@@ -311,27 +321,38 @@ class LeanRedis:
             node = self._nodes[where] = _Node(args, self._max_connections)
         return node
 
-    async def _load_slots(self, where: dict[str, Any]) -> None:
-        """Read the slot map from the node at `where` (CLUSTER SLOTS)."""
-        node = self._nodes.get((where["host"], where["port"])) or _Node(where, 1)
-        [answer] = await node.pipeline(pack(["CLUSTER", "SLOTS"]), 1)
-        if isinstance(answer, hiredis.ReplyError):
-            raise StorageError(f"redis: {answer}")
-        slots = [("", 0)] * SLOTS
-        for start, end, primary, *_ in answer:
-            host = primary[0].decode() or where["host"]
-            for slot in range(start, end + 1):
-                slots[slot] = (host, int(primary[1]))
-        if ("", 0) in slots:
-            raise StorageError("redis: the cluster does not cover every slot")
-        self._slots = slots
-        if node not in self._nodes.values():
-            await node.aclose()
+    async def _load_slots(self) -> None:
+        """Read the slot map (CLUSTER SLOTS) from the first node that answers: the one
+        `address` named, then the others known."""
+        failure = None
+        for node in [self._single, *self._nodes.values()]:
+            try:
+                [answer] = await node.pipeline(pack(["CLUSTER", "SLOTS"]), 1)
+            except StorageError as exc:
+                failure = exc
+                continue
+            if isinstance(answer, hiredis.ReplyError):
+                raise StorageError(f"redis: {answer}")
+            self._slots = _slot_map(answer, self._seed["host"])
+            return
+        raise failure or StorageError("redis: no cluster node answers")
 
     async def aclose(self) -> None:
         """Close the idle connections (calls still running close theirs when they end)."""
         for node in [self._single, *self._nodes.values()]:
             await node.aclose()
+
+
+def _slot_map(answer: Any, default_host: str) -> list[tuple[str, int]]:
+    """The owner (host, port) of each slot, from CLUSTER SLOTS's answer."""
+    slots = [("", 0)] * SLOTS
+    for start, end, primary, *_ in answer:
+        host = primary[0].decode() or default_host
+        for slot in range(start, end + 1):
+            slots[slot] = (host, int(primary[1]))
+    if ("", 0) in slots:
+        raise StorageError("redis: the cluster does not cover every slot")
+    return slots
 
 
 def _redirect(answer: Any) -> tuple[str, int, tuple[str, int]] | None:
