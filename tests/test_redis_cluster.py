@@ -63,6 +63,17 @@ def owner(slot: int, cluster: ValkeyCluster) -> int:
     return min(slot // (16384 // len(cluster.ports)), len(cluster.ports) - 1)
 
 
+async def test_slots_are_computed_as_the_cluster_computes_them(
+        valkey_cluster: ValkeyCluster) -> None:
+    [node, *others] = valkey_cluster.nodes()
+    names = ["foo", "{u:1}:x", "px:timeline:{u:123456789}", "{}tagless", "a{}b{c}", "{{x}}",
+             "a{b", keys.like_shard(5, 3), keys.job_attempts("media"), keys.job_stream("media")]
+    slots = await node.execute([command("CLUSTER", "KEYSLOT", name) for name in names])
+    assert [slot_of(name) for name in names] == slots
+    for client in (node, *others):
+        await client.aclose()
+
+
 async def test_the_lean_client_spreads_one_batch_over_the_nodes(clients: Clients,
                                                                valkey_cluster: ValkeyCluster) -> None:
     redis, lean = clients
