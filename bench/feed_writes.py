@@ -128,8 +128,8 @@ async def measure(followers: int, likers: int, runs: int, prefill: int,
         counters = LikeCounters(redis, shards=8)
         liked = liked_sets(redis, ttl_s=3600)
         fanout_queue = JobQueue(redis, "fanout")
-        notifier = Notifier(EventStreams(redis, keep_s=300, maxlen=1000))
-        timelines = TimedTimelines(redis, ttl_s=3600)
+        notifier = Notifier(EventStreams(redis, lean, keep_s=300, maxlen=1000))
+        timelines = TimedTimelines(redis, lean, ttl_s=3600)
         feed = FeedService(store, timelines,
                            PostReader(store, cache, counters, media_keys), fanout_queue, notifier,
                            FeedReads(lean, ttl_s=3600, shards=8, token_ttl_s=600),

@@ -79,6 +79,7 @@ from pixtrio.storage.redis import keys
 from pixtrio.storage.redis.client import RedisAddress, open_redis
 from pixtrio.storage.redis.events import EventStreams
 from pixtrio.storage.redis.jobs import JobQueue
+from pixtrio.storage.redis.lean import open_lean_redis
 from pixtrio.storage.sqlite import SCHEMA, SqliteStore
 from pixtrio.testing.server_process import ServerProcess
 
@@ -493,9 +494,10 @@ async def measure_pixtrio(proc: ServerProcess, graph: Seed, args: argparse.Names
     sessions = len(graph.user_ids)
     result: dict[str, Any] = {}
     async with open_redis(RedisAddress(unix_socket=redis_socket(proc))) as redis, \
+            open_lean_redis(RedisAddress(unix_socket=redis_socket(proc))) as lean, \
             httpx.AsyncClient(base_url=proc.url, timeout=60) as http, \
             trio.open_nursery() as nursery:
-        events = EventStreams(redis, keep_s=settings.events_keep, maxlen=settings.events_maxlen)
+        events = EventStreams(redis, lean, keep_s=settings.events_keep, maxlen=settings.events_maxlen)
         loads = await Loads.start(nursery, url, graph.tokens_file, sessions, args.load_procs,
                                   connect_concurrency=args.connect_concurrency,
                                   source_ips=args.source_ips)

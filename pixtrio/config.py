@@ -11,6 +11,8 @@ from pixtrio.features.ratelimit import DEFAULT_LIMITS, Limit, parse_limits
 
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow")
 
+BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
 
 class ConfigError(ValueError):
     """A setting has a value the server cannot use; the message names the setting."""
@@ -22,6 +24,7 @@ class Settings:
     port: int = 8080
     data_dir: Path = Path("pixtrio-data")
     redis_url: str | None = None
+    redis_cluster: bool = False
     mongodb_url: str | None = None
     valkey_binary: str | None = None
     worker_id: int | None = None
@@ -87,11 +90,15 @@ class Settings:
         except ValueError as exc:
             raise ConfigError(f"PIXTRIO_RATE_LIMITS: {exc}") from None
         worker = get("WORKER_ID")
+        cluster = (get("REDIS_CLUSTER") or "false").strip().lower()
+        if cluster not in BOOLEANS:
+            raise ConfigError(f"PIXTRIO_REDIS_CLUSTER must be true or false, got {cluster!r}")
         settings = cls(
             host=get("HOST") or cls.host,
             port=int(number("PORT", int, cls.port)),
             data_dir=Path(get("DATA_DIR") or cls.data_dir),
             redis_url=get("REDIS_URL"),
+            redis_cluster=BOOLEANS[cluster],
             mongodb_url=get("MONGODB_URL"),
             valkey_binary=get("VALKEY_BINARY"),
             worker_id=int(number("WORKER_ID", int, 0)) if worker is not None else None,
@@ -160,6 +167,9 @@ class Settings:
                 "PIXTRIO_MEDIA_VISIBILITY_TIMEOUT must exceed PIXTRIO_MEDIA_JOB_TIMEOUT, or a"
                 " job still running could be handed to a second worker"
             )
+        if self.redis_cluster and not (self.redis_url or "").startswith(("redis://", "rediss://")):
+            raise ConfigError("PIXTRIO_REDIS_CLUSTER=true needs PIXTRIO_REDIS_URL naming a"
+                              " cluster node (redis:// or rediss://)")
         if self.video_preset not in X264_PRESETS:
             raise ConfigError(f"PIXTRIO_VIDEO_PRESET must be one of {', '.join(X264_PRESETS)},"
                               f" got {self.video_preset!r}")

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
 
-import coredis
 import trio
 from hypercorn.config import Config as HypercornConfig
 
@@ -51,7 +50,8 @@ from pixtrio.secret import load_or_create_secret
 from pixtrio.storage.blobs.filesystem import FilesystemBlobStore
 from pixtrio.storage.metadata import MetadataStore
 from pixtrio.storage.redis.author_cards import AuthorCards
-from pixtrio.storage.redis.client import RedisAddress, open_redis
+from pixtrio.storage.redis.bus import Bus
+from pixtrio.storage.redis.client import Redis, RedisAddress, open_redis, ping
 from pixtrio.storage.redis.embedded import EmbeddedValkey, find_valkey_binary, wait_until_answers
 from pixtrio.storage.redis.events import EventStreams
 from pixtrio.storage.redis.feed_reads import FeedReads
@@ -65,6 +65,7 @@ from pixtrio.storage.redis.post_cache import PostCache
 from pixtrio.storage.redis.ratelimit import GcraLimiter
 from pixtrio.storage.redis.session_tokens import SessionTokens
 from pixtrio.storage.redis.timelines import Timelines
+from pixtrio.storage.redis.upload_claims import UploadClaims
 from pixtrio.storage.sqlite import SqliteStore
 
 log = logging.getLogger("pixtrio")
@@ -108,7 +109,7 @@ async def open_metadata_store(settings: Settings) -> AsyncIterator[MetadataStore
 
 
 @asynccontextmanager
-async def open_id_generator(redis: coredis.Redis[str], worker_id: int | None, *,
+async def open_id_generator(redis: Redis[str], worker_id: int | None, *,
                             launched_redis: bool) -> AsyncIterator[IdGenerator]:
     """Ids on the configured worker field, or on one leased from Redis and renewed until
     the block exits (then released). `launched_redis`: this process just started `redis`
@@ -136,7 +137,7 @@ def build_services(
     settings: Settings,
     secret: bytes,
     store: MetadataStore,
-    redis: coredis.Redis[str],
+    redis: Redis[str],
     lean: LeanRedis,
     redis_name: str,
     ids: IdGenerator,
@@ -153,9 +154,9 @@ def build_services(
     liked = liked_sets(redis, ttl_s=settings.timeline_ttl)
     counters = LikeCounters(redis, shards=settings.like_shards)
     reader = PostReader(store, cache, counters, media_keys)
-    events = EventStreams(redis, keep_s=settings.events_keep, maxlen=settings.events_maxlen)
+    events = EventStreams(redis, lean, keep_s=settings.events_keep, maxlen=settings.events_maxlen)
     notifier = Notifier(events)
-    feed = FeedService(store, Timelines(redis, ttl_s=settings.timeline_ttl), reader, fanout_jobs,
+    feed = FeedService(store, Timelines(redis, lean, ttl_s=settings.timeline_ttl), reader, fanout_jobs,
                        notifier, FeedReads(lean, ttl_s=settings.timeline_ttl,
                                            token_ttl_s=settings.session_token_ttl,
                                            shards=settings.like_shards), cards,
@@ -170,7 +171,7 @@ def build_services(
         remember_ms=settings.known_address_ttl * 1000)
     accounts = AccountService(store, ids, Passwords(), limits, failures, session_tokens, events)
     realtime = Realtime(
-        hub=Hub(redis, events, keep_interval=settings.events_keep / 3),
+        hub=Hub(Bus(redis, sharded=settings.redis_cluster), events, keep_interval=settings.events_keep / 3),
         events=events, notifier=notifier, sign_in=accounts.session_sign_in,
         still_signed_in=accounts.session_still_signed_in,
         settings=SessionSettings(
@@ -181,7 +182,7 @@ def build_services(
     return Services(
         settings=settings,
         store=store,
-        redis=redis,
+        redis_ping=partial(ping, redis),
         redis_description=redis_name,
         ids=ids,
         cursors=Cursors(secret),
@@ -191,7 +192,7 @@ def build_services(
         media_keys=media_keys,
         media_jobs=jobs,
         video_jobs=video_jobs,
-        uploads=UploadService(secret, ids, blobs, redis, media_keys,
+        uploads=UploadService(secret, ids, blobs, UploadClaims(redis), media_keys,
                               max_bytes=settings.max_upload_bytes,
                               max_video_bytes=settings.max_video_bytes),
         posts=posts,
@@ -271,11 +272,13 @@ async def run_server(
     async with trio.open_nursery() as nursery:
         if settings.redis_url:
             address = RedisAddress(url=settings.redis_url)
-            redis_name = f"redis at {settings.redis_url}"
+            redis_name = f"redis {'cluster ' if settings.redis_cluster else ''}at {settings.redis_url}"
         else:
             address = await start_embedded_valkey(nursery, settings)
             redis_name = f"embedded valkey at {address.describe()}"
-        async with open_redis(address) as redis, open_lean_redis(address) as lean, \
+        cluster = settings.redis_cluster
+        async with open_redis(address, cluster=cluster) as redis, \
+                open_lean_redis(address, cluster=cluster) as lean, \
                 open_metadata_store(settings) as store, \
                 open_id_generator(redis, settings.worker_id,
                                   launched_redis=not settings.redis_url) as ids:

@@ -1,5 +1,6 @@
-"""Fixtures: a shared real server for the API tests, and clients for it; the end-of-run
-line naming the browser tests' screenshot folder."""
+"""Fixtures: a shared real server for the API tests, and clients for it; the Valkey
+Cluster of the cluster lane; the end-of-run line naming the browser tests' screenshot
+folder."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 from pixtrio.testing.browser import run_folder
 from pixtrio.testing.server_process import ServerProcess
+from pixtrio.testing.valkey_cluster import ValkeyCluster, running_valkey_cluster
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +27,22 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
 async def client(live_server: ServerProcess) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as http:
         yield http
+
+
+@pytest.fixture(scope="session")
+def valkey_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ValkeyCluster]:
+    """One 3-primary Valkey Cluster shared by the cluster lane of a session."""
+    with running_valkey_cluster(tmp_path_factory.mktemp("cluster")) as cluster:
+        yield cluster
+
+
+@pytest.fixture(params=["one", pytest.param("cluster", marks=pytest.mark.cluster)])
+def cluster(request: pytest.FixtureRequest) -> ValkeyCluster | None:
+    """Runs a test twice: on a Valkey of its own (None), then, in the cluster lane
+    (`pytest -m cluster`), on the shared cluster, which the test empties first."""
+    if request.param == "cluster":
+        return request.getfixturevalue("valkey_cluster")  # type: ignore[no-any-return]
+    return None
 
 
 @pytest.fixture

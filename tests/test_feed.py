@@ -32,18 +32,16 @@ from pixtrio.features.views import author_card, author_view
 from pixtrio.storage.blobs.filesystem import FilesystemBlobStore
 from pixtrio.storage.redis import keys
 from pixtrio.storage.redis.author_cards import AuthorCards
-from pixtrio.storage.redis.client import open_redis
 from pixtrio.storage.redis.events import EventStreams
 from pixtrio.storage.redis.feed_reads import FeedReads
 from pixtrio.storage.redis.jobs import JobQueue
-from pixtrio.storage.redis.lean import open_lean_redis
 from pixtrio.storage.redis.like_counters import LikeCounters
 from pixtrio.storage.redis.mirrored_sets import following_sets, liked_sets
 from pixtrio.storage.redis.post_cache import PostCache
 from pixtrio.storage.redis.timelines import SCORE_SHIFT, Timelines, score
 from pixtrio.storage.sqlite import SqliteStore
 from pixtrio.storage.types import NewUser, Post, User
-from pixtrio.testing.valkey import valkey_server
+from pixtrio.testing.valkey_cluster import ValkeyCluster, redis_clients
 
 THRESHOLD = 2
 PEOPLE = 4
@@ -99,25 +97,25 @@ class World:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with open_world(tmp_path) as opened:
+async def world(tmp_path: Path, cluster: ValkeyCluster | None) -> AsyncIterator[World]:
+    async with open_world(tmp_path, cluster) as opened:
         yield opened
 
 
 @asynccontextmanager
-async def open_world(tmp_path: Path) -> AsyncIterator[World]:
-    """A store, a Valkey and the services on them, in `tmp_path`; closed on exit."""
+async def open_world(tmp_path: Path, cluster: ValkeyCluster | None) -> AsyncIterator[World]:
+    """A store, a Valkey (or `cluster`) and the services on them, in `tmp_path`; closed
+    on exit."""
     store = await SqliteStore.open(tmp_path / "meta.db")
-    async with valkey_server(tmp_path / "redis") as address, open_redis(address) as redis, \
-            open_lean_redis(address) as lean:
+    async with redis_clients(tmp_path / "redis", cluster) as (redis, lean):
         keys = MediaKeys(b"k" * 32)
         cache = PostCache(redis, ttl_s=600)
         counters = LikeCounters(redis, shards=4)
         liked = liked_sets(redis, ttl_s=3600)
         reader = PostReader(store, cache, counters, keys)
         fanout = JobQueue(redis, "fanout")
-        notifier = Notifier(EventStreams(redis, keep_s=300, maxlen=100))
-        feed = FeedService(store, Timelines(redis, ttl_s=3600), reader, fanout, notifier,
+        notifier = Notifier(EventStreams(redis, lean, keep_s=300, maxlen=100))
+        feed = FeedService(store, Timelines(redis, lean, ttl_s=3600), reader, fanout, notifier,
                            FeedReads(lean, ttl_s=3600, shards=4, token_ttl_s=600),
                            AuthorCards(redis, ttl_s=600),
                            following_sets(redis, ttl_s=3600), liked,
@@ -148,7 +146,19 @@ async def test_feed_pages_are_exactly_the_expected_posts(
     ops: list[tuple[str, int, int]], limit: int,
 ) -> None:
     with tempfile.TemporaryDirectory(prefix="pixtrio-feed-") as tmp:
-        async with open_world(Path(tmp)) as world:
+        async with open_world(Path(tmp), None) as world:
+            await check_feed_model(world, ops, limit)
+
+
+@pytest.mark.cluster
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(ops=OPS, limit=st.integers(1, 5))
+async def test_feed_pages_are_exactly_the_expected_posts_on_a_cluster(
+    valkey_cluster: ValkeyCluster, ops: list[tuple[str, int, int]], limit: int,
+) -> None:
+    with tempfile.TemporaryDirectory(prefix="pixtrio-feed-") as tmp:
+        async with open_world(Path(tmp), valkey_cluster) as world:
             await check_feed_model(world, ops, limit)
 
 
@@ -408,6 +418,7 @@ async def test_fan_out_reaches_every_follower_in_batches(world: World) -> None:
         assert [p.post_id for p in page.posts] == [post_id]
 
 
+@pytest.mark.parametrize("cluster", [None])  # on one Valkey only: keeps the cluster lane short
 async def test_thousands_of_concurrent_likes_end_exact(world: World) -> None:
     author = await world.user()
     post_id = await world.post(author)

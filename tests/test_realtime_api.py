@@ -28,6 +28,7 @@ from pixtrio.protocol.messages import (
 from pixtrio.storage.redis import keys
 from pixtrio.storage.redis.client import RedisAddress, open_redis
 from pixtrio.storage.redis.events import EventStreams
+from pixtrio.storage.redis.lean import open_lean_redis
 from pixtrio.testing.server_process import ServerProcess
 from tests.support.api import bearer, register
 from tests.support.images import jpeg
@@ -182,8 +183,9 @@ async def test_a_client_that_stops_reading_gets_4008_while_another_keeps_up(
             client = WSConnection(ConnectionType.CLIENT)
             await stalled.send(client.send(Request(
                 host=host, target="/ws", extra_headers=[("Authorization", f"Bearer {slow_token}")])))
-            async with open_redis(address) as redis, connect(server.url, fast_token) as fast_ws:
-                events = EventStreams(redis, keep_s=300, maxlen=100)
+            async with open_redis(address) as redis, open_lean_redis(address) as lean, \
+                    connect(server.url, fast_token) as fast_ws:
+                events = EventStreams(redis, lean, keep_s=300, maxlen=100)
                 with trio.fail_after(60):
                     for n in itertools.count():
                         padded = f"{n}".rjust(2000, "0")

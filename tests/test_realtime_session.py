@@ -25,10 +25,12 @@ from pixtrio.protocol.codecs import JSON, MSGPACK, Codec
 from pixtrio.protocol.messages import Auth, CloseCode, Error, FeedInsert, Hello, Ping, Pong
 from pixtrio.protocol.websocket import read_upgrade
 from pixtrio.storage.redis import keys
+from pixtrio.storage.redis.bus import Bus
 from pixtrio.storage.redis.events import BUCKETS, EventStreams, Replay
+from pixtrio.storage.redis.lean import command
 from pixtrio.storage.redis.session_tokens import Cached, SessionTokens, SessionUser
 from pixtrio.testing.server_process import wait_until
-from pixtrio.testing.valkey import valkey_client
+from pixtrio.testing.valkey_cluster import ValkeyCluster, redis_clients
 from tests.support.flood import Firehose, ping_frames
 
 SETTINGS = SessionSettings(auth_timeout=10, ping_interval=25, ping_timeout=20, mailbox=8,
@@ -303,18 +305,20 @@ class RecordingWire(WireSocket):
 
 
 @asynccontextmanager
-async def real_hub(tmp_path: Path) -> AsyncIterator[tuple[Hub, EventStreams, Any]]:
-    async with valkey_client(tmp_path) as redis:
-        events = EventStreams(redis, keep_s=300, maxlen=100)
-        hub = Hub(redis, events, keep_interval=100)
+async def real_hub(tmp_path: Path, cluster: ValkeyCluster | None,
+                   ) -> AsyncIterator[tuple[Hub, EventStreams, Any]]:
+    async with redis_clients(tmp_path, cluster) as (redis, lean):
+        events = EventStreams(redis, lean, keep_s=300, maxlen=100)
+        hub = Hub(Bus(redis, sharded=cluster is not None), events, keep_interval=100)
         async with trio.open_nursery() as nursery:
             await nursery.start(hub.run)
             yield hub, events, redis
             nursery.cancel_scope.cancel()
 
 
-async def test_a_slow_client_gets_4008_and_the_others_keep_getting_events(tmp_path: Path) -> None:
-    async with real_hub(tmp_path) as (hub, events, _):
+async def test_a_slow_client_gets_4008_and_the_others_keep_getting_events(
+        tmp_path: Path, cluster: ValkeyCluster | None) -> None:
+    async with real_hub(tmp_path, cluster) as (hub, events, _):
         slow, fast = FakeSocket(JSON), FakeSocket(MSGPACK)
         async with trio.open_nursery() as nursery:
             for socket in (slow, fast):
@@ -336,8 +340,9 @@ async def test_a_slow_client_gets_4008_and_the_others_keep_getting_events(tmp_pa
         assert hub.session_count == 0
 
 
-async def test_resume_replays_exactly_the_missed_events_then_live_ones(tmp_path: Path) -> None:
-    async with real_hub(tmp_path) as (hub, events, _):
+async def test_resume_replays_exactly_the_missed_events_then_live_ones(
+        tmp_path: Path, cluster: ValkeyCluster | None) -> None:
+    async with real_hub(tmp_path, cluster) as (hub, events, _):
         first = FakeSocket(JSON)
         async with trio.open_nursery() as nursery:
             await start_signed_in(nursery, first, hub, events)
@@ -370,9 +375,10 @@ async def test_resume_replays_exactly_the_missed_events_then_live_ones(tmp_path:
             nursery.cancel_scope.cancel()
 
 
-async def test_a_gap_longer_than_the_stream_keeps_is_not_recovered(tmp_path: Path) -> None:
-    async with valkey_client(tmp_path) as redis:
-        events = EventStreams(redis, keep_s=300, maxlen=20)
+async def test_a_gap_longer_than_the_stream_keeps_is_not_recovered(
+        tmp_path: Path, cluster: ValkeyCluster | None) -> None:
+    async with redis_clients(tmp_path, cluster) as (redis, lean):
+        events = EventStreams(redis, lean, keep_s=300, maxlen=20)
         assert await events.deliver([5], '{"t":"post.deleted","post_id":"0"}') == 0  # offline
         assert not (await events.resume(5, None)).recovered  # comes online
         ids = []
@@ -387,14 +393,15 @@ async def test_a_gap_longer_than_the_stream_keeps_is_not_recovered(tmp_path: Pat
         assert not (await events.resume(5, "nonsense")).recovered
 
 
-async def test_events_reach_users_with_ids_beyond_a_doubles_precision(tmp_path: Path) -> None:
+async def test_events_reach_users_with_ids_beyond_a_doubles_precision(
+        tmp_path: Path, cluster: ValkeyCluster | None) -> None:
     """The delivery script computes each user's bus bucket itself; it must agree with
     `bucket_of` for real 63-bit ids."""
     async def signed_in_as(user_id: int) -> SignedIn:
         return SignedIn(SessionUser(user_id, f"u{user_id}", None), "aa")
 
     users = [7_300_000_000_000_000_123, 2**63 - 1, 9_007_199_254_740_993, BUCKETS - 1, BUCKETS]
-    async with real_hub(tmp_path) as (hub, events, _):
+    async with real_hub(tmp_path, cluster) as (hub, events, _):
         sockets = [FakeSocket(MSGPACK) for _ in users]
         async with trio.open_nursery() as nursery:
             for user_id, socket in zip(users, sockets, strict=True):
@@ -411,14 +418,19 @@ async def test_events_reach_users_with_ids_beyond_a_doubles_precision(tmp_path: 
 
 
 async def test_a_lost_bus_connection_closes_sessions_to_resume_and_nothing_is_lost(
-        tmp_path: Path) -> None:
-    async with real_hub(tmp_path) as (hub, events, redis):
+        tmp_path: Path, cluster: ValkeyCluster | None) -> None:
+    async with real_hub(tmp_path, cluster) as (hub, events, redis):
         socket = FakeSocket(JSON)
         async with trio.open_nursery() as nursery:
             await start_signed_in(nursery, socket, hub, events)
             await events.deliver([1], '{"t":"post.deleted","post_id":"1"}')
             seen = await socket.next()
-            await redis.client_kill(type_=PureToken.PUBSUB)
+            if cluster is None:
+                await redis.client_kill(type_=PureToken.PUBSUB)
+            else:  # the sharded bus holds a connection to each node
+                for node in cluster.nodes():
+                    await node.execute([command("CLIENT", "KILL", "TYPE", "PUBSUB")])
+                    await node.aclose()
             await events.deliver([1], '{"t":"post.deleted","post_id":"2"}')  # maybe never live
             with trio.fail_after(10):
                 await socket.closed.wait()
@@ -434,9 +446,10 @@ async def test_a_lost_bus_connection_closes_sessions_to_resume_and_nothing_is_lo
             nursery.cancel_scope.cancel()
 
 
-async def test_events_older_than_the_keep_period_are_dropped(tmp_path: Path) -> None:
-    async with valkey_client(tmp_path) as redis:
-        events = EventStreams(redis, keep_s=2, maxlen=100)
+async def test_events_older_than_the_keep_period_are_dropped(
+        tmp_path: Path, cluster: ValkeyCluster | None) -> None:
+    async with redis_clients(tmp_path, cluster) as (redis, lean):
+        events = EventStreams(redis, lean, keep_s=2, maxlen=100)
         await events.keep([7])
         for n in range(3):
             await events.deliver([7], f'{{"t":"post.deleted","post_id":"{n}"}}')
@@ -459,10 +472,11 @@ async def test_events_older_than_the_keep_period_are_dropped(tmp_path: Path) -> 
         assert await redis.xlen(keys.events(7)) == 1
 
 
-async def test_a_sign_in_cached_after_a_logout_does_not_revive_the_token(tmp_path: Path) -> None:
+async def test_a_sign_in_cached_after_a_logout_does_not_revive_the_token(
+        tmp_path: Path, cluster: ValkeyCluster | None) -> None:
     """A first sign-in that read the store just before a logout caches only where no
     entry is; the logout's tombstone stays."""
-    async with valkey_client(tmp_path) as redis:
+    async with redis_clients(tmp_path, cluster) as (redis, _):
         tokens = SessionTokens(redis, ttl_s=60)
         assert await tokens.get("bb") is None
         await tokens.revoke("bb")  # the logout lands between the store read and the put

@@ -19,10 +19,11 @@ def test_defaults_and_environment() -> None:
     settings = Settings.from_env({
         "PIXTRIO_HOST": "0.0.0.0", "PIXTRIO_PORT": "9000", "PIXTRIO_DATA_DIR": "/srv/px",
         "PIXTRIO_REDIS_URL": "redis://r:6379/0", "PIXTRIO_WORKER_ID": "5",
-        "PIXTRIO_KNOWN_ADDRESS_TTL": "86400",
+        "PIXTRIO_KNOWN_ADDRESS_TTL": "86400", "PIXTRIO_REDIS_CLUSTER": "true",
     })
     assert (settings.host, settings.port, str(settings.data_dir)) == ("0.0.0.0", 9000, "/srv/px")
     assert settings.redis_url == "redis://r:6379/0" and settings.worker_id == 5
+    assert settings.redis_cluster and not Settings().redis_cluster
     assert Settings().known_address_ttl == 30 * 86400 and settings.known_address_ttl == 86400
     assert settings.with_overrides(port=1234, host=None).port == 1234
 
@@ -30,7 +31,9 @@ def test_defaults_and_environment() -> None:
 @pytest.mark.parametrize("env", [
     {"PIXTRIO_PORT": "eighty"}, {"PIXTRIO_PORT": "70000"}, {"PIXTRIO_WORKER_ID": "4096"},
     {"PIXTRIO_LOG_LEVEL": "loud"}, {"PIXTRIO_RATE_LIMITS": "login_ip=lots"},
-    {"PIXTRIO_KNOWN_ADDRESS_TTL": "0"},
+    {"PIXTRIO_KNOWN_ADDRESS_TTL": "0"}, {"PIXTRIO_REDIS_CLUSTER": "maybe"},
+    {"PIXTRIO_REDIS_CLUSTER": "true"},
+    {"PIXTRIO_REDIS_CLUSTER": "true", "PIXTRIO_REDIS_URL": "unix:///tmp/valkey.sock"},
 ])
 def test_bad_settings_name_the_variable(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError, match=next(iter(env))):

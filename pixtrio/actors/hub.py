@@ -1,7 +1,8 @@
 """The Hub: one per process, it routes events from Redis pub/sub to the local sessions.
 
-It holds the process's single subscriber connection and subscribes a bucket's channel
-while some user of that bucket has a session here (reference counted). When that
+It holds the process's one subscription to the bus (`storage/redis/bus.py`: one
+connection, or one per node on a cluster) and subscribes a bucket's channel while some
+user of that bucket has a session here (reference counted). When a subscriber
 connection is lost and re-established, events published meanwhile never arrive, so the
 sessions of every resubscribed bucket are closed with 1012 and resume from their streams,
 which lose nothing. Routing never waits on a session: a frame is offered to each mailbox
@@ -17,7 +18,6 @@ import logging
 from collections import Counter
 from typing import Any, Protocol
 
-import coredis
 import msgspec
 import trio
 
@@ -25,6 +25,7 @@ from pixtrio.protocol.codecs import JSON, Codec, ProtocolError
 from pixtrio.protocol.messages import CloseCode
 from pixtrio.storage.errors import StorageError
 from pixtrio.storage.redis import keys
+from pixtrio.storage.redis.bus import Bus, Subscription
 from pixtrio.storage.redis.events import EventStreams, bucket_of
 
 log = logging.getLogger("pixtrio.realtime")
@@ -52,9 +53,8 @@ class Member(Protocol):
 
 
 class Hub:
-    def __init__(self, redis: coredis.Redis[str], events: EventStreams, *,
-                 keep_interval: float) -> None:
-        self._redis = redis
+    def __init__(self, bus: Bus, events: EventStreams, *, keep_interval: float) -> None:
+        self._bus = bus
         self._events = events
         self._keep_interval = keep_interval
         self._members: dict[int, set[Member]] = {}
@@ -62,7 +62,7 @@ class Hub:
         self._bucket_users: dict[int, set[int]] = {}
         self._subscribed: dict[int, trio.Event] = {}
         self._confirmed: set[int] = set()
-        self._pubsub: Any = None
+        self._subscription: Subscription | None = None
         self._decoded: tuple[str, Any] = ("", None)  # the last event decoded, by its JSON
         self.closes: Counter[int] = Counter()  # sessions ended, by close code
         self.closing = False
@@ -86,19 +86,17 @@ class Hub:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Own the subscriber connection and route until cancelled; keeps the event
         streams of local users alive meanwhile."""
-        async with self._redis.pubsub() as pubsub:
-            self._pubsub = pubsub
+        async with self._bus.subscription() as subscription:
+            self._subscription = subscription
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._keep_streams)
                 task_status.started()
                 while True:
-                    message = await pubsub.get_message()
-                    if message is None:
-                        continue
-                    if message["type"] == "message":
-                        self._route(str(message["data"]))
-                    elif message["type"] in ("subscribe", "unsubscribe"):
-                        self._acknowledged(message["type"], str(message["channel"]))
+                    message = await subscription.next_message()
+                    if message.kind == "message":
+                        self._route(message.data)
+                    else:
+                        self._acknowledged(message.kind, message.channel)
 
     async def attach(self, member: Member) -> None:
         """Register a session; returns once its user's bucket channel is subscribed."""
@@ -110,14 +108,13 @@ class Hub:
             if self._subscribed.get(bucket) is pending:
                 return  # subscribed by another session of this bucket
         ready = self._subscribed[bucket] = trio.Event()
+        assert self._subscription is not None, "attach before run started"
         try:
-            await self._pubsub.subscribe(keys.bus_channel(bucket))
-        except BaseException as exc:
+            await self._subscription.subscribe(keys.bus_channel(bucket))
+        except BaseException:
             if self._subscribed.get(bucket) is ready:
                 del self._subscribed[bucket]  # sessions waiting on it subscribe themselves
             self.detach(member)
-            if isinstance(exc, Exception):  # e.g. no acknowledgement in time
-                raise StorageError(f"redis: could not subscribe: {exc}") from None
             raise
         finally:
             ready.set()
@@ -137,7 +134,8 @@ class Hub:
         if not self._bucket_users[bucket]:
             del self._bucket_users[bucket]
             self._subscribed.pop(bucket, None)
-            self._pubsub._unsubscribe(keys.bus_channel(bucket))  # queued, never waits
+            if self._subscription is not None:
+                self._subscription.unsubscribe_nowait(keys.bus_channel(bucket))
 
     def close_all(self, code: int = CloseCode.GOING_AWAY) -> None:
         """Ask every session to close (server shutdown: 1001)."""

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import cast
 
-import coredis
 from quart import current_app
 
 from pixtrio.config import Settings
@@ -31,7 +31,8 @@ from pixtrio.storage.redis.jobs import JobQueue
 class Services:
     settings: Settings
     store: MetadataStore
-    redis: coredis.Redis[str]
+    redis_ping: Callable[[], Awaitable[None]]
+    """Returns once Redis answers; raises `StorageError` if it does not."""
     redis_description: str
     ids: IdGenerator
     cursors: Cursors

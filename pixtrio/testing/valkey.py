@@ -16,6 +16,7 @@ import trio
 
 from pixtrio.storage.redis.client import RedisAddress, open_redis
 from pixtrio.storage.redis.embedded import EmbeddedValkey, find_valkey_binary, wait_until_answers
+from pixtrio.storage.redis.lean import LeanRedis, open_lean_redis
 from pixtrio.storage.redis.leases import settle_new_lease_table
 
 
@@ -24,6 +25,15 @@ async def valkey_client(data_dir: Path) -> AsyncIterator[coredis.Redis[str]]:
     """A client of a fresh Valkey on a unix socket in `data_dir`, stopped on exit."""
     async with valkey_server(data_dir) as address, open_redis(address) as client:
         yield client
+
+
+@asynccontextmanager
+async def valkey_clients(data_dir: Path) -> AsyncIterator[tuple[coredis.Redis[str], LeanRedis]]:
+    """Both clients (coredis and lean) of a fresh Valkey on a unix socket in `data_dir`,
+    stopped on exit."""
+    async with valkey_server(data_dir) as address, open_redis(address) as client, \
+            open_lean_redis(address) as lean:
+        yield client, lean
 
 
 @asynccontextmanager

@@ -12,7 +12,6 @@ from pixtrio.edge.openapi import body, extra
 from pixtrio.edge.services import services
 from pixtrio.protocol.rest import HealthOut
 from pixtrio.storage.errors import StorageError
-from pixtrio.storage.redis.client import ping as redis_ping
 
 bp = Blueprint("ops", __name__)
 READY_WITHIN_S = 2.0
@@ -72,7 +71,7 @@ async def readyz() -> tuple[dict[str, Any], int]:
     s = services()
     async with trio.open_nursery() as nursery:
         nursery.start_soon(check, "metadata", s.store.ping)
-        nursery.start_soon(check, "redis", lambda: redis_ping(s.redis))
+        nursery.start_soon(check, "redis", s.redis_ping)
         nursery.start_soon(check, "blobs", s.blobs.ping)
         nursery.start_soon(check, "media_queue", queue_depth)
     ready = all(v == "ok" for v in checks.values())

@@ -18,18 +18,14 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import coredis
 import trio
-from coredis import PureToken
-from coredis.exceptions import RedisError
 
 from pixtrio.features.errors import Conflict, Forbidden, Malformed, TooLarge, Unsupported
 from pixtrio.features.ids import IdGenerator
 from pixtrio.features.media.keys import MediaKeys
 from pixtrio.features.posts.staging import stage_body
 from pixtrio.storage.blobs import BlobStore
-from pixtrio.storage.redis import keys
-from pixtrio.storage.redis.client import redis_errors
+from pixtrio.storage.redis.upload_claims import UploadClaims
 from pixtrio.storage.types import PostKind
 
 PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif", "image/gif"})
@@ -86,7 +82,7 @@ class UploadService:
         secret: bytes,
         ids: IdGenerator,
         blobs: BlobStore,
-        redis: coredis.Redis[str],
+        claims: UploadClaims,
         media_keys: MediaKeys,
         *,
         max_bytes: int,
@@ -95,7 +91,7 @@ class UploadService:
         self._key = hashlib.sha256(b"pixtrio upload\x00" + secret).digest()
         self._ids = ids
         self._blobs = blobs
-        self._redis = redis
+        self._claims = claims
         self._keys = media_keys
         self.max_bytes = max_bytes
         self.max_video_bytes = max_video_bytes
@@ -152,11 +148,8 @@ class UploadService:
             raise Unsupported(f"Content-Type must be {grant.content_type}, as declared")
         if content_length is not None and content_length > grant.size:
             raise TooLarge(f"the body is longer than the declared {grant.size} bytes")
-        claim = keys.upload_claim(grant.post_id)
         ttl_ms = max(1, grant.expires_ms - int(time.time() * 1000))
-        with redis_errors():
-            claimed = await self._redis.set(claim, "receiving", condition=PureToken.NX, px=ttl_ms)
-        if not claimed:
+        if not await self._claims.claim(grant.post_id, ttl_ms=ttl_ms):
             raise Conflict("this upload URL has already been used", code="upload_url_used")
         staged = self._blobs.staging_dir() / f"upload-{grant.post_id}-{os.getpid()}"
         try:
@@ -173,17 +166,13 @@ class UploadService:
                 metadata={"user_id": str(grant.user_id), "sha256": body.sha256,
                           "size": str(body.received)},
             )
-            with redis_errors():
-                await self._redis.set(claim, "done", px=ttl_ms)
+            await self._claims.mark_used(grant.post_id, ttl_ms=ttl_ms)
         except BaseException:
             # bounded: a hung disk or Redis must not hold up shutdown; what is left behind
             # is a staged file and a claim that expires with the URL
             with trio.move_on_after(CLEANUP_SECONDS, shield=True):
                 await trio.to_thread.run_sync(lambda: staged.unlink(missing_ok=True),
                                               abandon_on_cancel=True)
-                try:
-                    await self._redis.delete([claim])
-                except RedisError:
-                    pass  # the claim expires with the URL anyway
+                await self._claims.release(grant.post_id)
             raise
         return Received(grant.post_id, body.received, body.sha256)

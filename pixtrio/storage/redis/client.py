@@ -1,10 +1,12 @@
-"""Opening the coredis client on trio, and mapping its errors to storage errors."""
+"""Opening the coredis client on trio (of one server or a Redis Cluster), and mapping its
+errors to storage errors."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from typing import cast
 
 import coredis
 from coredis.exceptions import RedisError
@@ -26,13 +28,22 @@ class RedisAddress:
 
 
 @asynccontextmanager
-async def open_redis(address: RedisAddress) -> AsyncIterator[coredis.Redis[str]]:
-    """A connected client (decoded strings) that is closed when the block exits.
+async def open_redis(address: RedisAddress, *,
+                     cluster: bool = False) -> AsyncIterator[coredis.Redis[str]]:
+    """A connected client (decoded strings) that is closed when the block exits. With
+    `cluster`, `address.url` names any node of a Redis Cluster: the client discovers the
+    slot map and follows MOVED and ASK.
 
     Raises `StorageError` when the server does not answer PING.
     """
-    if address.url:
-        client: coredis.Redis[str] = coredis.Redis.from_url(address.url, decode_responses=True)
+    if cluster:
+        if not address.url:
+            raise StorageError("redis: a cluster is named by a redis:// or rediss:// URL")
+        # RedisCluster answers the same commands, pipelines, scripts and pub/sub as Redis
+        client: coredis.Redis[str] = cast(coredis.Redis[str], coredis.RedisCluster.from_url(
+            address.url, decode_responses=True))
+    elif address.url:
+        client = coredis.Redis.from_url(address.url, decode_responses=True)
     else:
         client = coredis.Redis(unix_socket_path=address.unix_socket, decode_responses=True)
     async with client:

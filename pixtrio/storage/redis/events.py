@@ -1,7 +1,7 @@
 """Per-user event streams and their live channel: what websocket sessions deliver and resume.
 
 Every event a user should see is appended to their capped Redis Stream and published on
-their channel in one Lua call (trimming deletes the oldest entries with XDEL, which, unlike
+their channel (trimming deletes the oldest entries with XDEL, which, unlike
 XTRIM, records the newest deleted id: a resume from before it is not `recovered`), so the stream id (the client's resume position) of a live
 event is the id it has in the stream. A stream exists only while its user is online or
 was within the last few minutes (`keep_s`): sessions create and renew it; an event for a
@@ -9,11 +9,11 @@ user without one is dropped (they refetch over REST when they come back), which 
 keeps a fan-out to many offline followers from writing to their streams. Events older
 than `keep_s` are dropped as well, so a stream holds its user's last few minutes.
 
-The scripts take user ids and make key and channel names from templates, so a delivery
-to ten thousand users sends ten thousand short arguments. Users are spread over
-`BUCKETS` channels, and one call publishes one message per bucket
-however many of its users get the event, so a process's subscriber parses one message
-for many sessions rather than one per user. Channel messages are text:
+A delivery appends with one script call per user (each stream is its user's slot),
+pipelined over the lean client, then publishes (SPUBLISH on a cluster: see `bus`). Users are spread over `BUCKETS`
+channels, and a delivery publishes one message per bucket however many of its users get
+the event, so a process's subscriber parses one message for many sessions rather than one
+per user. Channel messages are text:
 `E <user>:<id>,<user>:<id>… <event JSON>` for an event (each user with the id the event
 has in their stream) and `R <user> <token hash>` when a token was revoked.
 """
@@ -23,92 +23,18 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import coredis
 
 from pixtrio.storage.redis import keys
 from pixtrio.storage.redis.client import redis_errors
+from pixtrio.storage.redis.lean import Call, LeanRedis, Script, command, evalsha
+from pixtrio.storage.redis.scripts import source
 
-_DELIVER = """
-local cap, event, slack = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
-local stream_key, channel_name, buckets = ARGV[4], ARGV[5], tonumber(ARGV[6])
-local delivered, targets, channels = 0, {}, {}
-for i = 7, #ARGV do
-  local user = ARGV[i]
-  local key = string.format(stream_key, user)
-  if redis.call('EXISTS', key) == 1 then
-    local id = redis.call('XADD', key, '*', 'e', event)
-    if redis.call('XLEN', key) > cap + slack then
-      local old, ids = redis.call('XRANGE', key, '-', '+', 'COUNT', slack), {}
-      for j, entry in ipairs(old) do ids[j] = entry[1] end
-      redis.call('XDEL', key, unpack(ids))
-    end
-    local bucket = 0  -- user id modulo buckets, digit by digit (ids exceed a double)
-    for k = 1, #user do bucket = (bucket * 10 + string.byte(user, k) - 48) % buckets end
-    local channel = string.format(channel_name, bucket)
-    if not targets[channel] then
-      targets[channel] = {}
-      channels[#channels + 1] = channel
-    end
-    local list = targets[channel]
-    list[#list + 1] = user .. ':' .. id
-    delivered = delivered + 1
-  end
-end
-for _, channel in ipairs(channels) do
-  redis.call('PUBLISH', channel, 'E ' .. table.concat(targets[channel], ',') .. ' ' .. event)
-end
-return delivered
-"""
-
-_CREATE = """
-local function create(key)
-  redis.call('XDEL', key, redis.call('XADD', key, '*', 'o', '1'))
-end
-"""
-"""Makes an empty stream whose deleted-id mark is now: nothing before it is recoverable."""
-
-_KEEP = _CREATE + """
-local now = redis.call('TIME')
-local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-local cutoff = string.format('%d', now_ms - tonumber(ARGV[1]) * 1000)
-for _, key in ipairs(KEYS) do
-  if redis.call('EXISTS', key) == 0 then
-    create(key)
-  else
-    local old, ids = redis.call('XRANGE', key, '-', cutoff, 'COUNT', 1000), {}
-    for j, entry in ipairs(old) do ids[j] = entry[1] end
-    if #ids > 0 then redis.call('XDEL', key, unpack(ids)) end
-  end
-  redis.call('EXPIRE', key, ARGV[1])
-end
-return #KEYS
-"""
-"""Keep online users' streams (creating missing ones) and drop events older than
-`keep_s`: a client away that long refetches anyway, and a stream's size stays bounded by
-its recent traffic, not by how long its user has been online."""
-
-_RESUME = _CREATE + """
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  create(KEYS[1])
-  redis.call('EXPIRE', KEYS[1], ARGV[1])
-  return false
-end
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-if ARGV[2] == '' then return false end
-local info = redis.call('XINFO', 'STREAM', KEYS[1])
-local deleted, last = '0-0', '0-0'
-for i = 1, #info, 2 do
-  if info[i] == 'max-deleted-entry-id' then deleted = info[i + 1] end
-  if info[i] == 'last-generated-id' then last = info[i + 1] end
-end
-return {deleted, last, redis.call('XRANGE', KEYS[1], '(' .. ARGV[2], '+', 'COUNT', ARGV[3])}
-"""
-"""Keep (or create) a user's stream and read what followed a resume position: a stream
-that had to be created cannot recover anything."""
-
-_PLACEHOLDER = cast(int, "%s")  # where the script's string.format puts a user id or bucket
+_APPEND = Script(source("events_append"))
+_KEEP = source("stream_create.part", "events_keep")
+_RESUME = source("stream_create.part", "events_resume")
 
 DELIVER_BATCH = 1000
 """Users written per script call when one event goes to many users."""
@@ -146,35 +72,45 @@ class Replay:
 
 
 class EventStreams:
-    def __init__(self, client: coredis.Redis[str], *, keep_s: int, maxlen: int) -> None:
+    def __init__(self, client: coredis.Redis[str], lean: LeanRedis, *, keep_s: int,
+                 maxlen: int) -> None:
         self._client = client
+        self._lean = lean
         self._keep_s = keep_s
         self._maxlen = maxlen
-        self._deliver = client.register_script(_DELIVER)
         self._keep = client.register_script(_KEEP)
         self._resume = client.register_script(_RESUME)
 
     async def deliver(self, user_ids: Sequence[int], event_json: str) -> int:
         """Append `event_json` to the stream of each user that has one and publish it on
-        their channel, `DELIVER_BATCH` users a call; returns how many got it. Cancelled
-        midway, the batches already sent stay delivered."""
+        their channels, `DELIVER_BATCH` users a round trip (per node); returns how many
+        got it. Cancelled midway, the batches already sent stay delivered."""
         delivered = 0
+        args: list[str | int] = [self._maxlen, event_json, max(1, self._maxlen // 16)]
         for start in range(0, len(user_ids), DELIVER_BATCH):
             batch = user_ids[start:start + DELIVER_BATCH]
-            with redis_errors():
-                delivered += int(await self._deliver(keys=[], args=[
-                    self._maxlen, event_json, max(1, self._maxlen // 16),
-                    keys.events(_PLACEHOLDER), keys.bus_channel(_PLACEHOLDER), BUCKETS,
-                    *batch]))
+            ids = await self._lean.execute([evalsha(_APPEND, [keys.events(u)], args)
+                                            for u in batch])
+            targets: dict[int, list[str]] = {}
+            for user_id, [entry_id] in zip(batch, ids, strict=True):
+                if entry_id:
+                    targets.setdefault(bucket_of(user_id), []).append(
+                        f"{user_id}:{entry_id.decode()}")
+            if targets:
+                await self._lean.execute([self._publish(bucket, f"E {','.join(users)} {event_json}")
+                                          for bucket, users in targets.items()])
+                delivered += sum(map(len, targets.values()))
         return delivered
 
     async def keep(self, user_ids: Sequence[int]) -> None:
         """Create the streams of online users that lack one, keep them `keep_s` more, and
-        drop their events older than `keep_s`."""
+        drop their events older than `keep_s`: one script call per stream, pipelined."""
         for start in range(0, len(user_ids), DELIVER_BATCH):
             with redis_errors():
-                await self._keep(keys=[keys.events(u) for u in user_ids[start:start + DELIVER_BATCH]],
-                                 args=[self._keep_s])
+                async with self._client.pipeline(transaction=False) as pipe:
+                    for user_id in user_ids[start:start + DELIVER_BATCH]:
+                        self._keep(keys=[keys.events(user_id)], args=[self._keep_s],
+                                   client=pipe)
 
     async def resume(self, user_id: int, since: str | None) -> Replay:
         """Keep the user's stream for `keep_s` more (creating it if need be) and return
@@ -195,6 +131,13 @@ class EventStreams:
 
     async def revoke(self, user_id: int, token_hash_hex: str) -> None:
         """Tell every process that sessions of this token must close."""
-        with redis_errors():
-            await self._client.publish(keys.bus_channel(bucket_of(user_id)),
-                                       f"R {user_id} {token_hash_hex}")
+        await self._lean.execute([self._publish(bucket_of(user_id),
+                                                f"R {user_id} {token_hash_hex}")])
+
+    def _publish(self, bucket: int, message: str) -> Call:
+        """Publishing on a bucket's channel: sharded (SPUBLISH, to the node owning the
+        channel's slot) on a cluster, where a plain PUBLISH reaches every node."""
+        channel = keys.bus_channel(bucket)
+        if self._lean.cluster:
+            return command("SPUBLISH", channel, message, route=channel)
+        return command("PUBLISH", channel, message)

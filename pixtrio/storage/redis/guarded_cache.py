@@ -14,31 +14,10 @@ from typing import NamedTuple
 import coredis
 
 from pixtrio.storage.redis.client import redis_errors
+from pixtrio.storage.redis.scripts import source
 
-_FILL = """
-for i, key in ipairs(KEYS) do
-  if i % 2 == 1 then
-    local gen = redis.call('GET', KEYS[i + 1]) or ''
-    if gen == ARGV[i] then
-      redis.call('SET', key, ARGV[i + 1], 'NX', 'EX', ARGV[#ARGV])
-    end
-  end
-end
-return 0
-"""
-"""KEYS: value, generation pairs; ARGV: expected generation, value pairs, then the TTL."""
-
-_CHANGED = """
-redis.call('INCR', KEYS[2])
-redis.call('EXPIRE', KEYS[2], 2 * tonumber(ARGV[2]))
-local tombstone = ARGV[3]
-if tombstone == '' or ARGV[1] == tombstone or redis.call('GET', KEYS[1]) ~= tombstone then
-  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-end
-return 0
-"""
-"""KEYS: value, generation; ARGV: the new value (or the tombstone), the TTL, the tombstone
-('' for none). A tombstone is never replaced."""
+_FILL = source("cache_fill")
+_CHANGED = source("cache_changed")
 
 
 class Fill(NamedTuple):
@@ -50,19 +29,22 @@ class Fill(NamedTuple):
 
 class GuardedCache:
     def __init__(self, client: coredis.Redis[str], *, ttl_s: int, tombstone: str = "") -> None:
+        self._client = client
         self._ttl_s = ttl_s
         self._tombstone = tombstone
         self._fill = client.register_script(_FILL)
         self._changed = client.register_script(_CHANGED)
 
     async def fill(self, fills: Sequence[Fill]) -> None:
-        """Set each value (unless it exists) only if its generation is still the one seen."""
+        """Set each value (unless it exists) only if its generation is still the one seen;
+        one script call per value (its key and generation share a slot), pipelined."""
         if not fills:
             return
-        names = [name for f in fills for name in (f.key, f.generation_key)]
-        args = [value for f in fills for value in (f.seen_generation, f.value)]
         with redis_errors():
-            await self._fill(keys=names, args=[*args, str(self._ttl_s)])
+            async with self._client.pipeline(transaction=False) as pipe:
+                for f in fills:
+                    self._fill(keys=[f.key, f.generation_key],
+                               args=[f.seen_generation, f.value, str(self._ttl_s)], client=pipe)
 
     async def changed(self, key: str, generation_key: str, value: str) -> None:
         """After a change in the store: bump the generation and store `value` (unless the

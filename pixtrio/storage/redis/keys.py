@@ -1,7 +1,13 @@
 """Every Redis key name Pixtrio uses, built here and nowhere else.
 
-Keys that belong to one user carry a `{u:<id>}` hash tag so a Redis Cluster keeps a
-user's keys on one slot.
+Every key carries its owner's hash tag, so a Redis Cluster keeps an owner's keys on one
+slot and a script can touch them together: `{u:<id>}` for a user's, `{p:<id>}` for a
+post's, `{p:<id>/<n>}` for a post's like-counter shards (spread on purpose), `{t:<hash>}`
+for a token's, `{a:<address>}` for a client address's, an account's tag for its sign-in
+failures, and a tag of their own for the global singletons (`{celebrities}`, `{likes}`).
+A job queue's companions carry its stream's whole name as their tag, so the stream kept
+the name it had before tags (its queued jobs survive the upgrade) and shares their slot.
+Bus channels are not keys: they are named by bucket (see `events`).
 """
 
 PREFIX = "px"
@@ -9,7 +15,7 @@ PREFIX = "px"
 
 def rate_limit(rule: str, subject: str) -> str:
     """GCRA state for one rate-limit rule and subject (a client IP)."""
-    return f"{PREFIX}:rl:{rule}:{subject}"
+    return f"{PREFIX}:rl:{{a:{subject}}}:{rule}"
 
 
 def worker_lease(field: int) -> str:
@@ -31,22 +37,22 @@ def job_stream(queue: str) -> str:
 
 def job_attempts(queue: str) -> str:
     """Hash of job key -> how many times a worker has started it."""
-    return f"{PREFIX}:jobs:{queue}:attempts"
+    return f"{{{job_stream(queue)}}}:attempts"
 
 
 def job_failures(queue: str) -> str:
     """Hash of job key -> how many of its attempts ended in an error or a timeout."""
-    return f"{PREFIX}:jobs:{queue}:failures"
+    return f"{{{job_stream(queue)}}}:failures"
 
 
 def job_entries(queue: str) -> str:
     """Hash of job key -> the stream entry id of its latest job (see `jobs`)."""
-    return f"{PREFIX}:jobs:{queue}:entries"
+    return f"{{{job_stream(queue)}}}:entries"
 
 
 def upload_claim(post_id: int) -> str:
     """Set while an upload URL for `post_id` is being used or once it has been used."""
-    return f"{PREFIX}:upload:{post_id}"
+    return f"{PREFIX}:upload:{{p:{post_id}}}"
 
 
 def timeline(user_id: int) -> str:
@@ -81,37 +87,37 @@ def liked_version(user_id: int) -> str:
 
 def celebrities() -> str:
     """Set of the authors whose posts are pulled at read time instead of pushed."""
-    return f"{PREFIX}:celebrities"
+    return f"{PREFIX}:{{celebrities}}"
 
 
 def post_cache(post_id: int) -> str:
     """A post's metadata as JSON, or a tombstone once deleted."""
-    return f"{PREFIX}:post:{post_id}"
+    return f"{PREFIX}:post:{{p:{post_id}}}"
 
 
 def post_generation(post_id: int) -> str:
     """Bumped on every change to a post, so a cache fill that raced a change is dropped."""
-    return f"{PREFIX}:post:{post_id}:gen"
+    return f"{PREFIX}:post:{{p:{post_id}}}:gen"
 
 
 def author_card(user_id: int) -> str:
     """A user as API.md's post `author` (JSON), as the feed's page read hands it out."""
-    return f"{PREFIX}:card:{user_id}"
+    return f"{PREFIX}:card:{{u:{user_id}}}"
 
 
 def author_card_generation(user_id: int) -> str:
     """Bumped on every change to a user's card, so a fill that raced it is dropped."""
-    return f"{PREFIX}:card:{user_id}:gen"
+    return f"{PREFIX}:card:{{u:{user_id}}}:gen"
 
 
 def like_shard(post_id: int, shard: int) -> str:
-    """One shard of a post's like counter (no hash tag: shards spread over a cluster)."""
-    return f"{PREFIX}:likes:{post_id}:{shard}"
+    """One shard of a post's like counter (a tag per shard: shards spread over a cluster)."""
+    return f"{PREFIX}:likes:{{p:{post_id}/{shard}}}"
 
 
 def likes_dirty() -> str:
     """Set of post ids whose like count changed since the last flush."""
-    return f"{PREFIX}:likes:dirty"
+    return f"{PREFIX}:{{likes}}:dirty"
 
 
 def events(user_id: int) -> str:
@@ -128,7 +134,7 @@ def bus_channel(bucket: int) -> str:
 
 def session_token(token_hash_hex: str) -> str:
     """Cached sign-in of a token for websocket sessions (user id, username, picture)."""
-    return f"{PREFIX}:tok:{token_hash_hex}"
+    return f"{PREFIX}:tok:{{t:{token_hash_hex}}}"
 
 
 def session_tokens_of(user_id: int) -> str:

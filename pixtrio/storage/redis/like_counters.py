@@ -32,8 +32,8 @@ class LikeCounters:
             async with self._client.pipeline(transaction=False) as pipe:
                 pipe.incrby(keys.like_shard(post_id, random.randrange(self.shards)), delta)
                 pipe.sadd(keys.likes_dirty(), [str(post_id)])
-                values = pipe.mget(self._names(post_id))
-            return _total(await values)
+                values = [pipe.get(name) for name in self._names(post_id)]  # shards' slots differ
+            return _total([await value for value in values])
 
     async def totals(self, post_ids: Collection[int]) -> dict[int, int]:
         """Each post's total in one MGET; posts whose shards are all missing are left out."""

@@ -18,72 +18,13 @@ import coredis
 
 from pixtrio.storage.redis import keys
 from pixtrio.storage.redis.client import redis_errors
+from pixtrio.storage.redis.scripts import source
 
 MAX_ADDRESSES = 100
 """Addresses remembered per account, the most recent kept."""
 
-_NOW = """
-local clock = redis.call('TIME')
-local now = clock[1] * 1000 + math.floor(clock[2] / 1000)
-"""
-
-ATTEMPT = _NOW + """
--- One more hit on a GCRA budget: its new state, or nil and the milliseconds to wait.
-local function hit(key, count, period)
-  local tat = tonumber(redis.call('GET', key)) or now
-  if tat < now then tat = now end
-  local new_tat = tat + period / count
-  local wait = new_tat - period - now
-  if wait > 0 then return nil, math.ceil(wait) end
-  return new_tat, 0
-end
-
-local address_tat, account_tat, wait
-if tonumber(ARGV[1]) > 0 then
-  address_tat, wait = hit(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
-  if not address_tat then return {wait, 0} end
-end
-if tonumber(ARGV[3]) > 0 then
-  account_tat, wait = hit(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]))
-  if not account_tat then
-    local seen = tonumber(redis.call('ZSCORE', KEYS[3], ARGV[5]))
-    if not seen or seen <= now - tonumber(ARGV[6]) then return {wait, 0} end
-  end
-end
-if address_tat then
-  redis.call('SET', KEYS[1], tostring(address_tat), 'PX', math.ceil(address_tat - now))
-end
-if account_tat then
-  redis.call('SET', KEYS[2], tostring(account_tat), 'PX', math.ceil(account_tat - now))
-  return {0, 1}
-end
-return {0, 0}
-"""
-"""KEYS: the (account, address) budget, the account's budget, its known addresses.
-ARGV: address count (0: no limit), address period ms, account count (0: no limit),
-account period ms, address, remember ms. Returns {wait ms (0: allowed), 1 if counted
-on the account's budget}."""
-
-SUCCEEDED = _NOW + """
-redis.call('DEL', KEYS[1])
-local refund = tonumber(ARGV[1])
-local tat = refund > 0 and tonumber(redis.call('GET', KEYS[2]))
-if tat then
-  tat = tat - refund
-  if tat > now then
-    redis.call('SET', KEYS[2], tostring(tat), 'PX', math.ceil(tat - now))
-  else
-    redis.call('DEL', KEYS[2])
-  end
-end
-redis.call('ZADD', KEYS[3], now, ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[3]))
-redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -tonumber(ARGV[4]) - 1)
-redis.call('PEXPIRE', KEYS[3], ARGV[3])
-return 0
-"""
-"""KEYS as ATTEMPT's. ARGV: ms to hand back to the account's budget (0: none), address,
-remember ms, most addresses kept."""
+ATTEMPT = source("clock.part", "login_attempt")
+SUCCEEDED = source("clock.part", "login_succeeded")
 
 
 @dataclass(frozen=True)

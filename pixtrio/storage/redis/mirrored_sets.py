@@ -17,31 +17,12 @@ import coredis
 
 from pixtrio.storage.redis import keys
 from pixtrio.storage.redis.client import redis_errors
+from pixtrio.storage.redis.scripts import source
 
 BUILT = "0"
 
-_CHANGED = """
-redis.call('INCR', KEYS[2])
-redis.call('EXPIRE', KEYS[2], 2 * tonumber(ARGV[2]))
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  if ARGV[1] == '1' then redis.call('SADD', KEYS[1], ARGV[3])
-  else redis.call('SREM', KEYS[1], ARGV[3]) end
-end
-return 0
-"""
-"""KEYS: the set, its version; ARGV: 1 (added) or 0 (removed), the TTL, the member."""
-
-_REBUILD = """
-if (redis.call('GET', KEYS[2]) or '') ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1])
-for i = 3, #ARGV, 1000 do
-  redis.call('SADD', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
-end
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-return 1
-"""
-"""KEYS: the set, its version; ARGV: the version seen before reading the store, the TTL,
-then the members (the built marker first)."""
+_CHANGED = source("mirror_changed")
+_REBUILD = source("mirror_rebuild")
 
 
 class MirroredSets:

@@ -11,22 +11,9 @@ from coredis.exceptions import RedisError
 
 from pixtrio.storage.errors import StorageError
 from pixtrio.storage.redis import keys
+from pixtrio.storage.redis.scripts import source
 
-GCRA = """
-local period = tonumber(ARGV[2])
-local interval = period / tonumber(ARGV[1])
-local now_parts = redis.call('TIME')
-local now = now_parts[1] * 1000 + math.floor(now_parts[2] / 1000)
-local tat = tonumber(redis.call('GET', KEYS[1])) or now
-if tat < now then tat = now end
-local new_tat = tat + interval
-local allowed_at = new_tat - period
-if allowed_at > now then
-  return math.ceil(allowed_at - now)
-end
-redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.ceil(new_tat - now))
-return 0
-"""
+GCRA = source("gcra")
 
 
 class GcraLimiter:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from typing import Any, cast
 
 import coredis
 from coredis import PureToken
@@ -19,25 +18,15 @@ from coredis import PureToken
 from pixtrio.storage.redis import keys
 from pixtrio.storage.redis.client import redis_errors
 
-USER_TEMPLATE = keys.session_tokens_of(cast(int, "%s"))
-"""Where string.format puts the user id to name a user's set of cached hashes."""
-
-CACHED_SIGN_IN = """
-local function cached_sign_in(key, ttl, users_set)
-  local raw = redis.call('GETEX', key, 'EX', ttl)
-  local user = raw and string.match(raw, '^%d+')
-  if user then
-    redis.call('EXPIRE', string.format(users_set, user), ttl)
-  end
-  return raw, user
-end
-"""
-"""Lua: a cached sign-in (entries are `<user id> <JSON>`, or the tombstone) and its user
-id, both kept `ttl` longer; nil when not cached. Scripts that sign in (the feed's page
-script too) start with it; `users_set` is `USER_TEMPLATE`."""
-
-_GET = CACHED_SIGN_IN + "return (cached_sign_in(KEYS[1], ARGV[1], ARGV[2]))"
 REVOKED = "revoked"
+
+
+def parse_user_id(entry: str | bytes | None) -> int | None:
+    """The user id a cache entry signs in (entries are `<user id> <JSON>`), else None."""
+    if isinstance(entry, bytes):
+        entry = entry.decode()
+    head = (entry or "").partition(" ")[0]
+    return int(head) if head.isascii() and head.isdigit() else None
 
 
 @dataclass(frozen=True)
@@ -58,14 +47,15 @@ class SessionTokens:
     def __init__(self, client: coredis.Redis[str], *, ttl_s: int) -> None:
         self._client = client
         self._ttl_s = ttl_s
-        self._get = client.register_script(_GET)
 
     async def get(self, token_hash_hex: str) -> Cached | None:
         """The cache entry (kept `ttl_s` longer: a token in use stays cached), or None
         when the token is not cached."""
         with redis_errors():
-            raw: Any = await self._get(keys=[keys.session_token(token_hash_hex)],
-                                       args=[self._ttl_s, USER_TEMPLATE])
+            raw = await self._client.getex(keys.session_token(token_hash_hex), ex=self._ttl_s)
+            user_id = parse_user_id(raw)
+            if user_id is not None:
+                await self._client.expire(keys.session_tokens_of(user_id), self._ttl_s)
         if raw is None:
             return None
         if raw == REVOKED:
@@ -76,12 +66,13 @@ class SessionTokens:
         """Cache a sign-in read from the store, unless the token has an entry already
         (a tombstone above all)."""
         with redis_errors():
-            async with self._client.pipeline(transaction=True) as pipe:
+            async with self._client.pipeline(transaction=False) as pipe:
+                # the user's set first, so it names every entry a change must drop
+                pipe.sadd(keys.session_tokens_of(user.user_id), [token_hash_hex])
+                pipe.expire(keys.session_tokens_of(user.user_id), self._ttl_s)
                 pipe.set(keys.session_token(token_hash_hex),
                          f"{user.user_id} {json.dumps(asdict(user))}", ex=self._ttl_s,
                          condition=PureToken.NX)
-                pipe.sadd(keys.session_tokens_of(user.user_id), [token_hash_hex])
-                pipe.expire(keys.session_tokens_of(user.user_id), self._ttl_s)
 
     async def revoke(self, token_hash_hex: str) -> None:
         """Replace the token's entry with a tombstone."""

@@ -21,6 +21,8 @@ from coredis import PureToken
 
 from pixtrio.storage.redis import keys
 from pixtrio.storage.redis.client import redis_errors
+from pixtrio.storage.redis.lean import LeanRedis, Script, evalsha
+from pixtrio.storage.redis.scripts import source
 
 SENTINEL = "0" * 20
 SENTINEL_SCORE = -1
@@ -29,25 +31,9 @@ SCORE_SHIFT = 10
 TIMELINE_CAP = 800
 AUTHOR_RECENT_CAP = 200
 FANOUT_BATCH = 1000
-"""Sets written per script call (one round trip) during fan-out."""
+"""Sets written per pipeline (one round trip per node) during fan-out."""
 
-_PUSH = """
-local cap, ttl = tonumber(ARGV[1]), ARGV[2]
-local adds = {}
-for i = 3, #ARGV do
-  adds[#adds + 1] = ARGV[i]  -- score, member, score, member, ...
-end
-for _, key in ipairs(KEYS) do
-  local added = redis.call('ZADD', key, unpack(adds))
-  local size = redis.call('ZCARD', key)
-  if size > cap + 1 then
-    redis.call('ZREMRANGEBYRANK', key, 1, -(cap + 1))
-  elseif size == added then
-    redis.call('EXPIRE', key, ttl)  -- created just now: every set gets a TTL when made
-  end
-end
-return #KEYS
-"""
+_PUSH = Script(source("timeline_push"))
 
 
 def member(post_id: int) -> str:
@@ -73,10 +59,10 @@ class Slice:
 
 
 class Timelines:
-    def __init__(self, client: coredis.Redis[str], *, ttl_s: int) -> None:
+    def __init__(self, client: coredis.Redis[str], lean: LeanRedis, *, ttl_s: int) -> None:
         self._client = client
+        self._lean = lean
         self._ttl_s = ttl_s
-        self._push = client.register_script(_PUSH)
 
     async def newest(self, keys_: Sequence[str], *, count: int) -> list[Slice]:
         """The newest `count` ids of each set, in one round trip (a page of the feed reads
@@ -100,15 +86,16 @@ class Timelines:
                 pipe.expire(key, self._ttl_s)
 
     async def push(self, keys_: Sequence[str], post_ids: Sequence[int], *, cap: int) -> None:
-        """Add `post_ids` to every set of `keys_`, trimming each to its newest `cap`, one
-        script call (one round trip, atomic per call) per `FANOUT_BATCH` sets. Cancelled
-        midway, the batches already sent stay written; re-running is harmless."""
+        """Add `post_ids` to every set of `keys_`, trimming each to its newest `cap`: one
+        script call per set (atomic per set), `FANOUT_BATCH` sets a pipeline over the
+        lean client. Cancelled midway, the batches already sent stay written; re-running
+        is harmless."""
         if not post_ids:
             return
         args: list[str | int] = [cap, self._ttl_s, *scored(post_ids)]
         for start in range(0, len(keys_), FANOUT_BATCH):
-            with redis_errors():
-                await self._push(keys=keys_[start:start + FANOUT_BATCH], args=args)
+            await self._lean.execute([evalsha(_PUSH, [key], args)
+                                      for key in keys_[start:start + FANOUT_BATCH]])
 
     async def remove(self, keys_: Sequence[str], post_ids: Sequence[int]) -> None:
         """Take `post_ids` out of every set of `keys_`, `FANOUT_BATCH` sets a round trip."""
