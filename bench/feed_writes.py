@@ -34,6 +34,7 @@ from typing import Any
 import trio
 
 from bench.harness import catch_signals, emit, machine_info
+from pixtrio.features.feed.fanout import FanOut
 from pixtrio.features.feed.service import FeedService
 from pixtrio.features.ids import IdGenerator
 from pixtrio.features.likes.service import LikeService
@@ -130,14 +131,15 @@ async def measure(followers: int, likers: int, runs: int, prefill: int,
         fanout_queue = JobQueue(redis, "fanout")
         notifier = Notifier(EventStreams(redis, lean, keep_s=300, maxlen=1000))
         timelines = TimedTimelines(redis, lean, ttl_s=3600)
-        feed = FeedService(store, timelines,
-                           PostReader(store, cache, counters, media_keys), fanout_queue, notifier,
+        reader = PostReader(store, cache, counters, media_keys)
+        following = following_sets(redis, ttl_s=3600)
+        feed = FeedService(store, timelines, reader,
                            FeedReads(lean, ttl_s=3600, shards=8, token_ttl_s=600),
-                           AuthorCards(redis, ttl_s=600),
-                           following_sets(redis, ttl_s=3600), liked,
-                           celebrity_threshold=max(followers, likers) + 1)
+                           AuthorCards(redis, ttl_s=600), following, liked)
+        fanout = FanOut(store, timelines, feed, reader, fanout_queue, notifier, following,
+                        celebrity_threshold=max(followers, likers) + 1)
         posts = PostService(store, FilesystemBlobStore(tmp / "blobs"), JobQueue(redis, "m"),
-                            JobQueue(redis, "v"), media_keys, feed, cache, counters)
+                            JobQueue(redis, "v"), media_keys, fanout, cache, counters)
         likes = LikeService(store, counters, liked, posts, notifier)
 
         async def ready_post() -> int:
@@ -155,7 +157,7 @@ async def measure(followers: int, likers: int, runs: int, prefill: int,
         for _ in range(runs):
             post_id = await ready_post()
             start = time.perf_counter()
-            await feed.handle(Job("0-0", f"insert:{post_id}", {}))
+            await fanout.handle(Job("0-0", f"insert:{post_id}", {}))
             job_ms.append((time.perf_counter() - start) * 1000)
             fanout_ms.append((timelines.last_push_returned - start) * 1000)
             async with redis.pipeline(transaction=False) as pipe:

@@ -34,6 +34,7 @@ from pixtrio.features.accounts.avatars import AvatarService
 from pixtrio.features.accounts.passwords import Passwords
 from pixtrio.features.accounts.service import AccountService
 from pixtrio.features.comments.service import CommentService
+from pixtrio.features.feed.fanout import FanOut
 from pixtrio.features.feed.service import FeedService
 from pixtrio.features.graph.service import GraphService
 from pixtrio.features.ids import MAX_WORKER, IdGenerator
@@ -156,13 +157,15 @@ def build_services(
     reader = PostReader(store, cache, counters, media_keys)
     events = EventStreams(redis, lean, keep_s=settings.events_keep, maxlen=settings.events_maxlen)
     notifier = Notifier(events)
-    feed = FeedService(store, Timelines(redis, lean, ttl_s=settings.timeline_ttl), reader, fanout_jobs,
-                       notifier, FeedReads(lean, ttl_s=settings.timeline_ttl,
-                                           token_ttl_s=settings.session_token_ttl,
-                                           shards=settings.like_shards), cards,
-                       following_sets(redis, ttl_s=settings.timeline_ttl), liked,
-                       celebrity_threshold=settings.celebrity_threshold)
-    posts = PostService(store, blobs, jobs, video_jobs, media_keys, feed, cache, counters)
+    timelines = Timelines(redis, lean, ttl_s=settings.timeline_ttl)
+    following = following_sets(redis, ttl_s=settings.timeline_ttl)
+    feed = FeedService(store, timelines, reader,
+                       FeedReads(lean, ttl_s=settings.timeline_ttl,
+                                 token_ttl_s=settings.session_token_ttl,
+                                 shards=settings.like_shards), cards, following, liked)
+    fanout = FanOut(store, timelines, feed, reader, fanout_jobs, notifier, following,
+                    celebrity_threshold=settings.celebrity_threshold)
+    posts = PostService(store, blobs, jobs, video_jobs, media_keys, fanout, cache, counters)
     limits = RateLimiter(GcraLimiter(redis), settings.rate_limits)
     session_tokens = SessionTokens(redis, ttl_s=settings.session_token_ttl)
     failures = LoginFailures(
@@ -187,7 +190,7 @@ def build_services(
         ids=ids,
         cursors=Cursors(secret),
         accounts=accounts,
-        graph=GraphService(store, ids, feed, notifier),
+        graph=GraphService(store, ids, fanout, notifier),
         blobs=blobs,
         media_keys=media_keys,
         media_jobs=jobs,
@@ -200,6 +203,7 @@ def build_services(
                               max_bytes=settings.max_avatar_bytes),
         reader=reader,
         feed=feed,
+        fanout=fanout,
         fanout_jobs=fanout_jobs,
         likes=LikeService(store, counters, liked, posts, notifier),
         comments=CommentService(store, ids, posts, cache, notifier),
@@ -291,19 +295,19 @@ async def run_server(
                                           pool)
                 photos = JobRunner(
                     services.media_jobs,
-                    PhotoJobs(store, services.blobs, pool, services.media_keys, services.feed),
+                    PhotoJobs(store, services.blobs, pool, services.media_keys, services.fanout),
                     loops=settings.media_workers,
                     visibility_timeout=settings.media_visibility_timeout,
                 )
                 videos = JobRunner(
                     services.video_jobs,
                     VideoJobs(store, services.blobs, pool, services.media_keys,
-                              video_settings(settings), services.feed),
+                              video_settings(settings), services.fanout),
                     loops=settings.video_workers,
                     visibility_timeout=settings.video_visibility_timeout,
                 )
-                fanout = JobRunner(services.fanout_jobs, services.feed, loops=2,
-                                        visibility_timeout=FANOUT_VISIBILITY_TIMEOUT)
+                fanout = JobRunner(services.fanout_jobs, services.fanout, loops=2,
+                                   visibility_timeout=FANOUT_VISIBILITY_TIMEOUT)
                 async with trio.open_nursery() as media:
                     await media.start(photos.run)
                     await media.start(videos.run)

@@ -21,6 +21,7 @@ import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pixtrio.features.feed.fanout import FanOut
 from pixtrio.features.feed.service import FeedService
 from pixtrio.features.ids import IdGenerator
 from pixtrio.features.likes.service import LikeService
@@ -57,15 +58,16 @@ class World:
     likes: LikeService
     reader: PostReader
     counters: LikeCounters
-    fanout: JobQueue
+    fanout_jobs: JobQueue
+    fanout: FanOut
     ids: IdGenerator
 
     async def drain(self) -> None:
         """Run every queued fan-out job, as the server's fan-out loop would."""
-        await self.fanout.ensure_group()
-        while (job := await self.fanout.take("test", block_ms=1)) is not None:
-            await self.feed.handle(job)
-            await self.fanout.finish(job)
+        await self.fanout_jobs.ensure_group()
+        while (job := await self.fanout_jobs.take("test", block_ms=1)) is not None:
+            await self.fanout.handle(job)
+            await self.fanout_jobs.finish(job)
 
     async def user(self) -> User:
         user_id = self.ids.next_id()
@@ -78,7 +80,7 @@ class World:
                     status="processing", created_at=datetime.now(UTC))
         await self.store.create_post(post)
         await self.store.set_post_status(post.post_id, "ready")
-        await self.feed.post_ready(post.post_id)
+        await self.fanout.post_ready(post.post_id)
         await self.drain()
         return post.post_id
 
@@ -113,17 +115,20 @@ async def open_world(tmp_path: Path, cluster: ValkeyCluster | None) -> AsyncIter
         counters = LikeCounters(redis, shards=4)
         liked = liked_sets(redis, ttl_s=3600)
         reader = PostReader(store, cache, counters, keys)
-        fanout = JobQueue(redis, "fanout")
+        jobs = JobQueue(redis, "fanout")
         notifier = Notifier(EventStreams(redis, lean, keep_s=300, maxlen=100))
-        feed = FeedService(store, Timelines(redis, lean, ttl_s=3600), reader, fanout, notifier,
+        timelines = Timelines(redis, lean, ttl_s=3600)
+        following = following_sets(redis, ttl_s=3600)
+        feed = FeedService(store, timelines, reader,
                            FeedReads(lean, ttl_s=3600, shards=4, token_ttl_s=600),
-                           AuthorCards(redis, ttl_s=600),
-                           following_sets(redis, ttl_s=3600), liked,
-                           celebrity_threshold=THRESHOLD)
+                           AuthorCards(redis, ttl_s=600), following, liked)
+        fanout = FanOut(store, timelines, feed, reader, jobs, notifier, following,
+                        celebrity_threshold=THRESHOLD)
         posts = PostService(store, FilesystemBlobStore(tmp_path / "blobs"), JobQueue(redis, "m"),
-                            JobQueue(redis, "v"), keys, feed, cache, counters)
+                            JobQueue(redis, "v"), keys, fanout, cache, counters)
         likes = LikeService(store, counters, liked, posts, notifier)
-        yield World(store, redis, feed, posts, likes, reader, counters, fanout, IdGenerator(7))
+        yield World(store, redis, feed, posts, likes, reader, counters, jobs, fanout,
+                    IdGenerator(7))
     await store.aclose()
 
 
@@ -176,11 +181,11 @@ async def check_feed_model(world: World, ops: list[tuple[str, int, int]], limit:
             if op == "follow":
                 if await world.store.follow(world.ids.next_id(), people[a].user_id,
                                             people[b].user_id):
-                    await world.feed.followed(people[a].user_id, people[b].user_id)
+                    await world.fanout.followed(people[a].user_id, people[b].user_id)
                 follows.add((a, b))
             else:
                 if await world.store.unfollow(people[a].user_id, people[b].user_id):
-                    await world.feed.unfollowed(people[a].user_id, people[b].user_id)
+                    await world.fanout.unfollowed(people[a].user_id, people[b].user_id)
                 follows.discard((a, b))
             await world.drain()
         elif op == "post":
@@ -198,7 +203,7 @@ async def check_feed_model(world: World, ops: list[tuple[str, int, int]], limit:
 async def test_cursors_are_stable_while_posts_arrive(world: World) -> None:
     reader, author = await world.user(), await world.user()
     await world.store.follow(world.ids.next_id(), reader.user_id, author.user_id)
-    await world.feed.followed(reader.user_id, author.user_id)
+    await world.fanout.followed(reader.user_id, author.user_id)
     old = [await world.post(author) for _ in range(5)]
     first = await world.feed.page(reader.user_id, before=None, limit=2)
     assert [p.post_id for p in first.posts] == old[::-1][:2]
@@ -220,8 +225,8 @@ async def test_posts_sharing_a_score_page_in_id_order(world: World) -> None:
     reader, other, regular, star = [await world.user() for _ in range(4)]
     for fan, author in ((reader, regular), (reader, star), (other, star)):
         await world.store.follow(world.ids.next_id(), fan.user_id, author.user_id)
-        await world.feed.followed(fan.user_id, author.user_id)
-    assert await world.feed.classify(star.user_id)  # pulled at read time
+        await world.fanout.followed(fan.user_id, author.user_id)
+    assert await world.fanout.classify(star.user_id)  # pulled at read time
     older = [await world.post(regular), await world.post(star)]
     group = ((world.ids.next_id() >> SCORE_SHIFT) + 1) << SCORE_SHIFT  # a score of its own
     shared = [await world.post((regular, star)[i % 2], group + i) for i in range(7)]
@@ -238,7 +243,7 @@ async def test_views_follow_a_changed_entry_and_keep_viewers_apart(world: World)
     at once and one viewer's like state never reaches another's view."""
     author, fan = await world.user(), await world.user()
     await world.store.follow(world.ids.next_id(), fan.user_id, author.user_id)
-    await world.feed.followed(fan.user_id, author.user_id)
+    await world.fanout.followed(fan.user_id, author.user_id)
     post_id = await world.post(author)
     await world.likes.like(fan, post_id)
 
@@ -278,7 +283,7 @@ async def test_a_deleted_posts_tombstone_outlives_a_racing_change(world: World) 
 async def test_author_cards_are_filled_by_reads_and_never_undo_a_change(world: World) -> None:
     author, fan = await world.user(), await world.user()
     await world.store.follow(world.ids.next_id(), fan.user_id, author.user_id)
-    await world.feed.followed(fan.user_id, author.user_id)
+    await world.fanout.followed(fan.user_id, author.user_id)
     await world.post(author)
     card = keys.author_card(author.user_id)
     assert await world.redis.get(card) is None
@@ -307,10 +312,10 @@ async def test_following_sets_follow_changes_and_a_racing_rebuild_never_undoes_o
     async def follow(author: User, *, on: bool = True) -> None:
         if on:
             await world.store.follow(world.ids.next_id(), fan.user_id, author.user_id)
-            await world.feed.followed(fan.user_id, author.user_id)
+            await world.fanout.followed(fan.user_id, author.user_id)
         else:
             await world.store.unfollow(fan.user_id, author.user_id)
-            await world.feed.unfollowed(fan.user_id, author.user_id)
+            await world.fanout.unfollowed(fan.user_id, author.user_id)
 
     await follow(first)
     assert not await world.redis.exists([members])  # built by a read, not by a follow
@@ -334,7 +339,7 @@ async def test_spliced_json_views_are_the_views(world: World) -> None:
     """The feed's answer is spliced from kept JSON; it must parse to exactly `views`."""
     author, fan = await world.user(), await world.user()
     await world.store.follow(world.ids.next_id(), fan.user_id, author.user_id)
-    await world.feed.followed(fan.user_id, author.user_id)
+    await world.fanout.followed(fan.user_id, author.user_id)
     photo = {"width": 1080, "height": 720, "placeholder": "data:image/webp;base64,AAA=",
              "blurhash": "LEHV6nWB2yk8", "taken_at": "2026-01-02T03:04:05Z", "camera": "X 100",
              "variants": {"320": {"webp": "media/a/320.webp", "jpeg": "media/a/320.jpg"},
@@ -348,7 +353,7 @@ async def test_spliced_json_views_are_the_views(world: World) -> None:
             post_id=post_id, author_id=author.user_id, kind=kind, status="processing",
             created_at=datetime.now(UTC), caption=caption, hashtags=("tag",), media=media))
         await world.store.set_post_status(post_id, "ready")
-        await world.feed.post_ready(post_id)
+        await world.fanout.post_ready(post_id)
         made.append(post_id)
     await world.drain()
     await world.likes.like(fan, made[0])
@@ -369,7 +374,7 @@ async def test_liked_by_viewer_comes_from_liked_sets_that_follow_every_like(
     author, fan, other = await world.user(), await world.user(), await world.user()
     for viewer in (fan, other):
         await world.store.follow(world.ids.next_id(), viewer.user_id, author.user_id)
-        await world.feed.followed(viewer.user_id, author.user_id)
+        await world.fanout.followed(viewer.user_id, author.user_id)
     first, second = await world.post(author), await world.post(author)
 
     async def liked(viewer: User) -> set[int]:
@@ -401,7 +406,7 @@ async def test_a_lost_timeline_is_rebuilt_on_the_next_read(world: World) -> None
     made = []
     for author in authors:
         await world.store.follow(world.ids.next_id(), reader.user_id, author.user_id)
-        await world.feed.followed(reader.user_id, author.user_id)
+        await world.fanout.followed(reader.user_id, author.user_id)
         made += [await world.post(author) for _ in range(2)]
     await world.redis.flushall()
     assert await world.all_pages(reader, 4) == sorted(made, reverse=True)
@@ -468,15 +473,15 @@ async def test_posts_made_while_pulled_reach_followers_when_pushed_again(world: 
     author, fans = await world.user(), [await world.user() for _ in range(THRESHOLD)]
     for fan in fans:
         await world.store.follow(world.ids.next_id(), fan.user_id, author.user_id)
-        await world.feed.followed(fan.user_id, author.user_id)
+        await world.fanout.followed(fan.user_id, author.user_id)
     assert await world.all_pages(fans[0], 3) == []  # builds the timeline
     pulled = await world.post(author)  # a celebrity now: not pushed, merged at read time
-    assert await world.feed.classify(author.user_id)
+    assert await world.fanout.classify(author.user_id)
     assert await world.all_pages(fans[0], 3) == [pulled]
     await world.store.unfollow(fans[1].user_id, author.user_id)
-    await world.feed.unfollowed(fans[1].user_id, author.user_id)
+    await world.fanout.unfollowed(fans[1].user_id, author.user_id)
     await world.drain()  # below the threshold: the backfill pushes what was pulled
-    assert not await world.feed.classify(author.user_id)
+    assert not await world.fanout.classify(author.user_id)
     pushed = await world.post(author)
     assert await world.all_pages(fans[0], 3) == [pushed, pulled]
     assert await world.all_pages(fans[1], 3) == []

@@ -14,6 +14,7 @@ from pixtrio.edge.realtime import Realtime
 from pixtrio.features.accounts.avatars import AvatarService
 from pixtrio.features.accounts.service import AccountService
 from pixtrio.features.comments.service import CommentService
+from pixtrio.features.feed.fanout import FanOut
 from pixtrio.features.feed.service import FeedService
 from pixtrio.features.graph.service import GraphService
 from pixtrio.features.ids import IdGenerator
@@ -47,6 +48,7 @@ class Services:
     avatars: AvatarService
     reader: PostReader
     feed: FeedService
+    fanout: FanOut
     fanout_jobs: JobQueue
     likes: LikeService
     comments: CommentService

@@ -1,11 +1,5 @@
-"""The home feed: hybrid fan-out into Redis timelines, merged with pulled celebrities.
-
-Authors with fewer followers than the celebrity threshold are pushed: once a post is
-ready, a durable fan-out job adds its id to every follower's timeline. Authors at or above
-it are pulled: their recent posts are merged into each follower's page at read time. A
-post can reach a timeline both ways around a threshold crossing; pages are deduplicated,
-and an author who drops below the threshold has their recent posts pushed (backfill), so
-crossing either way neither loses nor repeats a post.
+"""Reading the home feed: a page of the viewer's Redis timeline merged with the recent posts
+of the pulled authors (celebrities) the viewer follows (the writing side is `fanout.py`).
 
 Reading a page costs a constant number of round trips (docs/design.md: "The feed is
 hybrid fan-out"): pages are filtered to ready posts by the viewer or someone the viewer
@@ -18,18 +12,15 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from pixtrio.features.notify import Notifier
 from pixtrio.features.posts.reader import PostReader
-from pixtrio.features.views import author_card, author_view
+from pixtrio.features.views import author_card
 from pixtrio.storage.errors import StorageError
 from pixtrio.storage.metadata import MetadataStore
-from pixtrio.storage.redis import keys
 from pixtrio.storage.redis.author_cards import AuthorCards
 from pixtrio.storage.redis.feed_reads import FeedReads, PageRead
-from pixtrio.storage.redis.jobs import Job, JobQueue
 from pixtrio.storage.redis.mirrored_sets import MirroredSets
 from pixtrio.storage.redis.timelines import AUTHOR_RECENT_CAP, TIMELINE_CAP, Timelines
-from pixtrio.storage.types import Post, User
+from pixtrio.storage.types import Post
 
 log = logging.getLogger("pixtrio.feed")
 
@@ -59,10 +50,11 @@ class FeedPage:
 
 
 class FeedService:
+    """Reading the home feed a page at a time (the writing is `fanout.FanOut`'s)."""
+
     def __init__(self, store: MetadataStore, timelines: Timelines, reader: PostReader,
-                 jobs: JobQueue, notifier: Notifier, reads: FeedReads, cards: AuthorCards,
-                 following: MirroredSets, liked: MirroredSets, *,
-                 celebrity_threshold: int) -> None:
+                 reads: FeedReads, cards: AuthorCards, following: MirroredSets,
+                 liked: MirroredSets) -> None:
         self._store = store
         self._cards = cards
         self._following = following
@@ -70,11 +62,6 @@ class FeedService:
         self._timelines = timelines
         self._reads = reads
         self._reader = reader
-        self._jobs = jobs
-        self._notifier = notifier
-        self.celebrity_threshold = celebrity_threshold
-
-    # reading
 
     async def page(self, viewer_id: int, *, before: int | None, limit: int) -> FeedPage:
         """Ready posts of the viewer and of those the viewer follows, newest first, below
@@ -156,108 +143,19 @@ class FeedService:
     async def _rebuild(self, owner: int, *, timeline: bool) -> None:
         """Build a missing timeline (or author's recent set) from the metadata store."""
         if timeline:
-            key, cap = keys.timeline(owner), TIMELINE_CAP
             authors = [*await self._store.following_ids(owner), owner]
+            recent = await self._store.recent_ready_post_ids(authors, limit=TIMELINE_CAP)
+            await self._timelines.rebuild_timeline(owner, [post_id for post_id, _ in recent])
         else:
-            key, cap, authors = keys.author_recent(owner), AUTHOR_RECENT_CAP, [owner]
-        recent = await self._store.recent_ready_post_ids(authors, limit=cap)
-        await self._timelines.rebuild(key, [post_id for post_id, _ in recent], cap=cap)
-        log.info("rebuilt %s from %d posts", key, len(recent))
+            recent = await self._store.recent_ready_post_ids([owner], limit=AUTHOR_RECENT_CAP)
+            await self._timelines.rebuild_recent(owner, [post_id for post_id, _ in recent])
+        log.info("rebuilt the %s of %d from %d posts",
+                 "timeline" if timeline else "recent posts", owner, len(recent))
 
-    async def _recent_of(self, author_id: int) -> list[int]:
+    async def recent_of(self, author_id: int) -> list[int]:
         """An author's recent ready posts, newest first (their set rebuilt if missing)."""
-        key = keys.author_recent(author_id)
-        [recent] = await self._timelines.newest([key], count=AUTHOR_RECENT_CAP)
+        recent = await self._timelines.recent_of(author_id)
         if not recent.built:
             await self._rebuild(author_id, timeline=False)
-            [recent] = await self._timelines.newest([key], count=AUTHOR_RECENT_CAP)
+            recent = await self._timelines.recent_of(author_id)
         return recent.post_ids
-
-    # changes
-
-    async def post_ready(self, post_id: int) -> None:
-        """Queue the fan-out of a post that just became ready."""
-        await self._jobs.add(f"insert:{post_id}")
-
-    async def post_deleted(self, post: Post) -> None:
-        """Take a deleted post out of its author's sets now and every follower's timeline
-        soon (a fan-out job); reads never show it meanwhile."""
-        await self._timelines.remove([keys.author_recent(post.author_id),
-                                      keys.timeline(post.author_id)], [post.post_id])
-        await self._jobs.add(f"remove:{post.post_id}", author=str(post.author_id))
-
-    async def followed(self, follower_id: int, followee_id: int) -> None:
-        """After a follow in the store: merge the followee's recent posts into the
-        follower's timeline."""
-        await self._following.changed(follower_id, followee_id, present=True)
-        recent = await self._recent_of(followee_id)
-        await self._timelines.push([keys.timeline(follower_id)], recent, cap=TIMELINE_CAP)
-        await self.classify(followee_id)
-
-    async def unfollowed(self, follower_id: int, followee_id: int) -> None:
-        """After an unfollow in the store: take the followee's recent posts out of the
-        follower's timeline."""
-        await self._following.changed(follower_id, followee_id, present=False)
-        recent = await self._recent_of(followee_id)
-        await self._timelines.remove([keys.timeline(follower_id)], recent)
-        await self.classify(followee_id)
-
-    async def classify(self, author_id: int) -> bool:
-        """Put the author in or out of the pulled set by their follower count now; True if
-        pulled. An author leaving it gets their recent posts pushed (a backfill job)."""
-        return await self._classify(author_id, await self._store.get_user(author_id))
-
-    async def _classify(self, author_id: int, author: User | None) -> bool:
-        celebrity = author is not None and author.followers_count >= self.celebrity_threshold
-        if await self._timelines.set_celebrity(author_id, celebrity) and not celebrity:
-            await self._jobs.add(f"backfill:{author_id}")
-        return celebrity
-
-    # fan-out jobs
-
-    async def handle(self, job: Job) -> None:
-        """Run one fan-out job (the `JobHandler` of the "fanout" queue); idempotent."""
-        action, _, raw_id = job.key.partition(":")
-        if action == "insert":
-            await self._fan_out(int(raw_id))
-        elif action == "remove":
-            await self._fan_out_removal(int(raw_id), int(job.fields["author"]))
-        elif action == "backfill":
-            await self._backfill(int(raw_id))
-        else:
-            log.warning("unknown fan-out job %r", job.key)
-
-    async def give_up(self, job: Job, reason: str) -> None:
-        log.error("fan-out job %s given up: %s", job.key, reason)
-
-    async def _fan_out(self, post_id: int) -> None:
-        post = await self._store.get_post(post_id)
-        if post is None or post.status != "ready":
-            return
-        author = post.author_id
-        await self._reader.start_counting(post_id)
-        await self._timelines.push([keys.author_recent(author)], [post_id], cap=AUTHOR_RECENT_CAP)
-        await self._timelines.push([keys.timeline(author)], [post_id], cap=TIMELINE_CAP)
-        author_user = await self._store.get_user(author)
-        pulled = await self._classify(author, author_user)
-        followers = await self._store.follower_ids(author)
-        if not pulled:
-            await self._timelines.push([keys.timeline(f) for f in followers], [post_id],
-                                       cap=TIMELINE_CAP)
-            log.info("post %d fanned out to %d timelines", post_id, len(followers))
-        if author_user is not None:  # online followers (and the author's devices) see it live
-            [view] = await self._reader.views(None, [post],
-                                              authors={author: author_view(author_user)})
-            await self._notifier.feed_insert([author, *followers], view)
-
-    async def _fan_out_removal(self, post_id: int, author: int) -> None:
-        """The author's own sets were cleaned by `post_deleted` before this was queued."""
-        followers = await self._store.follower_ids(author)
-        await self._timelines.remove([keys.timeline(f) for f in followers], [post_id])
-        await self._notifier.post_deleted([author, *followers], post_id)
-
-    async def _backfill(self, author: int) -> None:
-        recent = await self._recent_of(author)
-        followers = await self._store.follower_ids(author)
-        await self._timelines.push([keys.timeline(f) for f in followers], recent,
-                                   cap=TIMELINE_CAP)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pixtrio.features.accounts.service import USERNAME, normalise_username
 from pixtrio.features.errors import InvalidField, not_found
-from pixtrio.features.feed.service import FeedService
+from pixtrio.features.feed.fanout import FanOut
 from pixtrio.features.ids import IdGenerator
 from pixtrio.features.notify import Notifier
 from pixtrio.storage.metadata import MetadataStore
@@ -12,11 +12,11 @@ from pixtrio.storage.types import Page, User
 
 
 class GraphService:
-    def __init__(self, store: MetadataStore, ids: IdGenerator, feed: FeedService,
+    def __init__(self, store: MetadataStore, ids: IdGenerator, fanout: FanOut,
                  notifier: Notifier) -> None:
         self._store = store
         self._ids = ids
-        self._feed = feed
+        self._fanout = fanout
         self._notifier = notifier
 
     async def find(self, username: str) -> User:
@@ -41,7 +41,7 @@ class GraphService:
             raise InvalidField("username", "you cannot follow yourself")
         added = await self._store.follow(self._ids.next_id(), viewer.user_id, target.user_id)
         # Even when the follow existed: a retry redoes what a failed call left undone.
-        await self._feed.followed(viewer.user_id, target.user_id)
+        await self._fanout.followed(viewer.user_id, target.user_id)
         if added:
             await self._notifier.notification(target.user_id, "follow", viewer)
 
@@ -49,7 +49,7 @@ class GraphService:
         """Stop following `username`; idempotent. Raises `NotFound`."""
         target = await self.find(username)
         await self._store.unfollow(viewer.user_id, target.user_id)
-        await self._feed.unfollowed(viewer.user_id, target.user_id)  # a retry redoes it too
+        await self._fanout.unfollowed(viewer.user_id, target.user_id)  # a retry redoes it too
 
     async def followers(self, username: str, *, before: int | None, limit: int) -> Page[User]:
         user = await self.find(username)

@@ -7,7 +7,7 @@ from typing import Any
 
 from pixtrio.actors.worker_pool import WorkerPool
 from pixtrio.codecs.photos import MediaRejected, PhotoResult, process_photo
-from pixtrio.features.feed.service import FeedService
+from pixtrio.features.feed.fanout import FanOut
 from pixtrio.features.media.keys import MediaKeys
 from pixtrio.features.media.renditions import scratch_dir, store_renditions
 from pixtrio.storage.blobs import BlobStore
@@ -22,13 +22,13 @@ class PhotoJobs:
 
     def __init__(
         self, store: MetadataStore, blobs: BlobStore, pool: WorkerPool, media_keys: MediaKeys,
-        feed: FeedService,
+        fanout: FanOut,
     ) -> None:
         self._store = store
         self._blobs = blobs
         self._pool = pool
         self._keys = media_keys
-        self._feed = feed
+        self._fanout = fanout
 
     async def handle(self, job: Job) -> None:
         """Make the variants and mark the post ready (or failed, for an unusable image).
@@ -50,7 +50,7 @@ class PhotoJobs:
             variants = await store_renditions(
                 self._blobs, workdir, result.variants, lambda name: self._keys.post_file(post_id, name)
             )
-        if await mark_ready(self._store, self._blobs, self._keys, self._feed, post_id,
+        if await mark_ready(self._store, self._blobs, self._keys, self._fanout, post_id,
                             media_fields(result, variants)):
             log.info("post %d ready", post_id)
 
@@ -59,14 +59,14 @@ class PhotoJobs:
 
 
 async def mark_ready(store: MetadataStore, blobs: BlobStore, media_keys: MediaKeys,
-                     feed: FeedService, post_id: int, media: dict[str, Any]) -> bool:
+                     fanout: FanOut, post_id: int, media: dict[str, Any]) -> bool:
     """Record a processed post's `media`, make it ready and queue its fan-out. False when
     the post was deleted meanwhile; the renditions just stored for it are then removed."""
     if await store.update_post(post_id, media=media) is None or \
             await store.set_post_status(post_id, "ready") is None:
         await blobs.delete_prefix(media_keys.post_root(post_id))
         return False
-    await feed.post_ready(post_id)
+    await fanout.post_ready(post_id)
     return True
 
 

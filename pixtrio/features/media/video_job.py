@@ -20,7 +20,7 @@ from pixtrio.codecs.transcode import (
     poster_command,
     progressive,
 )
-from pixtrio.features.feed.service import FeedService
+from pixtrio.features.feed.fanout import FanOut
 from pixtrio.features.media.keys import MediaKeys
 from pixtrio.features.media.photo_job import mark_ready, media_fields
 from pixtrio.features.media.renditions import content_type, scratch_dir, store_renditions
@@ -52,8 +52,8 @@ class VideoJobs:
     """
 
     def __init__(self, store: MetadataStore, blobs: BlobStore, pool: WorkerPool,
-                 media_keys: MediaKeys, settings: VideoSettings, feed: FeedService) -> None:
-        self._feed = feed
+                 media_keys: MediaKeys, settings: VideoSettings, fanout: FanOut) -> None:
+        self._fanout = fanout
         self._store = store
         self._blobs = blobs
         self._pool = pool
@@ -92,7 +92,7 @@ class VideoJobs:
                         await self._fail(post_id, f"the video could not be converted: {exc.reason}")
                         return
             media = await self._store_files(post_id, workdir, media)
-        if await mark_ready(self._store, self._blobs, self._keys, self._feed, post_id, media):
+        if await mark_ready(self._store, self._blobs, self._keys, self._fanout, post_id, media):
             log.info("video post %d ready", post_id)
 
     async def give_up(self, job: Job, reason: str) -> None:

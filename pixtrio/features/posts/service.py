@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from pixtrio.features.errors import Conflict, Forbidden, not_found
-from pixtrio.features.feed.service import FeedService
+from pixtrio.features.feed.fanout import FanOut
 from pixtrio.features.media.keys import MediaKeys
 from pixtrio.features.posts.uploads import post_kind
 from pixtrio.features.text import check_text, hashtags, tag_key
@@ -30,13 +30,13 @@ def visible(post: Post, viewer: User | None) -> bool:
 class PostService:
     def __init__(
         self, store: MetadataStore, blobs: BlobStore, photo_jobs: JobQueue, video_jobs: JobQueue,
-        media_keys: MediaKeys, feed: FeedService, cache: PostCache, counters: LikeCounters,
+        media_keys: MediaKeys, fanout: FanOut, cache: PostCache, counters: LikeCounters,
     ) -> None:
         self._store = store
         self._blobs = blobs
         self._queues = {"photo": photo_jobs, "video": video_jobs}
         self._keys = media_keys
-        self._feed = feed
+        self._fanout = fanout
         self._cache = cache
         self._counters = counters
 
@@ -100,7 +100,7 @@ class PostService:
             raise Forbidden("only the author can delete a post")
         await self._store.delete_post(post_id)
         await self._cache.changed(post_id, None)
-        await self._feed.post_deleted(post)
+        await self._fanout.post_deleted(post)
         await self._counters.forget(post_id)
         await self._blobs.delete_prefix(self._keys.post_root(post_id))
         await self._blobs.delete_prefix(self._keys.original(post_id))

@@ -108,6 +108,38 @@ class Timelines:
                     for key in keys_[start:start + FANOUT_BATCH]:
                         pipe.zrem(key, members)
 
+    # by owner: what the feed asks for, with the key names kept here
+
+    async def push_to_timelines(self, user_ids: Sequence[int], post_ids: Sequence[int]) -> None:
+        """`push` into the home timelines of `user_ids`."""
+        await self.push([keys.timeline(u) for u in user_ids], post_ids, cap=TIMELINE_CAP)
+
+    async def push_to_recent(self, author_id: int, post_ids: Sequence[int]) -> None:
+        """`push` into the author's set of recent posts."""
+        await self.push([keys.author_recent(author_id)], post_ids, cap=AUTHOR_RECENT_CAP)
+
+    async def remove_from_timelines(self, user_ids: Sequence[int], post_ids: Sequence[int]
+                                    ) -> None:
+        """`remove` from the home timelines of `user_ids`."""
+        await self.remove([keys.timeline(u) for u in user_ids], post_ids)
+
+    async def remove_from_author(self, author_id: int, post_ids: Sequence[int]) -> None:
+        """`remove` from the author's recent set and own home timeline."""
+        await self.remove([keys.author_recent(author_id), keys.timeline(author_id)], post_ids)
+
+    async def recent_of(self, author_id: int) -> Slice:
+        """The author's newest `AUTHOR_RECENT_CAP` posts."""
+        [recent] = await self.newest([keys.author_recent(author_id)], count=AUTHOR_RECENT_CAP)
+        return recent
+
+    async def rebuild_timeline(self, user_id: int, post_ids: Iterable[int]) -> None:
+        """`rebuild` the user's home timeline."""
+        await self.rebuild(keys.timeline(user_id), post_ids, cap=TIMELINE_CAP)
+
+    async def rebuild_recent(self, author_id: int, post_ids: Iterable[int]) -> None:
+        """`rebuild` the author's set of recent posts."""
+        await self.rebuild(keys.author_recent(author_id), post_ids, cap=AUTHOR_RECENT_CAP)
+
     async def set_celebrity(self, author_id: int, celebrity: bool) -> bool:
         """Put the author in or out of the pulled set; True if that changed anything."""
         with redis_errors():
