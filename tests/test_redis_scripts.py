@@ -31,7 +31,8 @@ async def run(lean: LeanRedis, names: tuple[str, ...], keys: list[str], args: li
 
 TESTED = {"gcra", "login_attempt", "login_succeeded", "timeline_push", "events_append",
           "events_keep", "events_resume", "mirror_changed", "mirror_rebuild", "cache_fill",
-          "cache_changed", "feed_viewer", "feed_recent"}
+          "cache_changed", "feed_viewer", "feed_recent", "lease_take", "lease_renew",
+          "lease_release", "lease_settle"}
 
 
 def test_every_script_has_tests_here_and_builds_no_key_names() -> None:
@@ -195,3 +196,52 @@ async def test_feed_recent_reads_below_a_position_and_says_if_built(clients: Cli
     await redis.zadd(key, {SENTINEL: -1})
     assert await run(lean, script, [key], [0, "", 5, SENTINEL]) == [1, [m(6).encode(),
                                                                         m(5).encode()]]
+
+
+LEASE = ["px:{ids}:worker:5", "px:{ids}:epoch"]
+TAKE, RENEW = ("clock.part", "lease_wait.part", "lease_take"), ("clock.part", "lease_wait.part", "lease_renew")
+
+
+async def test_lease_take_sets_the_epoch_once_and_waits_for_it(clients: Clients) -> None:
+    redis, lean = clients
+    await redis.flushall()  # the fixture settled the table, as a server's own Valkey does
+    assert await run(lean, TAKE, LEASE, ["a", 30_000]) == 30_000  # a new table: wait it out
+    epoch = await redis.get(LEASE[1])
+    assert await run(lean, TAKE, LEASE, ["b", 30_000]) == -1  # held by a
+    await redis.delete([LEASE[0]])
+    assert 0 < await run(lean, TAKE, LEASE, ["b", 30_000]) <= 30_000
+    assert await redis.get(LEASE[1]) == epoch  # the epoch is set once
+    await redis.set(LEASE[1], "0")  # an old epoch: no wait
+    await redis.delete([LEASE[0]])
+    assert await run(lean, TAKE, LEASE, ["c", 30_000]) == 0
+    assert await redis.get(LEASE[0]) == "c" and 0 < await redis.pttl(LEASE[0]) <= 30_000
+
+
+async def test_lease_renew_extends_its_own_retakes_a_lost_one_and_never_makes_an_epoch(
+        clients: Clients) -> None:
+    redis, lean = clients
+    await redis.set(LEASE[0], "a", px=1_000)
+    assert await run(lean, RENEW, LEASE, ["a", 30_000]) == 0
+    assert await redis.pttl(LEASE[0]) > 1_000  # extended
+    assert await run(lean, RENEW, LEASE, ["b", 30_000]) == -1  # not b's
+    await redis.delete([LEASE[0]])
+    assert await run(lean, RENEW, LEASE, ["a", 30_000]) == 30_000  # lost, no epoch: wait it all
+    assert await redis.get(LEASE[0]) == "a" and not await redis.exists([LEASE[1]])
+
+
+async def test_lease_release_deletes_only_its_holders_key(clients: Clients) -> None:
+    redis, lean = clients
+    await redis.set(LEASE[0], "a")
+    assert await run(lean, ("lease_release",), [LEASE[0]], ["b"]) == 0
+    assert await run(lean, ("lease_release",), [LEASE[0]], ["a"]) == 1
+    assert not await redis.exists([LEASE[0]])
+
+
+async def test_lease_settle_marks_only_an_empty_redis(clients: Clients) -> None:
+    redis, lean = clients
+    await redis.flushall()
+    assert await run(lean, ("clock.part", "lease_settle"), [LEASE[1]], [30_000]) == 1
+    assert await run(lean, TAKE, LEASE, ["a", 30_000]) == 0  # settled: mint at once
+    await redis.delete([LEASE[1]])
+    assert await run(lean, ("clock.part", "lease_settle"), [LEASE[1]], [30_000]) == 0  # a key exists
+    assert not await redis.exists([LEASE[1]])

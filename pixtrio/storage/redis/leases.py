@@ -50,6 +50,7 @@ import trio
 from pixtrio.storage.errors import StorageError
 from pixtrio.storage.redis import keys
 from pixtrio.storage.redis.client import redis_errors
+from pixtrio.storage.redis.scripts import source
 
 log = logging.getLogger("pixtrio.storage")
 
@@ -58,62 +59,10 @@ TTL_SECONDS = 30.0
 RELEASE_SECONDS = 2.0
 """Seconds the release at exit may take (shielded); past them the key simply expires."""
 
-_NOW_MS = """
-local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
-"""
-
-_WAIT_MS = """
-local epoch = tonumber(redis.call('GET', KEYS[2]))
-local wait = ttl
-if epoch then wait = math.max(0, math.min(ttl, epoch + ttl - now)) end
-"""
-
-_TAKE = _NOW_MS + """
-local ttl = tonumber(ARGV[2])
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ttl) then return -1 end
-if redis.call('EXISTS', KEYS[2]) == 0 then
-  redis.call('SET', KEYS[2], string.format('%.0f', now))
-end
-""" + _WAIT_MS + """
-return wait
-"""
-"""KEYS[1] a field's lease, KEYS[2] the lease epoch, ARGV[1] this holder, ARGV[2] the expiry
-in ms: -1 if another holds the field, else the ms until it may be minted on (epoch + expiry,
-the epoch set to now if missing)."""
-
-_RENEW = _NOW_MS + """
-local ttl = tonumber(ARGV[2])
-local holder = redis.call('GET', KEYS[1])
-if holder == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ttl)
-  return 0
-elseif holder then
-  return -1
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
-""" + _WAIT_MS + """
-return wait
-"""
-"""KEYS[1] a field's lease, KEYS[2] the lease epoch, ARGV[1] this holder, ARGV[2] the expiry
-in ms: -1 if another holds the field; 0 if it was extended; if it was lost and re-taken,
-the ms until epoch + expiry (the whole expiry while there is no epoch; none is created)."""
-
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
-"""KEYS[1] a field's lease, ARGV[1] this holder: deletes it only if it is this holder's."""
-
-_SETTLE = _NOW_MS + """
-if redis.call('DBSIZE') ~= 0 then return 0 end
-redis.call('SET', KEYS[1], string.format('%.0f', now - tonumber(ARGV[1])))
-return 1
-"""
-"""KEYS[1] the lease epoch, ARGV[1] the expiry in ms: in an empty Redis, sets the epoch to
-now - expiry and returns 1; else 0."""
+_TAKE = source("clock.part", "lease_wait.part", "lease_take")
+_RENEW = source("clock.part", "lease_wait.part", "lease_renew")
+_RELEASE = source("lease_release")
+_SETTLE = source("clock.part", "lease_settle")
 
 
 async def settle_new_lease_table(client: coredis.Redis[str], *, ttl: float = TTL_SECONDS
