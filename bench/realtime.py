@@ -27,7 +27,7 @@ processes (`pixtrio.v1.msgpack` sessions signed in with the `auth` message):
    probe (`--calibrate` s at `--latency-load` x the closed-loop peak) gives the server's
    CPU a frame, and one core over it is the open-loop peak. (An open loop costs more a
    frame than a closed one, whose backlog batches work: each writer task sends several
-   frames a wake. At 70 % of the closed-loop peak the server ran at 0.8-0.96 of a core.)
+   frames a wake. At 70 % of the closed-loop peak the server ran at 0.76-0.96 of a core.)
    The lower of the two is the reference.
 5. Latency, `--repeat` runs: open loop at `--latency-load` x the reference, each event to
    `--latency-fanout` users (rotating over all of them); each event's `post_id` is the
@@ -675,7 +675,7 @@ async def open_loop_peak(loads: Loads, events: EventStreams, user_ids: list[int]
         cores = meter.cores()
         seconds = time.monotonic() - meter.started
         frames = sum(s["frames"] for s in await loads.ask(cmd="stats", lists=False))
-        us_per_frame = cores["server"] * seconds * 1e6 / frames
+        us_per_frame = cores["server"] * seconds * 1e6 / max(frames, 1)
         probes.append({"target_frames_per_s": round(rate, 1), "frames": frames,
                        "cpu_cores": cores, "server_cpu_us_per_frame": round(us_per_frame, 2),
                        "frames_per_s_per_core": round(1e6 / us_per_frame, 1)})
