@@ -29,7 +29,7 @@ async def run(lean: LeanRedis, names: tuple[str, ...], keys: list[str], args: li
     return await lean.run_script(Script(source(*names)), keys, args)
 
 
-TESTED = {"gcra", "login_attempt", "login_succeeded", "timeline_push", "events_append",
+TESTED = {"gcra", "login_attempt", "login_succeeded", "events_append",
           "events_keep", "events_resume", "mirror_changed", "mirror_rebuild", "cache_fill",
           "cache_changed", "feed_viewer", "feed_recent", "lease_take", "lease_renew",
           "lease_release", "lease_settle"}
@@ -70,17 +70,6 @@ async def test_login_attempts_spend_both_budgets_and_a_success_refunds(clients: 
     assert await redis.exists([LOGIN[0], LOGIN[1]]) == 0  # budget dropped and refunded
     assert await redis.zscore(LOGIN[2], "1.2.3.4") is not None  # a known address now
     assert await run(lean, attempt, LOGIN, args) == [0, 1]
-
-
-async def test_timeline_push_adds_trims_and_gives_new_sets_a_ttl(clients: Clients) -> None:
-    redis, lean = clients
-    key = "px:timeline:{u:1}"
-    await redis.zadd(key, {"0" * 20: -1})
-    await run(lean, ("timeline_push",), [key], [2, 100, 1, "a", 2, "b", 3, "c"])
-    assert await redis.zrange(key, 0, -1) == ("0" * 20, "b", "c")  # sentinel and newest 2
-    assert await redis.ttl(key) == -1  # existed before: its TTL is the rebuild's business
-    await run(lean, ("timeline_push",), ["px:timeline:{u:2}"], [2, 100, 1, "a"])
-    assert 0 < await redis.ttl("px:timeline:{u:2}") <= 100
 
 
 async def test_events_append_writes_only_existing_streams_and_trims(clients: Clients) -> None:

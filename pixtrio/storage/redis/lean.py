@@ -59,10 +59,11 @@ class Script:
 
 
 class Call(NamedTuple):
-    """One command for `LeanRedis.execute`: its arguments, the key whose slot picks the
-    node on a cluster (None: any node), and the script it calls, if it is an EVALSHA."""
+    """One command for `LeanRedis.execute`: its arguments (or the command already in RESP,
+    see `packed`), the key whose slot picks the node on a cluster (None: any node), and
+    the script it calls, if it is an EVALSHA."""
 
-    args: Sequence[Arg]
+    args: Sequence[Arg] | bytes
     route: Arg | None
     script: Script | None
 
@@ -70,6 +71,17 @@ class Call(NamedTuple):
 def command(*args: Arg, route: Arg | None = None) -> Call:
     """A plain command, sent to the node owning `route`'s slot."""
     return Call(args, route, None)
+
+
+def packed(resp: bytes, route: Arg) -> Call:
+    """One command already in RESP (`pack`ed, or built from `bulk` pieces), for callers
+    that send thousands alike and build them from shared byte pieces."""
+    return Call(resp, route, None)
+
+
+def bulk(data: bytes) -> bytes:
+    """One RESP bulk string: a piece of a `packed` command."""
+    return b"$%d\r\n%s\r\n" % (len(data), data)
 
 
 def evalsha(script: Script, keys: Sequence[Arg], args: Sequence[Arg]) -> Call:
@@ -304,7 +316,8 @@ class LeanRedis:
 
     @staticmethod
     async def _pipeline(node: _Node, calls: Sequence[Call], asking: Sequence[bool]) -> list[Any]:
-        payload = b"".join((_ASKING if ask else b"") + pack(c.args)
+        payload = b"".join((_ASKING if ask else b"")
+                           + (c.args if isinstance(c.args, bytes) else pack(c.args))
                            for c, ask in zip(calls, asking, strict=True))
         answers = await node.pipeline(payload, len(calls) + sum(asking))
         if not any(asking):
