@@ -364,15 +364,13 @@ def redis_figures(target: RedisTarget, proc: ServerProcess,
                   viewer_ids: list[int]) -> dict[str, Any]:
     """How many viewers' timelines exist, and Valkey's memory (summed over the nodes)."""
     async def run() -> dict[str, Any]:
-        async with open_redis(target.address(proc), cluster=target.cluster) as redis:
+        async with open_redis(target.address(proc), cluster=target.cluster) as redis, \
+                target.node_clients(proc) as nodes:
             built = 0
             for start in range(0, len(viewer_ids), 1000):
                 names = [keys.timeline(v) for v in viewer_ids[start:start + 1000]]
                 built += await redis.exists(names)
-        used = 0
-        for address in target.node_addresses(proc):
-            async with open_redis(address) as node:
-                used += int(str((await node.info("memory"))["used_memory"]))
+            used = sum([int(str((await node.info("memory"))["used_memory"])) for node in nodes])
         return {"timelines_built": built, "used_memory_mb": round(used / 2**20, 1)}
 
     return trio.run(run)

@@ -3,7 +3,8 @@
 
     with redis_target(args.cluster) as target, \\
             ServerProcess(data_dir, env=target.server_env) as proc:
-        async with open_redis(target.address(proc), cluster=target.cluster) as redis: ...
+        async with open_redis(target.address(proc), cluster=target.cluster) as redis, \
+                target.node_clients(proc) as nodes: ...  # INFO, SCAN, CLIENT LIST per node
         pids = target.valkey_pids(proc)  # every node's, for `harness.cpu_seconds`
 """
 
@@ -12,14 +13,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import coredis
 import trio
 
-from pixtrio.storage.redis.client import RedisAddress
+from pixtrio.storage.redis.client import RedisAddress, open_redis
 from pixtrio.storage.redis.lean import command
 from pixtrio.testing.server_process import ServerProcess
 from pixtrio.testing.valkey_cluster import ValkeyCluster, running_valkey_cluster
@@ -62,11 +64,18 @@ class RedisTarget:
         return RedisAddress(unix_socket=str(described.split("unix:", 1)[1]))
 
     def node_addresses(self, proc: ServerProcess) -> list[RedisAddress]:
-        """Each Valkey behind `proc` on its own, for per-node figures (INFO, CLIENT LIST)
-        summed by the caller: open them with `cluster=False`."""
+        """Each Valkey behind `proc` on its own (a plain client's address, not a cluster's)."""
         if self.valkey_cluster is None:
             return [self.address(proc)]
         return [RedisAddress(url=f"redis://127.0.0.1:{port}") for port in self.valkey_cluster.ports]
+
+    @contextlib.asynccontextmanager
+    async def node_clients(self, proc: ServerProcess) -> AsyncIterator[list[coredis.Redis[str]]]:
+        """A plain client of each Valkey behind `proc`, for per-node figures (INFO, SCAN,
+        CLIENT LIST) the caller sums; closed on exit."""
+        async with contextlib.AsyncExitStack() as stack:
+            yield [await stack.enter_async_context(open_redis(address))
+                   for address in self.node_addresses(proc)]
 
     def valkey_pids(self, proc: ServerProcess) -> list[int]:
         """The Valkey processes behind `proc` (every node of a cluster); empty if unknown."""
