@@ -3,7 +3,7 @@
 
     with redis_target(args.cluster) as target, \\
             ServerProcess(data_dir, env=target.server_env) as proc:
-        async with open_redis(target.address(proc), cluster=target.cluster) as redis, \
+        async with open_redis(target.address(proc), cluster=target.cluster) as redis, \\
                 target.node_clients(proc) as nodes: ...  # INFO, SCAN, CLIENT LIST per node
         pids = target.valkey_pids(proc)  # every node's, for `harness.cpu_seconds`
 """
