@@ -2,13 +2,15 @@
 
     .venv/bin/python -m bench.feed_read [--users 20000] [--follows 200] [--celebrities 5]
         [--posts 200000] [--viewers 2000] [--duration 10] [--rounds 2] [--concurrency 32]
+        [--cluster]
 
 1. Seeds SQLite directly, before the server starts: `--users` users who each follow
    `--follows` others (every `--celebrities` celebrity, followed by everybody, plus
    random others), `--posts` ready photo posts with realistic media JSON and captions
    spread over the last `--days` days (ids made from their `created_at` the way
    `server.ids` makes them), and a bearer token for each of `--viewers` active viewers.
-2. Starts the server on that data dir and puts the celebrities into the pulled set
+2. Starts the server on that data dir (its Redis the embedded Valkey, or with `--cluster`
+   a throwaway 3-primary Valkey Cluster) and puts the celebrities into the pulled set
    (`keys.celebrities()`), as the server does once an author crosses the threshold.
 3. Checks one viewer's first two pages against the feed computed from the seed (posts of
    the viewer and their followees, newest first, celebrity posts included); fails loudly
@@ -18,7 +20,8 @@
 5. Alternates closed-loop rounds `trivial, profile, feed, ...` (every request carries a
    viewer's token, rotating over all active viewers), then runs the feed open loop at
    half of the feed's measured peak. Reports throughputs, latency percentiles, server
-   and Valkey CPU per request, the ratio feed / trivial and the issue's goals.
+   and Valkey CPU per request (summed over a cluster's nodes), the ratio feed / trivial
+   and the issue's goals.
 Never asserts timings.
 """
 
@@ -54,12 +57,13 @@ from bench.harness import (
     summarise,
     warm_up,
 )
+from bench.redis_target import RedisTarget, add_cluster_argument, redis_target
 from pixtrio.features.accounts.service import hash_token
 from pixtrio.features.ids import EPOCH_MS, SEQUENCE_BITS, WORKER_BITS, id_time_ms
 from pixtrio.features.media.keys import MediaKeys
 from pixtrio.secret import load_or_create_secret
 from pixtrio.storage.redis import keys
-from pixtrio.storage.redis.client import RedisAddress, open_redis
+from pixtrio.storage.redis.client import open_redis
 from pixtrio.storage.sqlite import SCHEMA, SqliteStore
 from pixtrio.testing.server_process import ServerProcess
 
@@ -348,30 +352,26 @@ def check_feed(base: str, graph: Seed, viewer: int) -> dict[str, Any]:
 # redis
 
 
-def redis_socket(proc: ServerProcess) -> str:
-    described = next(e["redis"] for e in proc.log_entries() if "redis" in e)
-    return str(described.split("unix:", 1)[1])
-
-
-def mark_celebrities(socket: str, user_ids: list[int]) -> None:
+def mark_celebrities(target: RedisTarget, proc: ServerProcess, user_ids: list[int]) -> None:
     async def run() -> None:
-        async with open_redis(RedisAddress(unix_socket=socket)) as redis:
+        async with open_redis(target.address(proc), cluster=target.cluster) as redis:
             await redis.sadd(keys.celebrities(), [str(u) for u in user_ids])
 
     trio.run(run)
 
 
-def redis_figures(socket: str, viewer_ids: list[int]) -> dict[str, Any]:
-    """How many viewers' timelines exist, and Valkey's memory."""
+def redis_figures(target: RedisTarget, proc: ServerProcess,
+                  viewer_ids: list[int]) -> dict[str, Any]:
+    """How many viewers' timelines exist, and Valkey's memory (summed over the nodes)."""
     async def run() -> dict[str, Any]:
-        async with open_redis(RedisAddress(unix_socket=socket)) as redis:
+        async with open_redis(target.address(proc), cluster=target.cluster) as redis, \
+                target.node_clients(proc) as nodes:
             built = 0
             for start in range(0, len(viewer_ids), 1000):
                 names = [keys.timeline(v) for v in viewer_ids[start:start + 1000]]
                 built += await redis.exists(names)
-            memory = await redis.info("memory")
-            return {"timelines_built": built,
-                    "used_memory_mb": round(int(str(memory["used_memory"])) / 2**20, 1)}
+            used = sum([int(str((await node.info("memory"))["used_memory"])) for node in nodes])
+        return {"timelines_built": built, "used_memory_mb": round(used / 2**20, 1)}
 
     return trio.run(run)
 
@@ -382,16 +382,14 @@ def redis_figures(socket: str, viewer_ids: list[int]) -> dict[str, Any]:
 class Measure:
     """Runs `bench.load` rounds and notes the CPU the server and its Valkey spent in each."""
 
-    def __init__(self, proc: ServerProcess, header_file: Path, concurrency: int) -> None:
+    def __init__(self, proc: ServerProcess, valkey_pids: list[int], header_file: Path,
+                 concurrency: int) -> None:
         self.proc = proc
         self.header_file = header_file
         self.concurrency = concurrency
         assert proc.process is not None
-        self.pids: dict[str, int | None] = {"server": proc.process.pid}
-        try:
-            self.pids["valkey"] = int((proc.data_dir / "valkey" / "valkey.pid").read_text())
-        except (OSError, ValueError):
-            self.pids["valkey"] = None
+        self.pids: dict[str, int | list[int] | None] = {"server": proc.process.pid,
+                                                        "valkey": valkey_pids or None}
 
     def run(self, path: str, duration: float, **kwargs: Any) -> dict[str, Any]:
         before = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
@@ -403,18 +401,17 @@ class Measure:
         return result
 
 
-def measure(proc: ServerProcess, graph: Seed, args: argparse.Namespace,
+def measure(proc: ServerProcess, target: RedisTarget, graph: Seed, args: argparse.Namespace,
             workdir: Path) -> dict[str, Any]:
     base = proc.url
-    socket = redis_socket(proc)
-    mark_celebrities(socket, [graph.user_ids[c] for c in graph.celebrities])
+    mark_celebrities(target, proc, [graph.user_ids[c] for c in graph.celebrities])
     checked = check_feed(base, graph, graph.viewers[0])
     log(f"first page of {checked['viewer']} matches the seed (cold)")
 
     header_file = workdir / "viewers.headers"
     header_file.write_text("".join(f"Authorization: Bearer {graph.tokens[v]}\n"
                                    for v in graph.viewers))
-    load = Measure(proc, header_file, args.concurrency)
+    load = Measure(proc, target.valkey_pids(proc), header_file, args.concurrency)
     log(f"cold pass: one feed read for each of {len(graph.viewers):,} viewers")
     cold = load.run(FEED, 600.0, requests=len(graph.viewers))
     if cold["errors"] or cold["requests"] != len(graph.viewers):
@@ -422,7 +419,7 @@ def measure(proc: ServerProcess, graph: Seed, args: argparse.Namespace,
     check_feed(base, graph, graph.viewers[1])
     check_feed(base, graph, graph.viewers[0])
     log("pages match the seed (warm)")
-    redis = redis_figures(socket, [graph.user_ids[v] for v in graph.viewers])
+    redis = redis_figures(target, proc, [graph.user_ids[v] for v in graph.viewers])
 
     followed = [u for u in graph.followees[graph.viewers[0]] if u not in graph.celebrities]
     profile = f"/api/users/{graph.usernames[followed[0]]}"  # a regular user the viewer follows
@@ -473,7 +470,7 @@ def measure(proc: ServerProcess, graph: Seed, args: argparse.Namespace,
                                        if cold.get("server_cpu_s") is not None else None),
         },
         "check": {**checked, "matches_seed": "cold and warm"},
-        "redis": redis,
+        "redis": {**target.describe(), **redis},
         "paths": paths,
     }
 
@@ -503,6 +500,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=32, help="connections")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="seed into this new directory and keep it (default: a temp dir)")
+    add_cluster_argument(parser)
     args = parser.parse_args(argv)
     if args.follows >= args.users or args.celebrities > args.follows or args.viewers < 2:
         parser.error("need --follows < --users, --celebrities <= --follows, --viewers >= 2")
@@ -514,8 +512,9 @@ def main(argv: list[str] | None = None) -> None:
         if data_dir.exists() and any(data_dir.iterdir()):
             raise SystemExit(f"{data_dir} is not empty")
         graph = seed(data_dir, args)
-        with ServerProcess(data_dir) as proc:
-            result = measure(proc, graph, args, Path(tmp))
+        with redis_target(args.cluster) as target, \
+                ServerProcess(data_dir, env=target.server_env) as proc:
+            result = measure(proc, target, graph, args, Path(tmp))
     result = {
         "benchmark": "feed_read",
         **result,

@@ -19,7 +19,7 @@ import threading
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -139,10 +139,14 @@ def emit(name: str, result: dict[str, Any]) -> Path:
     return path
 
 
-def cpu_seconds(pid: int | None) -> float | None:
-    """User + system CPU seconds of a process so far (Linux /proc), or None."""
+def cpu_seconds(pid: int | Sequence[int] | None) -> float | None:
+    """User + system CPU seconds of a process (or the sum over several, e.g. the nodes of a
+    Valkey Cluster) so far (Linux /proc), or None if any (or none) is known."""
     if pid is None:
         return None
+    if not isinstance(pid, int):
+        spent = [cpu_seconds(p) for p in pid]
+        return sum(s for s in spent if s is not None) if spent and None not in spent else None
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

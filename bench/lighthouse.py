@@ -43,8 +43,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.feed_read import LIMIT, Seed, add_seed_arguments, mark_celebrities, redis_socket, seed
+from bench.feed_read import LIMIT, Seed, add_seed_arguments, mark_celebrities, seed
 from bench.harness import catch_signals, emit, machine_info
+from bench.redis_target import RedisTarget
 from bench.web_speed import give_media
 from pixtrio.testing.browser import CHROMIUM_ARGS, chromium_path
 from pixtrio.testing.server_process import ServerProcess
@@ -244,7 +245,7 @@ def main(argv: list[str] | None = None) -> None:
                  "profile": f"/{graph.usernames[author]}"}
         log(f"media for {posts_with_media} posts by {graph.usernames[author]}; pages {paths}")
         with ServerProcess(data_dir) as proc:
-            mark_celebrities(redis_socket(proc), [graph.user_ids[c] for c in graph.celebrities])
+            mark_celebrities(RedisTarget(), proc, [graph.user_ids[c] for c in graph.celebrities])
             for page, path in paths.items():
                 for setting, flags in SETTINGS.items():
                     log(f"lighthouse {setting} {path} x{args.runs}")

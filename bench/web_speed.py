@@ -47,10 +47,10 @@ from bench.feed_read import (
     check_feed,
     expected_feed,
     mark_celebrities,
-    redis_socket,
     seed,
 )
 from bench.harness import catch_signals, emit, machine_info
+from bench.redis_target import RedisTarget
 from pixtrio.codecs.photos import process_photo
 from pixtrio.features.media.renditions import content_type
 from pixtrio.storage.blobs.filesystem import FilesystemBlobStore
@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> None:
         posts_with_media = give_media(data_dir, graph, viewer, scratch)
         log(f"media for {posts_with_media} posts")
         with ServerProcess(data_dir) as proc:
-            mark_celebrities(redis_socket(proc), [graph.user_ids[c] for c in graph.celebrities])
+            mark_celebrities(RedisTarget(), proc, [graph.user_ids[c] for c in graph.celebrities])
             checked = check_feed(proc.url, graph, viewer)
             token = graph.tokens[viewer]
             results: dict[str, Any] = {}
