@@ -16,8 +16,9 @@ measure the write paths, not request handling):
    then also tells the followers' live sessions.
    Alternating with each fan-out, the Valkey floor: the same ZADD + trim
    (ZREMRANGEBYRANK to the timeline cap) of another post into the same timelines, all
-   20,000 commands in one pipeline over a bare socket (RESP written by hand before the
-   clock starts, answers parsed by hiredis: no Lua, no job, no coredis). Goal: fan-out / floor <= 1.4 (the
+   20,000 commands in one pipeline per node over the lean client (RESP written before the
+   clock starts, answers parsed by hiredis: no Lua, no job, no coredis), as the fan-out
+   sends its own. Goal: fan-out / floor <= 1.4 (the
    median of the per-run ratios; the spread is reported). One untimed floor push first
    takes the slow first write after seeding.
 3. Like storm: `--likers` distinct users like one post at once through `LikeService`
@@ -38,10 +39,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import hiredis
 import trio
 
 from bench.harness import catch_signals, emit, machine_info
+from bench.redis_target import RedisTarget, add_cluster_argument, redis_target
 from pixtrio.features.feed.fanout import FanOut
 from pixtrio.features.feed.service import FeedService
 from pixtrio.features.ids import IdGenerator
@@ -53,11 +54,10 @@ from pixtrio.features.posts.service import PostService
 from pixtrio.storage.blobs.filesystem import FilesystemBlobStore
 from pixtrio.storage.redis import keys
 from pixtrio.storage.redis.author_cards import AuthorCards
-from pixtrio.storage.redis.client import RedisAddress, open_redis
 from pixtrio.storage.redis.events import EventStreams
 from pixtrio.storage.redis.feed_reads import FeedReads
 from pixtrio.storage.redis.jobs import Job, JobQueue
-from pixtrio.storage.redis.lean import open_lean_redis, pack
+from pixtrio.storage.redis.lean import LeanRedis, pack, packed
 from pixtrio.storage.redis.like_counters import LikeCounters
 from pixtrio.storage.redis.mirrored_sets import following_sets, liked_sets
 from pixtrio.storage.redis.post_cache import PostCache
@@ -72,7 +72,7 @@ from pixtrio.storage.redis.timelines import (
 )
 from pixtrio.storage.sqlite import SqliteStore
 from pixtrio.storage.types import Post, User
-from pixtrio.testing.valkey import valkey_server
+from pixtrio.testing.valkey_cluster import redis_clients
 
 GOALS = {"fanout_vs_floor": 1.4, "like_errors": 0}
 
@@ -99,36 +99,17 @@ class TimedTimelines(Timelines):
         self.last_push_returned = time.perf_counter()
 
 
-async def floor_push(address: RedisAddress, keys_: Sequence[str], post_id: int) -> float:
+async def floor_push(lean: LeanRedis, keys_: Sequence[str], post_id: int) -> float:
     """Milliseconds for a bare pipelined ZADD + ZREMRANGEBYRANK (to `TIMELINE_CAP`) of
-    `post_id` into every set of `keys_`: the commands, written beforehand (Python takes
-    ~70 ms for 20,000), sent and every answer read."""
-    assert address.unix_socket is not None
-    stream = await trio.open_unix_socket(address.unix_socket)
-    reader = hiredis.Reader()
-    try:
-        at, mem = score(post_id), member(post_id)
-        payload = b"".join(pack(["ZADD", key, at, mem])
-                           + pack(["ZREMRANGEBYRANK", key, 1, -(TIMELINE_CAP + 1)])
-                           for key in keys_)
-        start = time.perf_counter()
-        answers = 0
-
-        async def read_all() -> None:
-            nonlocal answers
-            while answers < 2 * len(keys_):
-                while (answer := reader.gets()) is not False:
-                    assert not isinstance(answer, hiredis.ReplyError), answer
-                    answers += 1
-                if answers < 2 * len(keys_):
-                    reader.feed(await stream.receive_some(256 * 1024))
-
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(read_all)
-            await stream.send_all(payload)
-        return (time.perf_counter() - start) * 1000
-    finally:
-        await stream.aclose()
+    `post_id` into every set of `keys_` over the lean client (one pipeline per node, the
+    nodes at once): the commands are written beforehand (Python takes ~70 ms for 20,000),
+    then sent and every answer read."""
+    at, mem = score(post_id), member(post_id)
+    calls = [packed(resp, key) for key in keys_ for resp in (
+        pack(["ZADD", key, at, mem]), pack(["ZREMRANGEBYRANK", key, 1, -(TIMELINE_CAP + 1)]))]
+    start = time.perf_counter()
+    await lean.execute(calls)
+    return (time.perf_counter() - start) * 1000
 
 
 def seed(path: Path, ids: IdGenerator, followers: int) -> tuple[int, list[int]]:
@@ -161,14 +142,13 @@ async def settle(redis: Any) -> None:
 
 
 async def measure(followers: int, likers: int, runs: int, prefill: int,
-                  tmp: Path) -> dict[str, Any]:
+                  tmp: Path, target: RedisTarget) -> dict[str, Any]:
     store = await SqliteStore.open(tmp / "meta.db")
     ids = IdGenerator(3)
     author, fans = seed(tmp / "meta.db", ids, max(followers, likers))
     fans_for_fanout = fans[:followers]
     result: dict[str, Any] = {}
-    async with valkey_server(tmp / "redis") as address, open_redis(address) as redis, \
-            open_lean_redis(address) as lean:
+    async with redis_clients(tmp / "redis", target.valkey_cluster) as (redis, lean):
         media_keys = MediaKeys(b"b" * 32)
         cache = PostCache(redis, ttl_s=600)
         counters = LikeCounters(redis, shards=8)
@@ -194,15 +174,16 @@ async def measure(followers: int, likers: int, runs: int, prefill: int,
             return post.post_id
 
         fill = redis.register_script(PREFILL)
-        for first in range(0, followers, 1000):
-            await fill(keys=[keys.timeline(f) for f in fans_for_fanout[first:first + 1000]],
+        batch = 1 if target.cluster else 1000  # a script's keys share one slot on a cluster
+        for first in range(0, followers, batch):
+            await fill(keys=[keys.timeline(f) for f in fans_for_fanout[first:first + batch]],
                        args=[SENTINEL_SCORE, SENTINEL, prefill, 1 << SCORE_SHIFT])
         await settle(redis)
         timeline_keys = [keys.timeline(f) for f in fans_for_fanout]
-        first_ms = await floor_push(address, timeline_keys, ids.next_id())
+        first_ms = await floor_push(lean, timeline_keys, ids.next_id())
         fanout_ms, job_ms, floor_ms, before_push_ms, push_ms = [], [], [], [], []
         for _ in range(runs):
-            floor_ms.append(await floor_push(address, timeline_keys, ids.next_id()))
+            floor_ms.append(await floor_push(lean, timeline_keys, ids.next_id()))
             post_id = await ready_post()
             start = time.perf_counter()
             await fanout.handle(Job("0-0", f"insert:{post_id}", {}))
@@ -277,11 +258,15 @@ def main() -> None:
     parser.add_argument("--prefill", type=int, default=TIMELINE_CAP,
                         help="older posts in each follower's timeline before the fan-out"
                              " (default: full)")
+    add_cluster_argument(parser)
     args = parser.parse_args()
     catch_signals()
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="pixtrio-bench-feed-") as tmp:
-        result = trio.run(measure, args.followers, args.likers, args.runs, args.prefill, Path(tmp))
+    with tempfile.TemporaryDirectory(prefix="pixtrio-bench-feed-") as tmp, \
+            redis_target(args.cluster) as target:
+        result = trio.run(measure, args.followers, args.likers, args.runs, args.prefill, Path(tmp),
+                          target)
+    result["redis"] = target.describe()
     result["machine"] = machine_info()
     result["config"] = vars(args)
     result["wall_s"] = round(time.perf_counter() - started, 1)

@@ -67,7 +67,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,6 +78,7 @@ from coredis.tokens import PureToken
 from trio_websocket import open_websocket_url
 
 from bench.harness import REPO, catch_signals, cpu_seconds, emit, machine_info
+from bench.redis_target import RedisTarget, add_cluster_argument, redis_target
 from bench.ws_load import percentiles
 from pixtrio.config import Settings
 from pixtrio.features.accounts.service import hash_token
@@ -87,7 +88,7 @@ from pixtrio.protocol.codecs import MSGPACK
 from pixtrio.protocol.messages import PostDeleted
 from pixtrio.secret import load_or_create_secret
 from pixtrio.storage.redis import keys
-from pixtrio.storage.redis.client import RedisAddress, open_redis
+from pixtrio.storage.redis.client import open_redis
 from pixtrio.storage.redis.events import EventStreams
 from pixtrio.storage.redis.jobs import JobQueue
 from pixtrio.storage.redis.lean import open_lean_redis
@@ -142,7 +143,7 @@ def own_cpu() -> float:
 class CpuMeter:
     """CPU cores used by some processes (and this one) since it was made."""
 
-    def __init__(self, pids: Mapping[str, int | None]) -> None:
+    def __init__(self, pids: Mapping[str, int | Sequence[int] | None]) -> None:
         self.pids = pids
         self.started = time.monotonic()
         self.before = self._now()
@@ -354,7 +355,7 @@ def total_closes(stats: list[dict[str, Any]]) -> dict[str, int]:
 
 async def broadcast_round(loads: Loads, send: Callable[[int], Awaitable[None]], *,
                           duration: float, window: int, receivers: int,
-                          pids: Mapping[str, int | None],
+                          pids: Mapping[str, int | Sequence[int] | None],
                           sample: Callable[[], Awaitable[int]] | None = None) -> dict[str, Any]:
     """Broadcast as fast as the slowest session takes it (at most `window` broadcasts
     ahead) for `duration` s; frames/s counted at the clients."""
@@ -433,11 +434,6 @@ def post_deleted_json(due_ns: int) -> str:
 # the Pixtrio server
 
 
-def redis_socket(proc: ServerProcess) -> str:
-    described = next(e["redis"] for e in proc.log_entries() if "redis" in e)
-    return str(described.split("unix:", 1)[1])
-
-
 def metric(text: str, name: str) -> int:
     return next(int(float(line.split()[1])) for line in text.splitlines()
                 if line.startswith(name + " "))
@@ -449,23 +445,29 @@ async def metrics(http: httpx.AsyncClient) -> dict[str, int]:
             "store_ops": metric(text, "pixtrio_metadata_operations_total")}
 
 
-async def count_keys(redis: Any, pattern: str) -> int:
-    count, cursor = 0, None
-    while cursor != 0:
-        cursor, found = await redis.scan(cursor or 0, match=pattern, count=5000)
-        count += len(found)
+async def count_keys(nodes: list[Any], pattern: str) -> int:
+    count = 0
+    for node in nodes:
+        cursor = None
+        while cursor != 0:
+            cursor, found = await node.scan(cursor or 0, match=pattern, count=5000)
+            count += len(found)
     return count
 
 
-async def pubsub_backlog(redis: Any) -> int:
-    """Bytes waiting in Valkey's output buffers of pub/sub clients (the server's Hub)."""
-    clients = await redis.client_list(type_=PureToken.PUBSUB)
-    return sum(int(c.get("omem", 0)) for c in clients)
+async def pubsub_backlog(nodes: list[Any]) -> int:
+    """Bytes waiting in Valkey's output buffers of pub/sub clients (the server's Hub), over
+    every node."""
+    total = 0
+    for node in nodes:
+        clients = await node.client_list(type_=PureToken.PUBSUB)
+        total += sum(int(c.get("omem", 0)) for c in clients)
+    return total
 
 
 async def connections_phase(loads: Loads, pid: int, sessions: int,
                             sessions_now: Callable[[], Awaitable[int]] | None,
-                            pids: Mapping[str, int | None]) -> dict[str, Any]:
+                            pids: Mapping[str, int | Sequence[int] | None]) -> dict[str, Any]:
     per_proc = [sessions * (i + 1) // len(loads.procs) - sessions * i // len(loads.procs)
                 for i in range(len(loads.procs))]
     warm = [min(WARM_SESSIONS, n) for n in per_proc]
@@ -493,19 +495,17 @@ async def connections_phase(loads: Loads, pid: int, sessions: int,
     return result
 
 
-async def measure_pixtrio(proc: ServerProcess, graph: Seed, args: argparse.Namespace,
+async def measure_pixtrio(proc: ServerProcess, target: RedisTarget, graph: Seed,
+                          args: argparse.Namespace,
                           settings: Settings) -> dict[str, Any]:
     assert proc.process is not None
     pid = proc.process.pid
-    try:
-        valkey_pid: int | None = int((proc.data_dir / "valkey" / "valkey.pid").read_text())
-    except (OSError, ValueError):
-        valkey_pid = None
     url = proc.url.replace("http://", "ws://") + "/ws"
     sessions = len(graph.user_ids)
     result: dict[str, Any] = {}
-    async with open_redis(RedisAddress(unix_socket=redis_socket(proc))) as redis, \
-            open_lean_redis(RedisAddress(unix_socket=redis_socket(proc))) as lean, \
+    async with open_redis(target.address(proc), cluster=target.cluster) as redis, \
+            open_lean_redis(target.address(proc), cluster=target.cluster) as lean, \
+            target.node_clients(proc) as nodes, \
             httpx.AsyncClient(base_url=proc.url, timeout=60) as http, \
             trio.open_nursery() as nursery:
         events = EventStreams(redis, lean, keep_s=settings.events_keep, maxlen=settings.events_maxlen)
@@ -519,7 +519,7 @@ async def measure_pixtrio(proc: ServerProcess, graph: Seed, args: argparse.Names
             async def sessions_now() -> int:
                 return (await metrics(http))["sessions"]
 
-            pids = {"server": pid, "valkey": valkey_pid,
+            pids = {"server": pid, "valkey": target.valkey_pids(proc) or None,
                     **{f"load{i}": p for i, p in enumerate(loads.pids)}}
             result["connections"] = await connections_phase(loads, pid, sessions, sessions_now,
                                                             pids)
@@ -542,7 +542,7 @@ async def measure_pixtrio(proc: ServerProcess, graph: Seed, args: argparse.Names
                     log(f"pixtrio: throughput round {i + 1}/{args.rounds}, {what}")
                     rounds.append(await broadcast_round(
                         loads, send, duration=args.duration, window=args.window,
-                        receivers=open_now, pids=pids, sample=lambda: pubsub_backlog(redis)))
+                        receivers=open_now, pids=pids, sample=lambda: pubsub_backlog(nodes)))
                     log(f"pixtrio: {rounds[-1]['frames_per_s']} frames/s "
                         f"cpu {rounds[-1]['cpu_cores']}")
                 return summarise_rounds(rounds)
@@ -588,7 +588,7 @@ async def measure_pixtrio(proc: ServerProcess, graph: Seed, args: argparse.Names
             result["post_ready"] = {"p99_ms": spread(ready, "latency_ms", "p99"), "runs": ready}
 
             log("pixtrio: reconnect storm")
-            storm = await storm_phase(loads, redis, http, args, pids)
+            storm = await storm_phase(loads, nodes, http, args, pids)
             log(f"pixtrio: storm {json.dumps(storm)}")
             result["reconnect_storm"] = storm
             # Sign-ins found in the cache are not written again, so every entry has expired
@@ -598,7 +598,7 @@ async def measure_pixtrio(proc: ServerProcess, graph: Seed, args: argparse.Names
                 log(f"pixtrio: waiting {wait:.0f} s for the sign-in cache entries to expire")
                 await trio.sleep(wait)
                 log("pixtrio: reconnect storm after the sign-in cache TTL")
-                storm = await storm_phase(loads, redis, http, args, pids)
+                storm = await storm_phase(loads, nodes, http, args, pids)
                 log(f"pixtrio: storm {json.dumps(storm)}")
                 result["reconnect_storm_after_ttl"] = storm
             else:
@@ -615,7 +615,7 @@ async def measure_pixtrio(proc: ServerProcess, graph: Seed, args: argparse.Names
 
 
 async def latency_phase(loads: Loads, events: EventStreams, user_ids: list[int], peak: float,
-                        args: argparse.Namespace, pids: Mapping[str, int | None], *,
+                        args: argparse.Namespace, pids: Mapping[str, int | Sequence[int] | None], *,
                         posts: Callable[[], Awaitable[Posted]]
                         ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Open loop at `--latency-load` x peak frames/s, `--latency-fanout` users an event,
@@ -660,7 +660,7 @@ async def latency_phase(loads: Loads, events: EventStreams, user_ids: list[int],
 
 async def open_loop_peak(loads: Loads, events: EventStreams, user_ids: list[int],
                          closed_peak: float, args: argparse.Namespace,
-                         pids: Mapping[str, int | None]) -> dict[str, Any]:
+                         pids: Mapping[str, int | Sequence[int] | None]) -> dict[str, Any]:
     """The frames/s one core of the server delivers in the latency run's own traffic (an
     open loop, `--latency-fanout` users an event, no posts): its CPU time over the frames
     delivered, drain included, in a `--calibrate` s probe at `--latency-load` x
@@ -703,7 +703,7 @@ def spread(runs: list[dict[str, Any]], *path: str) -> dict[str, float | None]:
 
 
 async def _open_loop(events: EventStreams, user_ids: list[int], fanout: int, per_s: float,
-                     seconds: float, pids: Mapping[str, int | None]) -> dict[str, Any]:
+                     seconds: float, pids: Mapping[str, int | Sequence[int] | None]) -> dict[str, Any]:
     """Publish `per_s` events a second to `fanout` users each for `seconds`."""
     interval_ns = int(1e9 / per_s)
     start = time.monotonic_ns() + 200_000_000
@@ -802,12 +802,12 @@ async def make_posts_ready(redis: Any, graph: Seed, args: argparse.Namespace) ->
     return Posted(queued, len(graph.followers))
 
 
-async def storm_phase(loads: Loads, redis: Any, http: httpx.AsyncClient,
-                      args: argparse.Namespace, pids: Mapping[str, int | None], *,
+async def storm_phase(loads: Loads, nodes: list[Any], http: httpx.AsyncClient,
+                      args: argparse.Namespace, pids: Mapping[str, int | Sequence[int] | None], *,
                       again: bool = False) -> dict[str, Any]:
     """Reconnects (close, connect, `auth` with `since`, `hello`) kept in flight for
     `--duration` s; with `again`, by the sessions of the previous storm only."""
-    cached = await count_keys(redis, keys.session_token("*"))
+    cached = await count_keys(nodes, keys.session_token("*"))
     before = await metrics(http)
     drops = listen_drops()
     meter = CpuMeter(pids)
@@ -959,6 +959,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--env", action="append", default=[], metavar="PIXTRIO_X=Y",
                         help="extra server environment (repeatable)")
     parser.add_argument("--skip-ceiling", action="store_true")
+    add_cluster_argument(parser)
     args = parser.parse_args(argv)
     if args.sessions < args.load_procs or args.load_procs < 1:
         parser.error("need --sessions >= --load-procs >= 1")
@@ -972,8 +973,9 @@ def main(argv: list[str] | None = None) -> None:
         data_dir = Path(tmp) / "data"
         graph = seed(data_dir, args.sessions, args.post_followers, Path(tmp))
         log(f"seeded {args.sessions:,} users and tokens in {graph.seconds} s")
-        with ServerProcess(data_dir, env=env) as proc:
-            pixtrio = trio.run(measure_pixtrio, proc, graph, args, settings)
+        with redis_target(args.cluster) as target, \
+                ServerProcess(data_dir, env={**target.server_env, **env}) as proc:
+            pixtrio = trio.run(measure_pixtrio, proc, target, graph, args, settings)
             log_summary = server_log_summary(proc)
         ceiling = None if args.skip_ceiling else trio.run(measure_ceiling, graph, args)
 
@@ -1025,7 +1027,7 @@ def main(argv: list[str] | None = None) -> None:
             "The reconnect storm goal also needs no failed and no unrecovered resume.",
         ],
         "machine": {**machine_info(), "rlimit_nofile": nofile},
-        "config": {**vars(args), "server_env": env,
+        "config": {**vars(args), "server_env": env, "redis": target.describe(),
                    "session_token_ttl_s": settings.session_token_ttl,
                    "ws_mailbox": settings.ws_mailbox},
         "wall_s": round(time.monotonic() - started, 1),
