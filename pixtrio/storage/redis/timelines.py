@@ -29,8 +29,8 @@ SCORE_SHIFT = 10
 """A member's score is its id shifted right by this: 53 bits, exact in a double."""
 TIMELINE_CAP = 800
 AUTHOR_RECENT_CAP = 200
-FANOUT_BATCH = 10_000
-"""Sets written per pipeline (one round trip per node; about 2 MB of commands) during fan-out."""
+FANOUT_BATCH = 1000
+"""Sets written per pipeline (one round trip per node) during fan-out."""
 
 def member(post_id: int) -> str:
     return f"{post_id:020d}"
