@@ -125,14 +125,14 @@ async def measure(followers: int, likers: int, runs: int, prefill: int,
             open_lean_redis(address) as lean:
         media_keys = MediaKeys(b"b" * 32)
         cache = PostCache(redis, ttl_s=600)
-        counters = LikeCounters(redis, shards=8)
+        counters = LikeCounters(redis)
         liked = liked_sets(redis, ttl_s=3600)
         fanout_queue = JobQueue(redis, "fanout")
         notifier = Notifier(EventStreams(redis, lean, keep_s=300, maxlen=1000))
         timelines = TimedTimelines(redis, lean, ttl_s=3600)
         feed = FeedService(store, timelines,
                            PostReader(store, cache, counters, media_keys), fanout_queue, notifier,
-                           FeedReads(lean, ttl_s=3600, shards=8, token_ttl_s=600),
+                           FeedReads(lean, ttl_s=3600, token_ttl_s=600),
                            AuthorCards(redis, ttl_s=600),
                            following_sets(redis, ttl_s=3600), liked,
                            celebrity_threshold=max(followers, likers) + 1)

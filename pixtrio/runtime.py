@@ -152,14 +152,13 @@ def build_services(
     cache = PostCache(redis, ttl_s=settings.post_cache_ttl)
     cards = AuthorCards(redis, ttl_s=settings.post_cache_ttl)
     liked = liked_sets(redis, ttl_s=settings.timeline_ttl)
-    counters = LikeCounters(redis, shards=settings.like_shards)
+    counters = LikeCounters(redis)
     reader = PostReader(store, cache, counters, media_keys)
     events = EventStreams(redis, lean, keep_s=settings.events_keep, maxlen=settings.events_maxlen)
     notifier = Notifier(events)
     feed = FeedService(store, Timelines(redis, lean, ttl_s=settings.timeline_ttl), reader, fanout_jobs,
                        notifier, FeedReads(lean, ttl_s=settings.timeline_ttl,
-                                           token_ttl_s=settings.session_token_ttl,
-                                           shards=settings.like_shards), cards,
+                                           token_ttl_s=settings.session_token_ttl), cards,
                        following_sets(redis, ttl_s=settings.timeline_ttl), liked,
                        celebrity_threshold=settings.celebrity_threshold)
     posts = PostService(store, blobs, jobs, video_jobs, media_keys, feed, cache, counters)

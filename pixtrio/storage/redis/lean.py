@@ -42,12 +42,9 @@ CLOSE_SECONDS = 2.0
 
 
 def pack(args: Sequence[Arg]) -> bytes:
-    """One command in RESP."""
-    out = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        data = arg if isinstance(arg, bytes) else str(arg).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(out)
+    """One command in RESP (hiredis's packer: a page's ~150 arguments in about a
+    quarter of the time a Python loop takes)."""
+    return cast(bytes, hiredis.pack_command(tuple(args)))  # type: ignore[arg-type]  # a 1-tuple in its stub
 
 
 class Script:
