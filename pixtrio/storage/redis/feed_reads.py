@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 from pixtrio.storage.redis import keys
 from pixtrio.storage.redis.lean import Call, LeanRedis, Script, command, evalsha
 from pixtrio.storage.redis.mirrored_sets import BUILT
-from pixtrio.storage.redis.post_cache import DECODED_KEEP, Lookup, PostCache
+from pixtrio.storage.redis.post_cache import Lookup, PostCache
 from pixtrio.storage.redis.scripts import source
 from pixtrio.storage.redis.session_tokens import parse_user_id
 from pixtrio.storage.redis.timelines import SENTINEL, member, score
@@ -61,9 +61,11 @@ class PageRead:
     card_generations: dict[int, str] = field(default_factory=dict)
 
 
-AUTHORS_KEEP = DECODED_KEEP
-"""Post ids whose author is remembered in process (an author never changes), so a page
-asks about the authors of the posts it remembers with the entries themselves."""
+AUTHORS_KEEP = 65_536
+"""Post ids whose author is remembered in process (an author never changes; about 7 MiB),
+so a page asks about the authors of the posts it remembers with the entries themselves.
+More than the decoded entries kept (`DECODED_KEEP`): the pages of many viewers span more
+posts than that, and an id and its author cost about a hundred bytes, not kilobytes."""
 
 VIEWERS_KEEP = 4096
 """Token hashes whose user is remembered in process (a token never changes hands), so a
