@@ -151,7 +151,7 @@ async def measure(followers: int, likers: int, runs: int, prefill: int,
     async with redis_clients(tmp / "redis", target.valkey_cluster) as (redis, lean):
         media_keys = MediaKeys(b"b" * 32)
         cache = PostCache(redis, ttl_s=600)
-        counters = LikeCounters(redis, shards=8)
+        counters = LikeCounters(redis)
         liked = liked_sets(redis, ttl_s=3600)
         fanout_queue = JobQueue(redis, "fanout")
         notifier = Notifier(EventStreams(redis, lean, keep_s=300, maxlen=1000))
@@ -159,7 +159,7 @@ async def measure(followers: int, likers: int, runs: int, prefill: int,
         reader = PostReader(store, cache, counters, media_keys)
         following = following_sets(redis, ttl_s=3600)
         feed = FeedService(store, timelines, reader,
-                           FeedReads(lean, ttl_s=3600, shards=8, token_ttl_s=600),
+                           FeedReads(lean, ttl_s=3600, token_ttl_s=600),
                            AuthorCards(redis, ttl_s=600), following, liked)
         fanout = FanOut(store, timelines, feed, reader, fanout_queue, notifier, following,
                         celebrity_threshold=max(followers, likers) + 1)

@@ -46,7 +46,6 @@ class Settings:
     video_preset: str = "superfast"
     ffmpeg: str | None = None
     celebrity_threshold: int = 10_000
-    like_shards: int = 8
     like_flush_interval: float = 2.0
     timeline_ttl: int = 14 * 24 * 3600
     post_cache_ttl: int = 600
@@ -122,7 +121,6 @@ class Settings:
             video_preset=(get("VIDEO_PRESET") or cls.video_preset).lower(),
             ffmpeg=get("FFMPEG"),
             celebrity_threshold=int(number("CELEBRITY_THRESHOLD", int, cls.celebrity_threshold)),
-            like_shards=int(number("LIKE_SHARDS", int, cls.like_shards)),
             like_flush_interval=number("LIKE_FLUSH_INTERVAL", float, cls.like_flush_interval),
             timeline_ttl=int(number("TIMELINE_TTL", int, cls.timeline_ttl)),
             post_cache_ttl=int(number("POST_CACHE_TTL", int, cls.post_cache_ttl)),
@@ -156,7 +154,7 @@ class Settings:
                      "media_job_timeout", "media_visibility_timeout", "max_video_bytes",
                      "max_video_seconds", "video_workers", "video_job_timeout",
                      "video_cpu_limit", "video_memory_limit", "celebrity_threshold",
-                     "like_shards", "like_flush_interval", "timeline_ttl", "post_cache_ttl",
+                     "like_flush_interval", "timeline_ttl", "post_cache_ttl",
                      "ws_auth_timeout", "ws_ping_interval", "ws_ping_timeout", "ws_mailbox",
                      "ws_rate", "ws_burst", "events_keep", "events_maxlen",
                      "session_token_ttl", "known_address_ttl", "stuck_after"):

@@ -153,7 +153,7 @@ def build_services(
     cache = PostCache(redis, ttl_s=settings.post_cache_ttl)
     cards = AuthorCards(redis, ttl_s=settings.post_cache_ttl)
     liked = liked_sets(redis, ttl_s=settings.timeline_ttl)
-    counters = LikeCounters(redis, shards=settings.like_shards)
+    counters = LikeCounters(redis)
     reader = PostReader(store, cache, counters, media_keys)
     events = EventStreams(redis, lean, keep_s=settings.events_keep, maxlen=settings.events_maxlen)
     notifier = Notifier(events)
@@ -161,8 +161,7 @@ def build_services(
     following = following_sets(redis, ttl_s=settings.timeline_ttl)
     feed = FeedService(store, timelines, reader,
                        FeedReads(lean, ttl_s=settings.timeline_ttl,
-                                 token_ttl_s=settings.session_token_ttl,
-                                 shards=settings.like_shards), cards, following, liked)
+                                 token_ttl_s=settings.session_token_ttl), cards, following, liked)
     fanout = FanOut(store, timelines, feed, reader, fanout_jobs, notifier, following,
                     celebrity_threshold=settings.celebrity_threshold)
     posts = PostService(store, blobs, jobs, video_jobs, media_keys, fanout, cache, counters)

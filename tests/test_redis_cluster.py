@@ -67,7 +67,7 @@ async def test_slots_are_computed_as_the_cluster_computes_them(
         valkey_cluster: ValkeyCluster) -> None:
     [node, *others] = valkey_cluster.nodes()
     names = ["foo", "{u:1}:x", "px:timeline:{u:123456789}", "{}tagless", "a{}b{c}", "{{x}}",
-             "a{b", keys.like_shard(5, 3), keys.job_attempts("media"), keys.job_stream("media")]
+             "a{b", keys.like_count(5), keys.job_attempts("media"), keys.job_stream("media")]
     slots = await node.execute([command("CLUSTER", "KEYSLOT", name) for name in names])
     assert [slot_of(name) for name in names] == slots
     for client in (node, *others):
@@ -144,7 +144,7 @@ async def test_rate_limits_and_sign_in_failures_on_a_cluster(clients: Clients) -
 
 async def test_caches_counters_and_tokens_spread_over_the_nodes(clients: Clients) -> None:
     redis, _ = clients
-    counters = LikeCounters(redis, shards=8)
+    counters = LikeCounters(redis)
     for post_id in (1, 2):
         await counters.start(post_id)
     for _ in range(20):

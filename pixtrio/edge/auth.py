@@ -68,7 +68,7 @@ def signed_in(route: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
 
 def bearer_present(route: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     """Require a bearer token before `route` runs, which checks it itself (the feed signs
-    in within its one Redis call); documented in OpenAPI like `signed_in`."""
+    in within its first Redis round trip); documented in OpenAPI like `signed_in`."""
 
     @wraps(route)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:

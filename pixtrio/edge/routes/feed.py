@@ -43,7 +43,7 @@ bp = Blueprint("feed", __name__)
 async def feed(query_args: ListQuery) -> Response:
     """Ready posts of the viewer and everyone they follow, newest first.
 
-    The token is signed in from the session-token cache within the page's one Redis call
+    The token is signed in from the session-token cache in the page's first Redis round trip
     (through the store, then cached, when it is not there); the answer is spliced from JSON
     kept per post and per author (`PostReader.views_json`)."""
     s = services()

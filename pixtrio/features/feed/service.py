@@ -108,7 +108,7 @@ class FeedService:
 
     async def _read_candidates(self, viewer: int | str, before: int | None,
                                want: int) -> PageRead:
-        """The page's Redis side, normally one round trip; a missing set (following,
+        """The page's Redis side, normally two round trips; a missing set (following,
         liked, timeline or a pulled author's) is rebuilt from the store and the page read
         again. Raises `StorageError` if the following or liked set cannot be built."""
         for attempt in range(MAX_PAGE_READS):

@@ -49,6 +49,7 @@ class LikeService:
             changed = await self._store.remove_like(post_id, viewer.user_id)
         # Even when nothing changed: a retry repairs the copy a failed call left stale.
         await self._liked.changed(viewer.user_id, post_id, present=liked)
+        total: int | None
         if changed:
             total = await self._counters.add(post_id, 1 if liked else -1)
             if liked:

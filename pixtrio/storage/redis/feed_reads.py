@@ -1,28 +1,31 @@
 """A feed page's Redis side: the candidates and what is cached about them.
 
-In four steps over the lean client, each one round trip per node it touches (the nodes
-concurrently), every script on one slot:
+Normally two steps over the lean client, each one round trip per node it touches (the
+nodes concurrently; one pipelined send on one server), every script on one slot:
 1. the pulled authors (celebrities) and, when given a token instead of an id, who the
    session-token cache signs in (`session_tokens`; a token not cached there is left to
-   the caller);
-2. on the viewer's slot (`feed_viewer.lua`): the viewer's following and liked sets
-   (`mirrored_sets`; it stops there if either is missing), the timeline's candidates
-   below the position, and which pulled authors the viewer follows; then, if any, those
-   authors' recent posts (`feed_recent.lua`), merged newest first;
-3. for the first `want` candidates, their post-cache entries, generations and like
-   counter shards (plain reads);
-4. the cached entries' authors' cards (`author_cards`) and generations, which of them the
-   viewer follows and which candidates the viewer likes.
+   the caller); with them, guessed from the process's memory (the token's user and the
+   pulled set read last time), the script on the viewer's slot (`feed_viewer.lua`: the
+   viewer's following and liked sets (`mirrored_sets`; it stops there if either is
+   missing), the timeline's candidates below the position, which pulled authors the
+   viewer follows) and every pulled author's recent posts (`feed_recent.lua`), of which
+   those the viewer follows are merged newest first. A wrong guess (a token new to the
+   process, a changed pulled set) discards those answers and reads them again: one more
+   step;
+2. for the first `want` candidates, their post-cache entries, generations and like
+   counters (plain reads), which of them the viewer likes, and for the authors the
+   process remembers for them, which the viewer follows and their cards
+   (`author_cards`); other authors of cached entries take one more step.
 A page thus needs no metadata-store query for follows, likes or authors once warm.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from pixtrio.storage.redis import keys
-from pixtrio.storage.redis.lean import LeanRedis, Script, command, evalsha
+from pixtrio.storage.redis.lean import Call, LeanRedis, Script, command, evalsha
 from pixtrio.storage.redis.mirrored_sets import BUILT
 from pixtrio.storage.redis.post_cache import Lookup, PostCache
 from pixtrio.storage.redis.scripts import source
@@ -58,46 +61,79 @@ class PageRead:
     card_generations: dict[int, str] = field(default_factory=dict)
 
 
+AUTHORS_KEEP = 65_536
+"""Post ids whose author is remembered in process (an author never changes; about 7 MiB),
+so a page asks about the authors of the posts it remembers with the entries themselves.
+More than the decoded entries kept (`DECODED_KEEP`): the pages of many viewers span more
+posts than that, and an id and its author cost about a hundred bytes, not kilobytes."""
+
+VIEWERS_KEEP = 4096
+"""Token hashes whose user is remembered in process (a token never changes hands), so a
+page reads the viewer's sets in the same round trip as the token's entry."""
+
+
 class FeedReads:
-    def __init__(self, client: LeanRedis, *, ttl_s: int, shards: int, token_ttl_s: int) -> None:
+    def __init__(self, client: LeanRedis, *, ttl_s: int, token_ttl_s: int) -> None:
         self._client = client
         self._ttl_s = ttl_s
-        self._shards = shards
         self._token_ttl_s = token_ttl_s
+        self._authors: dict[int, int] = {}
+        self._viewers: dict[str, int] = {}
+        self._celebrities: list[bytes] = []
 
     async def read_page(self, viewer: int | str, *, before: int | None, want: int) -> PageRead:
         """Candidates below `before` from the timeline of `viewer` (a user id, or a
         token's hash in hex to sign in from the session-token cache) and the recent sets of
         the pulled authors they follow (renewing the expiry of the viewer's sets), with
-        their cached state."""
+        their cached state.
+
+        The viewer's script and every pulled author's recent set go in the round trip that
+        reads the pulled set and the token's entry, for the user the token signed in last
+        time and the pulled set read last time; the answers are used only if the entry
+        still signs that user in and the pulled set is the same, else they are read again
+        for what was read now. So a revoked token is never served, and a post of an author
+        who just became pulled is never missed."""
         high: tuple[int, str] = (score(before), member(before)) if before is not None else (0, "")
+        token = isinstance(viewer, str)
         first = [command("SMEMBERS", keys.celebrities(), route=keys.celebrities())]
         if isinstance(viewer, str):
-            token = keys.session_token(viewer)
-            first.append(command("GETEX", token, "EX", self._token_ttl_s, route=token))
-        answers = await self._client.execute(first)
+            entry = keys.session_token(viewer)
+            first.append(command("GETEX", entry, "EX", self._token_ttl_s, route=entry))
+            guess = self._viewers.get(viewer)
+        else:
+            guess = viewer
+        guessed = self._celebrities
+        answers = await self._client.execute(
+            [*first, *self._viewer_calls(guess, high, want, token, guessed)]
+            if guess is not None else first)
         celebrities: list[bytes] = answers[0]
         viewer_id = parse_user_id(answers[1]) if isinstance(viewer, str) else viewer
         if viewer_id is None:
             return PageRead(viewer_id=None)
+        if isinstance(viewer, str) and viewer_id != guess:
+            self._viewers[viewer] = viewer_id
+            if len(self._viewers) > VIEWERS_KEEP:
+                del self._viewers[next(iter(self._viewers))]
+        self._celebrities = celebrities
+        answers = answers[len(first):]
+        if viewer_id != guess or set(celebrities) != set(guessed):
+            answers = await self._client.execute(
+                self._viewer_calls(viewer_id, high, want, token, celebrities))
+        else:
+            celebrities = guessed
         following, liked = keys.following(viewer_id), keys.liked(viewer_id)
-        answer: Any = await self._client.run_script(
-            _VIEWER, [keys.timeline(viewer_id), following, liked, keys.session_tokens_of(viewer_id)],
-            [*high, want, self._ttl_s, BUILT, SENTINEL,
-             self._token_ttl_s if isinstance(viewer, str) else "", *celebrities])
+        answer: Any = answers[0]
         if answer[0] == 0:
             return PageRead(viewer_id, following_built=bool(answer[1]), liked_built=bool(answer[2]))
         _, timeline_built, found, pulled = answer
         members, exhausted, unbuilt = set(found), len(found) < want, []
-        if pulled:
-            recents = await self._client.execute([
-                evalsha(_RECENT, [keys.author_recent(int(a))], [*high, want, SENTINEL])
-                for a in pulled])
-            for author, (built, more) in zip(pulled, recents, strict=True):
-                if not built:
-                    unbuilt.append(int(author))
-                exhausted = exhausted and len(more) < want
-                members.update(more)
+        recents = dict(zip(celebrities, answers[1:], strict=True))
+        for author in pulled:
+            built, more = recents[author]
+            if not built:
+                unbuilt.append(int(author))
+            exhausted = exhausted and len(more) < want
+            members.update(more)
         exhausted = exhausted and len(members) <= want
         candidates = [int(m) for m in sorted(members, reverse=True)[:want]]
         read = PageRead(viewer_id, following_built=True, liked_built=True,
@@ -105,40 +141,78 @@ class FeedReads:
                         exhausted=exhausted, candidates=candidates)
         return await self._read_candidates(read, following, liked) if candidates else read
 
+    def _viewer_calls(self, viewer_id: int, high: tuple[int, str], want: int, token: bool,
+                      celebrities: list[bytes]) -> list[Call]:
+        """The viewer's script, then every pulled author's recent posts (read before
+        knowing which of them the viewer follows: the pulled set is small)."""
+        following, liked = keys.following(viewer_id), keys.liked(viewer_id)
+        return [
+            evalsha(_VIEWER,
+                    [keys.timeline(viewer_id), following, liked, keys.session_tokens_of(viewer_id)],
+                    [*high, want, self._ttl_s, BUILT, SENTINEL,
+                     self._token_ttl_s if token else "", *celebrities]),
+            *(evalsha(_RECENT, [keys.author_recent(int(a))], [*high, want, SENTINEL])
+              for a in celebrities)]
+
     async def _read_candidates(self, read: PageRead, following: str, liked: str) -> PageRead:
-        """`read` with what is cached about its candidates and their authors."""
-        shards = self._shards
-        names = [name for p in read.candidates for name in (
-            keys.post_cache(p), keys.post_generation(p),
-            *(keys.like_shard(p, n) for n in range(shards)))]
-        values = self._client.values(await self._client.execute(self._client.reads(names)))
-        step = 2 + shards
-        entries, generations = values[0::step], values[1::step]
-        lookup = PostCache.parse(read.candidates, entries,
-                                 [g.decode() if g else None for g in generations])
-        counts = {}
-        for i, post_id in enumerate(read.candidates):
-            counters = [int(v) for v in values[i * step + 2:(i + 1) * step] if v is not None]
-            if counters:
-                counts[post_id] = sum(counters)
-        authors = sorted({post.author_id for post in lookup.found.values()})
-        card_names = [name for a in authors
-                      for name in (keys.author_card(a), keys.author_card_generation(a))]
-        asks = [command("SMISMEMBER", liked, *read.candidates, route=liked)]
-        if authors:
-            asks.append(command("SMISMEMBER", following, *authors, route=following))
-        answers = await self._client.execute([*asks, *self._client.reads(card_names)])
-        liked_ids = {p for p, yes in zip(read.candidates, answers[0], strict=True) if yes}
-        followed = ({a for a, yes in zip(authors, answers[1], strict=True) if yes}
-                    if authors else set())
-        card_values = self._client.values(answers[len(asks):])
-        cards, card_generations = {}, {}
-        for author, card, generation in zip(authors, card_values[0::2], card_values[1::2],
-                                            strict=True):
+        """`read` with what is cached about its candidates and their authors: the authors
+        remembered in process in the same round trip as the entries, any others after."""
+        ids = read.candidates
+        known = sorted({a for p in ids if (a := self._authors.get(p)) is not None})
+        reads = self._client.reads([name for p in ids for name in (
+            keys.post_cache(p), keys.post_generation(p), keys.like_count(p))])
+        answers = await self._client.execute([
+            *reads, command("SMISMEMBER", liked, *ids, route=liked),
+            *self._author_calls(following, known)])
+        values = self._client.values(answers[:len(reads)])
+        lookup = PostCache.parse(ids, values[0::3],
+                                 [g.decode() if g else None for g in values[1::3]])
+        counts = {p: int(c) for p, c in zip(ids, values[2::3], strict=True) if c is not None}
+        liked_ids = {p for p, yes in zip(ids, answers[len(reads)], strict=True) if yes}
+        authors = self._authors_read(known, answers[len(reads) + 1:])
+        self._remember(lookup)
+        rest = sorted({post.author_id for post in lookup.found.values()}.difference(known))
+        if rest:
+            more = self._authors_read(rest, await self._client.execute(
+                self._author_calls(following, rest)))
+            authors = _Authors(authors.followed | more.followed, authors.cards | more.cards,
+                               authors.generations | more.generations)
+        return replace(read, lookup=lookup, counts=counts, liked=liked_ids,
+                       authors={*known, *rest}, followed=authors.followed, cards=authors.cards,
+                       card_generations=authors.generations)
+
+    def _author_calls(self, following: str, authors: list[int]) -> list[Call]:
+        """Calls reading which of `authors` the viewer follows and their cards."""
+        if not authors:
+            return []
+        return [command("SMISMEMBER", following, *authors, route=following),
+                *self._client.reads([name for a in authors for name in (
+                    keys.author_card(a), keys.author_card_generation(a))])]
+
+    def _authors_read(self, authors: list[int], answers: list[Any]) -> _Authors:
+        """What the answers of `_author_calls(authors)` say."""
+        if not authors:
+            return _Authors(set(), {}, {})
+        followed = {a for a, yes in zip(authors, answers[0], strict=True) if yes}
+        values = self._client.values(answers[1:])
+        cards, generations = {}, {}
+        for author, card, generation in zip(authors, values[0::2], values[1::2], strict=True):
             if card:
                 cards[author] = card
             else:
-                card_generations[author] = generation.decode() if generation else ""
-        return replace(read, lookup=lookup, counts=counts, liked=liked_ids,
-                       authors=set(authors), followed=followed, cards=cards,
-                       card_generations=card_generations)
+                generations[author] = generation.decode() if generation else ""
+        return _Authors(followed, cards, generations)
+
+    def _remember(self, lookup: Lookup) -> None:
+        """Remember the authors of the posts found; the oldest go past `AUTHORS_KEEP`."""
+        for post_id, post in lookup.found.items():
+            if post_id not in self._authors:
+                self._authors[post_id] = post.author_id
+                if len(self._authors) > AUTHORS_KEEP:
+                    del self._authors[next(iter(self._authors))]
+
+
+class _Authors(NamedTuple):
+    followed: set[int]
+    cards: dict[int, bytes]
+    generations: dict[int, str]

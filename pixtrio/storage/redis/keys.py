@@ -2,9 +2,9 @@
 
 Every key carries its owner's hash tag, so a Redis Cluster keeps an owner's keys on one
 slot and a script can touch them together: `{u:<id>}` for a user's, `{p:<id>}` for a
-post's, `{p:<id>/<n>}` for a post's like-counter shards (spread on purpose), `{t:<hash>}`
-for a token's, `{a:<address>}` for a client address's, an account's tag for its sign-in
-failures, and a tag of their own for the global singletons (`{celebrities}`, `{likes}`).
+post's (its like counter included), `{t:<hash>}` for a token's, `{a:<address>}` for a
+client address's, an account's tag for its sign-in failures, and a tag of their own for
+the global singletons (`{celebrities}`, `{likes}`).
 A job queue's companions carry its stream's whole name as their tag, so the stream kept
 the name it had before tags (its queued jobs survive the upgrade) and shares their slot.
 Bus channels are not keys: they are named by bucket (see `events`).
@@ -110,9 +110,9 @@ def author_card_generation(user_id: int) -> str:
     return f"{PREFIX}:card:{{u:{user_id}}}:gen"
 
 
-def like_shard(post_id: int, shard: int) -> str:
-    """One shard of a post's like counter (a tag per shard: shards spread over a cluster)."""
-    return f"{PREFIX}:likes:{{p:{post_id}/{shard}}}"
+def like_count(post_id: int) -> str:
+    """A post's like counter, on the post's slot (see `like_counters`)."""
+    return f"{PREFIX}:likes:{{p:{post_id}}}"
 
 
 def likes_dirty() -> str:

@@ -3,7 +3,7 @@
 coredis costs about 0.2 ms of CPU for a script call whose answer is a 26 KB page (its
 request objects, retry policy, timeouts and reader task); writing the command and parsing
 the answer with hiredis over a plain trio stream costs about 0.06 ms (docs/design.md,
-"The feed's one Redis call skips coredis"). Everything else keeps using coredis.
+"The feed's Redis reads skip coredis"). Everything else keeps using coredis.
 
 `execute` sends a batch of calls as one pipeline per node. On a Redis Cluster each call
 goes to the node owning the slot of its routing key (from the slot map, read with CLUSTER
@@ -42,12 +42,9 @@ CLOSE_SECONDS = 2.0
 
 
 def pack(args: Sequence[Arg]) -> bytes:
-    """One command in RESP."""
-    out = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        data = arg if isinstance(arg, bytes) else str(arg).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(out)
+    """One command in RESP (hiredis's packer: a page's ~150 arguments in about a
+    quarter of the time a Python loop takes)."""
+    return cast(bytes, hiredis.pack_command(tuple(args)))  # type: ignore[arg-type]  # a 1-tuple in its stub
 
 
 class Script:
