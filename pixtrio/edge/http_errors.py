@@ -87,11 +87,16 @@ def error_body(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 
 
-def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    response = jsonify(error_body(code, message))
+def answer(status: int, body: dict[str, Any], headers: dict[str, str]) -> Response:
+    """`body` as JSON with `status` and `headers` (the triple `domain_answer` gives)."""
+    response = jsonify(body)
     response.status_code = status
-    response.headers.update(headers or {})
+    response.headers.update(headers)
     return response
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    return answer(status, error_body(code, message), headers or {})
 
 
 def _validation_message(exc: RequestSchemaValidationError) -> tuple[int, str]:
@@ -126,8 +131,7 @@ def install_error_handlers(app: Quart) -> None:
 
     @app.errorhandler(DomainError)
     async def domain_error(exc: DomainError) -> Response:
-        status, body, headers = domain_answer(exc)
-        return error_response(status, body["error"]["code"], body["error"]["message"], headers)
+        return answer(*domain_answer(exc))
 
     @app.errorhandler(HttpError)
     async def http_only_error(exc: HttpError) -> Response:
@@ -154,8 +158,7 @@ def install_error_handlers(app: Quart) -> None:
 
     @app.errorhandler(StorageError)
     async def storage_error(exc: StorageError) -> Response:
-        status, body, headers = storage_answer(exc)
-        return error_response(status, body["error"]["code"], body["error"]["message"], headers)
+        return answer(*storage_answer(exc))
 
     @app.errorhandler(Exception)
     async def unexpected(exc: Exception) -> Response:
