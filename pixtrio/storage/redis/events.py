@@ -33,7 +33,7 @@ from pixtrio.storage.redis.lean import Call, LeanRedis, Script, command, evalsha
 from pixtrio.storage.redis.scripts import source
 
 _APPEND = Script(source("events_append"))
-_KEEP = source("stream_create.part", "events_keep")
+_KEEP = Script(source("stream_create.part", "events_keep"))
 _RESUME = source("stream_create.part", "events_resume")
 
 DELIVER_BATCH = 1000
@@ -78,7 +78,6 @@ class EventStreams:
         self._lean = lean
         self._keep_s = keep_s
         self._maxlen = maxlen
-        self._keep = client.register_script(_KEEP)
         self._resume = client.register_script(_RESUME)
 
     async def deliver(self, user_ids: Sequence[int], event_json: str) -> int:
@@ -104,13 +103,12 @@ class EventStreams:
 
     async def keep(self, user_ids: Sequence[int]) -> None:
         """Create the streams of online users that lack one, keep them `keep_s` more, and
-        drop their events older than `keep_s`: one script call per stream, pipelined."""
+        drop their events older than `keep_s`: one script call per stream, `DELIVER_BATCH`
+        a pipeline over the lean client (through coredis, ten thousand calls cost the
+        process seconds of CPU, which stalled its sessions)."""
         for start in range(0, len(user_ids), DELIVER_BATCH):
-            with redis_errors():
-                async with self._client.pipeline(transaction=False) as pipe:
-                    for user_id in user_ids[start:start + DELIVER_BATCH]:
-                        self._keep(keys=[keys.events(user_id)], args=[self._keep_s],
-                                   client=pipe)
+            await self._lean.execute([evalsha(_KEEP, [keys.events(u)], [self._keep_s])
+                                      for u in user_ids[start:start + DELIVER_BATCH]])
 
     async def resume(self, user_id: int, since: str | None) -> Replay:
         """Keep the user's stream for `keep_s` more (creating it if need be) and return
