@@ -112,17 +112,22 @@ class PageLog:
                 if urlsplit(url).scheme not in LOCAL_SCHEMES and origin(url) != origin(own)]
 
 
+SCREENSHOT_TIMEOUT_MS = 90_000
+
+
 def screenshot(page: Page, folder: Path, name: str) -> list[Path]:
     """Full-page PNGs of `page` at each width in WIDTHS, as `folder/name-<width>.png`.
 
-    Leaves the page at the last width. Returns the files written.
+    Leaves the page at the last width. Returns the files written. A tall page (Swagger
+    UI's is thousands of pixels at 375 px) may take Chromium tens of seconds to capture on
+    a loaded 2-core machine, so each capture gets `SCREENSHOT_TIMEOUT_MS`.
     """
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for width, (w, h) in WIDTHS.items():
         page.set_viewport_size({"width": w, "height": h})
         path = folder / f"{name}-{width}.png"
-        page.screenshot(path=path, full_page=True)
+        page.screenshot(path=path, full_page=True, timeout=SCREENSHOT_TIMEOUT_MS)
         written.append(path)
     return written
 
