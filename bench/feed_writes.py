@@ -154,7 +154,7 @@ async def measure(followers: int, likers: int, runs: int, prefill: int,
         counters = LikeCounters(redis)
         liked = liked_sets(redis, ttl_s=3600)
         fanout_queue = JobQueue(redis, "fanout")
-        notifier = Notifier(EventStreams(redis, lean, keep_s=300, maxlen=1000))
+        notifier = Notifier(EventStreams(lean, keep_s=300, maxlen=1000))
         timelines = TimedTimelines(redis, lean, ttl_s=3600)
         reader = PostReader(store, cache, counters, media_keys)
         following = following_sets(redis, ttl_s=3600)

@@ -508,7 +508,7 @@ async def measure_pixtrio(proc: ServerProcess, target: RedisTarget, graph: Seed,
             target.node_clients(proc) as nodes, \
             httpx.AsyncClient(base_url=proc.url, timeout=60) as http, \
             trio.open_nursery() as nursery:
-        events = EventStreams(redis, lean, keep_s=settings.events_keep, maxlen=settings.events_maxlen)
+        events = EventStreams(lean, keep_s=settings.events_keep, maxlen=settings.events_maxlen)
         loads = await Loads.start(nursery, url, graph.tokens_file, sessions, args.load_procs,
                                   connect_concurrency=args.connect_concurrency,
                                   source_ips=args.source_ips)

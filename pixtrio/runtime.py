@@ -155,7 +155,7 @@ def build_services(
     liked = liked_sets(redis, ttl_s=settings.timeline_ttl)
     counters = LikeCounters(redis)
     reader = PostReader(store, cache, counters, media_keys)
-    events = EventStreams(redis, lean, keep_s=settings.events_keep, maxlen=settings.events_maxlen)
+    events = EventStreams(lean, keep_s=settings.events_keep, maxlen=settings.events_maxlen)
     notifier = Notifier(events)
     timelines = Timelines(redis, lean, ttl_s=settings.timeline_ttl)
     following = following_sets(redis, ttl_s=settings.timeline_ttl)
@@ -166,7 +166,7 @@ def build_services(
                     celebrity_threshold=settings.celebrity_threshold)
     posts = PostService(store, blobs, jobs, video_jobs, media_keys, fanout, cache, counters)
     limits = RateLimiter(GcraLimiter(redis), settings.rate_limits)
-    session_tokens = SessionTokens(redis, ttl_s=settings.session_token_ttl)
+    session_tokens = SessionTokens(redis, lean, ttl_s=settings.session_token_ttl)
     failures = LoginFailures(
         redis, per_address=budget(settings.rate_limits["login_failures_address"]),
         per_account=budget(settings.rate_limits["login_failures_account"]),

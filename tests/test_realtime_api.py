@@ -183,9 +183,8 @@ async def test_a_client_that_stops_reading_gets_4008_while_another_keeps_up(
             client = WSConnection(ConnectionType.CLIENT)
             await stalled.send(client.send(Request(
                 host=host, target="/ws", extra_headers=[("Authorization", f"Bearer {slow_token}")])))
-            async with open_redis(address) as redis, open_lean_redis(address) as lean, \
-                    connect(server.url, fast_token) as fast_ws:
-                events = EventStreams(redis, lean, keep_s=300, maxlen=100)
+            async with open_lean_redis(address) as lean, connect(server.url, fast_token) as fast_ws:
+                events = EventStreams(lean, keep_s=300, maxlen=100)
                 with trio.fail_after(60):
                     for n in itertools.count():
                         padded = f"{n}".rjust(2000, "0")

@@ -308,7 +308,7 @@ class RecordingWire(WireSocket):
 async def real_hub(tmp_path: Path, cluster: ValkeyCluster | None,
                    ) -> AsyncIterator[tuple[Hub, EventStreams, Any]]:
     async with redis_clients(tmp_path, cluster) as (redis, lean):
-        events = EventStreams(redis, lean, keep_s=300, maxlen=100)
+        events = EventStreams(lean, keep_s=300, maxlen=100)
         hub = Hub(Bus(redis, sharded=cluster is not None), events, keep_interval=100)
         async with trio.open_nursery() as nursery:
             await nursery.start(hub.run)
@@ -378,7 +378,7 @@ async def test_resume_replays_exactly_the_missed_events_then_live_ones(
 async def test_a_gap_longer_than_the_stream_keeps_is_not_recovered(
         tmp_path: Path, cluster: ValkeyCluster | None) -> None:
     async with redis_clients(tmp_path, cluster) as (redis, lean):
-        events = EventStreams(redis, lean, keep_s=300, maxlen=20)
+        events = EventStreams(lean, keep_s=300, maxlen=20)
         assert await events.deliver([5], '{"t":"post.deleted","post_id":"0"}') == 0  # offline
         assert not (await events.resume(5, None)).recovered  # comes online
         ids = []
@@ -449,7 +449,7 @@ async def test_a_lost_bus_connection_closes_sessions_to_resume_and_nothing_is_lo
 async def test_events_older_than_the_keep_period_are_dropped(
         tmp_path: Path, cluster: ValkeyCluster | None) -> None:
     async with redis_clients(tmp_path, cluster) as (redis, lean):
-        events = EventStreams(redis, lean, keep_s=2, maxlen=100)
+        events = EventStreams(lean, keep_s=2, maxlen=100)
         await events.keep([7])
         for n in range(3):
             await events.deliver([7], f'{{"t":"post.deleted","post_id":"{n}"}}')
@@ -476,8 +476,8 @@ async def test_a_sign_in_cached_after_a_logout_does_not_revive_the_token(
         tmp_path: Path, cluster: ValkeyCluster | None) -> None:
     """A first sign-in that read the store just before a logout caches only where no
     entry is; the logout's tombstone stays."""
-    async with redis_clients(tmp_path, cluster) as (redis, _):
-        tokens = SessionTokens(redis, ttl_s=60)
+    async with redis_clients(tmp_path, cluster) as (redis, lean):
+        tokens = SessionTokens(redis, lean, ttl_s=60)
         assert await tokens.get("bb") is None
         await tokens.revoke("bb")  # the logout lands between the store read and the put
         await tokens.put("bb", ALICE)

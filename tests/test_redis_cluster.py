@@ -143,7 +143,7 @@ async def test_rate_limits_and_sign_in_failures_on_a_cluster(clients: Clients) -
 
 
 async def test_caches_counters_and_tokens_spread_over_the_nodes(clients: Clients) -> None:
-    redis, _ = clients
+    redis, lean = clients
     counters = LikeCounters(redis)
     for post_id in (1, 2):
         await counters.start(post_id)
@@ -158,7 +158,7 @@ async def test_caches_counters_and_tokens_spread_over_the_nodes(clients: Clients
     missed = await cache.lookup(posts)
     await cache.fill(posts, missed.missing)
     assert (await cache.lookup(posts)).found == posts
-    tokens = SessionTokens(redis, ttl_s=60)
+    tokens = SessionTokens(redis, lean, ttl_s=60)
     user = SessionUser(7, "seven", None)
     for token in ("aa", "bb", "cc"):
         await tokens.put(token, user)

@@ -142,7 +142,7 @@ class AccountService:
     async def session_still_signed_in(self, token_hash_hex: str) -> bool:
         """Whether a session's token is still live (cache first, like signing in). A
         session asks once it listens for revocations, so a logout in between is seen."""
-        cached = await self._session_tokens.get(token_hash_hex)
+        cached = await self._session_tokens.peek(token_hash_hex)
         if cached is not None:
             return cached.user is not None
         return await self._store.get_token_user(bytes.fromhex(token_hash_hex)) is not None

@@ -25,16 +25,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import coredis
-
 from pixtrio.storage.redis import keys
-from pixtrio.storage.redis.client import redis_errors
 from pixtrio.storage.redis.lean import Call, LeanRedis, Script, command, evalsha
 from pixtrio.storage.redis.scripts import source
 
 _APPEND = Script(source("events_append"))
 _KEEP = Script(source("stream_create.part", "events_keep"))
-_RESUME = source("stream_create.part", "events_resume")
+_RESUME = Script(source("stream_create.part", "events_resume"))
 
 DELIVER_BATCH = 1000
 """Users written per script call when one event goes to many users."""
@@ -72,13 +69,10 @@ class Replay:
 
 
 class EventStreams:
-    def __init__(self, client: coredis.Redis[str], lean: LeanRedis, *, keep_s: int,
-                 maxlen: int) -> None:
-        self._client = client
+    def __init__(self, lean: LeanRedis, *, keep_s: int, maxlen: int) -> None:
         self._lean = lean
         self._keep_s = keep_s
         self._maxlen = maxlen
-        self._resume = client.register_script(_RESUME)
 
     async def deliver(self, user_ids: Sequence[int], event_json: str) -> int:
         """Append `event_json` to the stream of each user that has one and publish it on
@@ -114,17 +108,17 @@ class EventStreams:
         """Keep the user's stream for `keep_s` more (creating it if need be) and return
         the events after `since`, oldest first, in one round trip."""
         position = stream_id(since) if since is not None else None
-        with redis_errors():
-            answer: Any = await self._resume(
-                keys=[keys.events(user_id)],
-                args=[self._keep_s, since if since is not None and position is not None else "",
-                      2 * self._maxlen + 200])
+        answer: Any = await self._lean.run_script(
+            _RESUME, [keys.events(user_id)],
+            [self._keep_s, since if since is not None and position is not None else "",
+             2 * self._maxlen + 200])
         if not answer or position is None:
             return Replay(False, [])
         deleted, last, entries = answer
-        events = [(entry_id, dict(zip(fields[::2], fields[1::2], strict=True))["e"])
-                  for entry_id, fields in entries if "e" in fields[::2]]
-        recovered = (stream_id(deleted) or (0, 0)) <= position <= (stream_id(last) or (0, 0))
+        events = [(entry_id.decode(), dict(zip(fields[::2], fields[1::2], strict=True))[b"e"].decode())
+                  for entry_id, fields in entries if b"e" in fields[::2]]
+        recovered = (stream_id(deleted.decode()) or (0, 0)) <= position <= (
+            stream_id(last.decode()) or (0, 0))
         return Replay(recovered, events)
 
     async def revoke(self, user_id: int, token_hash_hex: str) -> None:
