@@ -50,12 +50,14 @@ async def feed(query_args: ListQuery) -> Response:
     token = bearer_token()
     assert token is not None  # @bearer_present
     before = s.cursors.decode("feed", query_args.cursor)
-    page = await s.feed.page_for(hash_token(token).hex(), before=before, limit=query_args.limit)
+    token_hash_hex = hash_token(token).hex()
+    page = await s.feed.page_for(token_hash_hex, before=before, limit=query_args.limit)
     if page is None:
         signed = await s.accounts.session_sign_in(token)
         if signed is None:
             raise invalid_token()
-        page = await s.feed.page(signed.user.user_id, before=before, limit=query_args.limit)
+        page = await s.feed.page(signed.user.user_id, before=before, limit=query_args.limit,
+                                 token_hash_hex=token_hash_hex)
     posts = await s.reader.views_json(page.posts, page.authors, page.like_counts, page.liked)
     cursor = orjson.dumps(s.cursors.encode("feed", page.next_position))
     return Response(b'{"posts":[%s],"next_cursor":%s}' % (b",".join(posts), cursor),

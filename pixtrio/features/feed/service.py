@@ -63,9 +63,13 @@ class FeedService:
         self._reads = reads
         self._reader = reader
 
-    async def page(self, viewer_id: int, *, before: int | None, limit: int) -> FeedPage:
+    async def page(self, viewer_id: int, *, before: int | None, limit: int,
+                   token_hash_hex: str | None = None) -> FeedPage:
         """Ready posts of the viewer and of those the viewer follows, newest first, below
-        `before`. Stable while posts arrive: positions are post ids."""
+        `before`. Stable while posts arrive: positions are post ids. `token_hash_hex`, the
+        token that signed the viewer in, lets the next `page_for` it start sooner."""
+        if token_hash_hex is not None:
+            self._reads.remember_token(token_hash_hex, viewer_id)
         page = await self.page_for(viewer_id, before=before, limit=limit)
         assert page is not None  # only a token can fail to sign in
         return page

@@ -81,6 +81,13 @@ class FeedReads:
         self._viewers: dict[str, int] = {}
         self._celebrities: list[bytes] = []
 
+    def remember_token(self, token_hash_hex: str, viewer_id: int) -> None:
+        """Note whom a token signs in, so its next page goes in the first round trip (a
+        token signed in the slow way, through the store, is not known here otherwise)."""
+        self._viewers[token_hash_hex] = viewer_id
+        if len(self._viewers) > VIEWERS_KEEP:
+            del self._viewers[next(iter(self._viewers))]
+
     async def read_page(self, viewer: int | str, *, before: int | None, want: int) -> PageRead:
         """Candidates below `before` from the timeline of `viewer` (a user id, or a
         token's hash in hex to sign in from the session-token cache) and the recent sets of
@@ -111,9 +118,7 @@ class FeedReads:
         if viewer_id is None:
             return PageRead(viewer_id=None)
         if isinstance(viewer, str) and viewer_id != guess:
-            self._viewers[viewer] = viewer_id
-            if len(self._viewers) > VIEWERS_KEEP:
-                del self._viewers[next(iter(self._viewers))]
+            self.remember_token(viewer, viewer_id)
         self._celebrities = celebrities
         answers = answers[len(first):]
         if viewer_id != guess or set(celebrities) != set(guessed):
