@@ -17,6 +17,7 @@ from pixtrio.edge.auth import (
     viewer,
 )
 from pixtrio.edge.openapi import errors, no_content
+from pixtrio.edge.ratelimits import rate_limited
 from pixtrio.edge.routes.posts import parse_post_id
 from pixtrio.edge.services import services
 from pixtrio.features.accounts.service import hash_token
@@ -64,6 +65,7 @@ async def feed(query_args: ListQuery) -> Response:
 
 @bp.post("/api/posts/<post_id>/like")
 @signed_in
+@rate_limited("likes")
 @document_response(LikeOut)
 @errors(401, 404, 503)
 async def like(post_id: str) -> dict[str, Any]:
@@ -74,6 +76,7 @@ async def like(post_id: str) -> dict[str, Any]:
 
 @bp.delete("/api/posts/<post_id>/like")
 @signed_in
+@rate_limited("likes")
 @document_response(LikeOut)
 @errors(401, 404, 503)
 async def unlike(post_id: str) -> dict[str, Any]:
@@ -84,6 +87,7 @@ async def unlike(post_id: str) -> dict[str, Any]:
 
 @bp.post("/api/posts/<post_id>/comments")
 @signed_in
+@rate_limited("comments")
 @validate_request(CommentIn)
 @document_response(CommentOut, 201)
 @errors(400, 401, 404, 413, 422, 503)
@@ -110,6 +114,7 @@ async def list_comments(post_id: str, query_args: ListQuery) -> dict[str, Any]:
 
 @bp.delete("/api/comments/<comment_id>")
 @signed_in
+@rate_limited("writes")
 @no_content
 @errors(401, 403, 404, 503)
 async def delete_comment(comment_id: str) -> tuple[str, int]:
