@@ -271,3 +271,14 @@ async def test_forwarded_addresses_count_only_from_trusted_proxies(data_dir: Pat
 
             # without a header the proxy is the client itself
             assert (await register_from(proxy, "n1", None)).status_code == 201
+
+
+async def test_an_ipv6_peer_is_limited_by_its_own_address(data_dir: Path) -> None:
+    """A server on ::1: the IPv6 peer is the client (its /64), whatever it forwards."""
+    env = {"PIXTRIO_HOST": "::1", "PIXTRIO_RATE_LIMITS": "register_ip=1/1h"}
+    with ServerProcess(data_dir, env=env) as server, trio.fail_after(60):
+        assert server.url.startswith("http://[::1]:")
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+            first = await register_from(client, "six1", "2001:db8::1")
+            assert first.status_code == 201 and remaining(first) == 0
+            assert_limited(await register_from(client, "six2", "2001:db8:1::1"), 1, 3600)
