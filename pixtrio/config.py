@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -11,7 +12,21 @@ from pixtrio.features.ratelimit import DEFAULT_LIMITS, Limit, parse_limits
 
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow")
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
 BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def parse_networks(text: str) -> tuple[Network, ...]:
+    """Comma-separated CIDRs (a bare address is its own /32 or /128); raises ValueError
+    naming one that is not a network (host bits set included)."""
+    networks = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        try:
+            networks.append(ipaddress.ip_network(part))
+        except ValueError as exc:
+            raise ValueError(f"{part!r} is not a network in CIDR notation ({exc})") from None
+    return tuple(networks)
 
 
 class ConfigError(ValueError):
@@ -29,6 +44,8 @@ class Settings:
     valkey_binary: str | None = None
     worker_id: int | None = None
     rate_limits: Mapping[str, Limit | None] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
+    trusted_proxies: tuple[Network, ...] = ()
+    """Peers whose `X-Forwarded-For` is believed (see `edge.client_address`)."""
     log_level: str = "info"
     shutdown_grace: float = 10.0
     max_upload_bytes: int = 25 * 1024 * 1024
@@ -88,6 +105,10 @@ class Settings:
             limits = parse_limits(get("RATE_LIMITS") or "")
         except ValueError as exc:
             raise ConfigError(f"PIXTRIO_RATE_LIMITS: {exc}") from None
+        try:
+            trusted_proxies = parse_networks(get("TRUSTED_PROXIES") or "")
+        except ValueError as exc:
+            raise ConfigError(f"PIXTRIO_TRUSTED_PROXIES: {exc}") from None
         worker = get("WORKER_ID")
         cluster = (get("REDIS_CLUSTER") or "false").strip().lower()
         if cluster not in BOOLEANS:
@@ -102,6 +123,7 @@ class Settings:
             valkey_binary=get("VALKEY_BINARY"),
             worker_id=int(number("WORKER_ID", int, 0)) if worker is not None else None,
             rate_limits=limits,
+            trusted_proxies=trusted_proxies,
             log_level=(get("LOG_LEVEL") or cls.log_level).lower(),
             shutdown_grace=number("SHUTDOWN_GRACE", float, cls.shutdown_grace),
             max_upload_bytes=int(number("MAX_UPLOAD_BYTES", int, cls.max_upload_bytes)),

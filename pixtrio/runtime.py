@@ -171,7 +171,7 @@ def build_services(
         redis, per_address=budget(settings.rate_limits["login_failures_address"]),
         per_account=budget(settings.rate_limits["login_failures_account"]),
         remember_ms=settings.known_address_ttl * 1000)
-    accounts = AccountService(store, ids, Passwords(), limits, failures, session_tokens, events)
+    accounts = AccountService(store, ids, Passwords(), failures, session_tokens, events)
     realtime = Realtime(
         hub=Hub(Bus(redis, sharded=settings.redis_cluster), events, keep_interval=settings.events_keep / 3),
         events=events, notifier=notifier, sign_in=accounts.session_sign_in,
@@ -189,6 +189,7 @@ def build_services(
         ids=ids,
         cursors=Cursors(secret),
         accounts=accounts,
+        limits=limits,
         graph=GraphService(store, ids, fanout, notifier),
         blobs=blobs,
         media_keys=media_keys,

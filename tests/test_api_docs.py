@@ -106,6 +106,17 @@ async def test_openapi_has_a_summary_on_every_operation(client: httpx.AsyncClien
         assert summary and "\n" not in summary and len(summary) <= 100, (method, path, summary)
 
 
+async def test_every_write_is_rate_limited(client: httpx.AsyncClient) -> None:
+    """Each write operation documents its 429 (`edge.ratelimits.rate_limited`), but the
+    upload URL's PUT, which its grant (counted at `upload-url`) authorises."""
+    spec = (await client.get("/openapi.json")).json()
+    writes = [(method, path, op) for path, item in spec["paths"].items()
+              for method, op in item.items() if method in ("post", "put", "patch", "delete")]
+    assert len(writes) > 10
+    for method, path, op in writes:
+        assert ("429" in op["responses"]) == (path != "/upload/{token}"), (method, path)
+
+
 async def test_openapi_documents_the_raw_body_media_and_metrics_routes(
         client: httpx.AsyncClient) -> None:
     spec = (await client.get("/openapi.json")).json()
@@ -120,7 +131,7 @@ async def test_openapi_documents_the_raw_body_media_and_metrics_routes(
 
     avatar = paths["/api/me/avatar"]["put"]
     assert "image/png" in avatar["requestBody"]["content"]
-    assert set(avatar["responses"]) == {"200", "401", "413", "415", "422", "503"}
+    assert set(avatar["responses"]) == {"200", "401", "413", "415", "422", "429", "503"}
     assert avatar["security"] == [{"bearer": []}]
 
     media = paths["/media/{key}"]["get"]

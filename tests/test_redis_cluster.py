@@ -132,7 +132,7 @@ async def test_job_queues_take_reclaim_and_finish_on_a_cluster(clients: Clients)
 async def test_rate_limits_and_sign_in_failures_on_a_cluster(clients: Clients) -> None:
     redis, _ = clients
     limiter = GcraLimiter(redis)
-    hits = [await limiter.hit("login_ip", f"10.0.0.{n % 3}", limit=2, period_ms=60_000)
+    hits = [(await limiter.hit("login_ip", f"a:10.0.0.{n % 3}", limit=2, period_ms=60_000)).wait_ms
             for n in range(9)]
     assert hits[:6] == [0] * 6 and all(wait > 0 for wait in hits[6:])
     failures = LoginFailures(redis, per_address=Budget(1, 60_000),

@@ -48,11 +48,13 @@ def test_every_script_has_tests_here_and_builds_no_key_names() -> None:
 async def test_gcra_allows_the_limit_then_says_how_long_to_wait(clients: Clients) -> None:
     redis, lean = clients
     key = "px:rl:{a:1.2.3.4}:login"
-    assert [await run(lean, ("gcra",), [key], [2, 60_000]) for _ in range(2)] == [0, 0]
-    wait = await run(lean, ("gcra",), [key], [2, 60_000])
-    assert 0 < wait <= 30_000
+    allowed = [await run(lean, ("gcra",), [key], [2, 60_000]) for _ in range(2)]
+    assert [(wait, left) for wait, left, _ in allowed] == [(0, 1), (0, 0)]
+    assert 0 < allowed[0][2] <= 30_000 < allowed[1][2] <= 60_000  # until all is back
+    wait, left, reset = await run(lean, ("gcra",), [key], [2, 60_000])
+    assert 0 < wait <= 30_000 and left == 0 and wait < reset <= 60_000
     state = await redis.get(key)
-    assert await run(lean, ("gcra",), [key], [2, 60_000]) > 0
+    assert (await run(lean, ("gcra",), [key], [2, 60_000]))[0] > 0
     assert await redis.get(key) == state  # a refused hit is not counted
 
 

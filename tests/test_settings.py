@@ -26,6 +26,9 @@ def test_defaults_and_environment() -> None:
     assert settings.redis_cluster and not Settings().redis_cluster
     assert Settings().known_address_ttl == 30 * 86400 and settings.known_address_ttl == 86400
     assert settings.with_overrides(port=1234, host=None).port == 1234
+    assert Settings().trusted_proxies == ()
+    proxies = Settings.from_env({"PIXTRIO_TRUSTED_PROXIES": " 10.0.0.0/8, 2001:db8::/32,192.0.2.7,"})
+    assert [str(n) for n in proxies.trusted_proxies] == ["10.0.0.0/8", "2001:db8::/32", "192.0.2.7/32"]
 
 
 @pytest.mark.parametrize("env", [
@@ -34,6 +37,8 @@ def test_defaults_and_environment() -> None:
     {"PIXTRIO_KNOWN_ADDRESS_TTL": "0"}, {"PIXTRIO_REDIS_CLUSTER": "maybe"},
     {"PIXTRIO_REDIS_CLUSTER": "true"},
     {"PIXTRIO_REDIS_CLUSTER": "true", "PIXTRIO_REDIS_URL": "unix:///tmp/valkey.sock"},
+    {"PIXTRIO_TRUSTED_PROXIES": "10.0.0.0/8,proxy.example"},
+    {"PIXTRIO_TRUSTED_PROXIES": "10.0.0.1/8"}, {"PIXTRIO_TRUSTED_PROXIES": "10.0.0.0/33"},
 ])
 def test_bad_settings_name_the_variable(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError, match=next(iter(env))):
@@ -44,6 +49,12 @@ def test_rate_limit_rules() -> None:
     assert parse_limits("") == DEFAULT_LIMITS
     assert DEFAULT_LIMITS["login_failures_address"] == Limit(5, 900)
     assert DEFAULT_LIMITS["login_failures_account"] == Limit(100, 3600)
+    assert {rule: DEFAULT_LIMITS[rule] for rule in (
+        "posts", "comments", "likes", "follows", "reports", "uploads", "writes")} == {
+        "posts": Limit(50, 3600), "comments": Limit(60, 3600), "likes": Limit(300, 3600),
+        "follows": Limit(200, 86400), "reports": Limit(20, 3600), "uploads": Limit(30, 1800),
+        "writes": Limit(100, 3600)}
+    assert parse_limits("reports=5/1m,uploads=off")["reports"] == Limit(5, 60)
     limits = parse_limits("login_ip=500/5m, register_ip=off,login_failures_account=3/1.5h")
     assert limits["login_ip"] == Limit(500, 300)
     assert limits["register_ip"] is None

@@ -12,6 +12,7 @@ from quart_schema import RequestSchemaValidationError
 from quart_trio.wrappers import TrioRequest
 from werkzeug.exceptions import HTTPException
 
+from pixtrio.edge.ratelimits import quota_headers
 from pixtrio.features.errors import (
     Conflict,
     DomainError,
@@ -74,6 +75,9 @@ def domain_answer(exc: DomainError) -> tuple[int, dict[str, Any], dict[str, str]
     retry_after = getattr(exc, "retry_after_s", None)
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
+    quota = getattr(exc, "quota", None)
+    if quota is not None:
+        headers.update(quota_headers(quota))
     return status, error_body(exc.code, exc.message), headers
 
 

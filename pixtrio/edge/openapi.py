@@ -91,8 +91,8 @@ RAW_BODY_ROUTES: dict[str, dict[str, Any]] = {
         "security": [{"bearer": []}],
         "media_types": sorted(PHOTO_TYPES),
         "success": (200, MeOut),
-        # 415 not an image; 422 an image that cannot be decoded
-        "errors": (401, 413, 415, 422, 503),
+        # 415 not an image; 422 an image that cannot be decoded; 429 over `uploads`
+        "errors": (401, 413, 415, 422, 429, 503),
     },
 }
 """Routes whose bodies `streaming.py` reads before the app: no route function to decorate."""

@@ -23,6 +23,7 @@ from pixtrio.features.media.keys import MediaKeys
 from pixtrio.features.posts.reader import PostReader
 from pixtrio.features.posts.service import PostService
 from pixtrio.features.posts.uploads import UploadService
+from pixtrio.features.ratelimit import RateLimiter
 from pixtrio.storage.blobs import BlobStore
 from pixtrio.storage.metadata import MetadataStore
 from pixtrio.storage.redis.jobs import JobQueue
@@ -38,6 +39,7 @@ class Services:
     ids: IdGenerator
     cursors: Cursors
     accounts: AccountService
+    limits: RateLimiter
     graph: GraphService
     blobs: BlobStore
     media_keys: MediaKeys

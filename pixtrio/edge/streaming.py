@@ -50,8 +50,9 @@ class Body:
                 yield message["body"]
 
 
-Handler = Callable[[Services, Scope, "Body", str], Awaitable[tuple[int, Any]]]
-"""A raw-body route: (services, scope, body, the path's argument) -> (status, JSON answer)."""
+Handler = Callable[[Services, Scope, "Body", str], Awaitable[tuple[int, Any, dict[str, str]]]]
+"""A raw-body route: (services, scope, body, the path's argument) -> (status, JSON answer,
+headers)."""
 
 
 class StreamingBodies:
@@ -85,7 +86,7 @@ class StreamingBodies:
         body = Body(receive)
         headers: dict[str, str] = {}
         try:
-            status, answer = await handler(self._services, scope, body, arg)
+            status, answer, headers = await handler(self._services, scope, body, arg)
         except ClientGone:
             return
         except DomainError as exc:

@@ -10,6 +10,10 @@ for people.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pixtrio.storage.redis.ratelimit import Quota
 
 
 class DomainError(Exception):
@@ -77,12 +81,14 @@ class Unsupported(DomainError):
 
 
 class RateLimited(DomainError):
-    """Over a rate-limit rule; `retry_after_s` says when to try again (at least 1 s)."""
+    """Over a rate-limit rule; `retry_after_s` says when to try again (at least 1 s), and
+    `quota`, when a request budget (not a failure count) was spent, what it was."""
 
     code = "rate_limited"
 
-    def __init__(self, wait_ms: int) -> None:
+    def __init__(self, wait_ms: int, quota: Quota | None = None) -> None:
         self.retry_after_s = max(1, math.ceil(wait_ms / 1000))
+        self.quota = quota
         super().__init__(f"too many requests; retry in {self.retry_after_s}s")
 
 

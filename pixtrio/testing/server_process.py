@@ -15,10 +15,12 @@ from typing import Any
 import trio
 
 REPO = Path(__file__).resolve().parents[2]
-# Generous limits so tests that register many users are not throttled; the rate-limit
-# tests start their own server with tight ones.
+# Generous limits so tests that register many users, post, like and follow a lot are not
+# throttled; the rate-limit tests start their own server with tight ones or the defaults.
 TEST_RATE_LIMITS = ("register_ip=100000/1h,login_ip=100000/5m,login_failures_address=100000/5m,"
-                    "login_failures_account=100000/5m")
+                    "login_failures_account=100000/5m,posts=100000/1h,comments=100000/1h,"
+                    "likes=100000/1h,follows=100000/1h,reports=100000/1h,uploads=100000/1h,"
+                    "writes=100000/1h")
 
 
 class ServerProcess:

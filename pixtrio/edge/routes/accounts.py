@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Blueprint, request
+from quart import Blueprint
 from quart_schema import document_response, validate_request
 
 from pixtrio.edge.auth import bearer_token, require_viewer, signed_in
+from pixtrio.edge.client_address import client_address
 from pixtrio.edge.openapi import errors, no_content
+from pixtrio.edge.ratelimits import rate_limited
 from pixtrio.edge.services import services
 from pixtrio.features.views import user_view
 from pixtrio.protocol.rest import AuthOut, LoginIn, MeOut, ProfileIn, RegisterIn
@@ -16,34 +18,31 @@ from pixtrio.protocol.rest import AuthOut, LoginIn, MeOut, ProfileIn, RegisterIn
 bp = Blueprint("accounts", __name__)
 
 
-def client_ip() -> str:
-    return request.remote_addr or "unknown"
-
-
 @bp.post("/api/auth/register")
+@rate_limited("register_ip")
 @validate_request(RegisterIn)
 @document_response(AuthOut, 201)
-@errors(400, 409, 413, 422, 429, 503)
+@errors(400, 409, 413, 422, 503)
 async def register(data: RegisterIn) -> tuple[dict[str, Any], int]:
     """Create an account and sign it in."""
-    user, token = await services().accounts.register(
-        data.username, data.email, data.password, ip=client_ip()
-    )
+    user, token = await services().accounts.register(data.username, data.email, data.password)
     return {"user": user_view(user, with_email=True), "token": token}, 201
 
 
 @bp.post("/api/auth/login")
+@rate_limited("login_ip")
 @validate_request(LoginIn)
 @document_response(AuthOut)
-@errors(400, 401, 413, 422, 429, 503)
+@errors(400, 401, 413, 422, 503)
 async def login(data: LoginIn) -> dict[str, Any]:
     """Sign in by username or email and password."""
-    user, token = await services().accounts.login(data.login, data.password, ip=client_ip())
+    user, token = await services().accounts.login(data.login, data.password, ip=client_address())
     return {"user": user_view(user, with_email=True), "token": token}
 
 
 @bp.post("/api/auth/logout")
 @signed_in
+@rate_limited("writes")
 @no_content
 @errors(401, 503)
 async def logout() -> tuple[str, int]:
@@ -65,6 +64,7 @@ async def me() -> dict[str, Any]:
 
 @bp.patch("/api/me")
 @signed_in
+@rate_limited("writes")
 @validate_request(ProfileIn)
 @document_response(MeOut)
 @errors(400, 401, 413, 422, 503)

@@ -17,6 +17,7 @@ from pixtrio.edge.auth import (
     viewer,
 )
 from pixtrio.edge.openapi import errors, no_content
+from pixtrio.edge.ratelimits import rate_limited
 from pixtrio.edge.routes.posts import parse_post_id
 from pixtrio.edge.services import services
 from pixtrio.features.accounts.service import hash_token
@@ -66,6 +67,7 @@ async def feed(query_args: ListQuery) -> Response:
 
 @bp.post("/api/posts/<post_id>/like")
 @signed_in
+@rate_limited("likes")
 @document_response(LikeOut)
 @errors(401, 404, 503)
 async def like(post_id: str) -> dict[str, Any]:
@@ -76,6 +78,7 @@ async def like(post_id: str) -> dict[str, Any]:
 
 @bp.delete("/api/posts/<post_id>/like")
 @signed_in
+@rate_limited("likes")
 @document_response(LikeOut)
 @errors(401, 404, 503)
 async def unlike(post_id: str) -> dict[str, Any]:
@@ -86,6 +89,7 @@ async def unlike(post_id: str) -> dict[str, Any]:
 
 @bp.post("/api/posts/<post_id>/comments")
 @signed_in
+@rate_limited("comments")
 @validate_request(CommentIn)
 @document_response(CommentOut, 201)
 @errors(400, 401, 404, 413, 422, 503)
@@ -112,6 +116,7 @@ async def list_comments(post_id: str, query_args: ListQuery) -> dict[str, Any]:
 
 @bp.delete("/api/comments/<comment_id>")
 @signed_in
+@rate_limited("writes")
 @no_content
 @errors(401, 403, 404, 503)
 async def delete_comment(comment_id: str) -> tuple[str, int]:

@@ -11,6 +11,7 @@ from quart_schema import document_response, validate_querystring, validate_reque
 
 from pixtrio.edge.auth import require_viewer, signed_in, viewer
 from pixtrio.edge.openapi import errors, no_content
+from pixtrio.edge.ratelimits import rate_limited
 from pixtrio.edge.services import services
 from pixtrio.features.errors import not_found
 from pixtrio.features.ids import parse_id
@@ -44,6 +45,7 @@ async def post_views(posts: list[Post], authors: dict[int, User] | None = None) 
 
 @bp.post("/api/posts/upload-url")
 @signed_in
+@rate_limited("uploads")
 @validate_request(UploadUrlIn)
 @document_response(UploadUrlOut, 201)
 @errors(400, 401, 413, 415, 422, 503)
@@ -57,6 +59,7 @@ async def upload_url(data: UploadUrlIn) -> tuple[dict[str, Any], int]:
 
 @bp.post("/api/posts/<post_id>/publish")
 @signed_in
+@rate_limited("posts")
 @validate_request(PublishIn)
 @document_response(PostOut, 202)
 @errors(400, 401, 404, 409, 413, 422, 503)
@@ -84,6 +87,7 @@ async def get_post(post_id: str) -> dict[str, Any]:
 
 @bp.delete("/api/posts/<post_id>")
 @signed_in
+@rate_limited("writes")
 @no_content
 @errors(401, 403, 404, 503)
 async def delete_post(post_id: str) -> tuple[str, int]:

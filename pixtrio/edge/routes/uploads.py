@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pixtrio.edge.auth import invalid_token, not_authenticated, parse_bearer
+from pixtrio.edge.ratelimits import quota_headers
 from pixtrio.edge.services import Services
 from pixtrio.features.errors import Forbidden, TooLarge
+from pixtrio.features.ratelimit import account_subject
 from pixtrio.features.views import user_view
 from pixtrio.storage.types import User
 
@@ -42,7 +44,9 @@ async def bearer_user(services: Services, scope: Scope) -> User | None:
     return user
 
 
-async def put_upload(services: Services, scope: Scope, body: Body, token: str) -> tuple[int, Any]:
+async def put_upload(
+    services: Services, scope: Scope, body: Body, token: str
+) -> tuple[int, Any, dict[str, str]]:
     """`PUT /upload/<token>`: stream the original into the store; 201 once it is durable."""
     uploads = services.uploads
     grant = uploads.verify(token)
@@ -54,16 +58,20 @@ async def put_upload(services: Services, scope: Scope, body: Body, token: str) -
         content_length=declared_length(scope),
     )
     return 201, {"post_id": str(received.post_id), "received_bytes": received.received_bytes,
-                 "sha256": received.sha256}
+                 "sha256": received.sha256}, {}
 
 
-async def put_avatar(services: Services, scope: Scope, body: Body, _: str) -> tuple[int, Any]:
-    """`PUT /api/me/avatar`: replace the signed-in user's picture; 200 with the profile."""
+async def put_avatar(
+    services: Services, scope: Scope, body: Body, _: str
+) -> tuple[int, Any, dict[str, str]]:
+    """`PUT /api/me/avatar`: replace the signed-in user's picture; 200 with the profile.
+    Spends a hit of the `uploads` rule (see `edge.ratelimits`)."""
     user = await bearer_user(services, scope)
     if user is None:
         raise not_authenticated()
+    quota = await services.limits.check("uploads", account_subject(user.user_id))
     length = declared_length(scope)
     if length is not None and length > services.avatars.max_bytes:
         raise TooLarge(f"the body is longer than {services.avatars.max_bytes} bytes")
     updated = await services.avatars.replace(user, body.chunks())
-    return 200, user_view(updated, with_email=True)
+    return 200, user_view(updated, with_email=True), quota_headers(quota) if quota else {}

@@ -9,6 +9,7 @@ from quart_schema import document_response, validate_querystring
 
 from pixtrio.edge.auth import require_viewer, signed_in, viewer
 from pixtrio.edge.openapi import errors
+from pixtrio.edge.ratelimits import rate_limited
 from pixtrio.edge.services import services
 from pixtrio.features.views import user_view
 from pixtrio.protocol.rest import FollowOut, ListQuery, UserListOut, UserOut
@@ -30,6 +31,7 @@ async def profile(username: str) -> dict[str, Any]:
 
 @bp.post("/api/users/<username>/follow")
 @signed_in
+@rate_limited("follows")
 @document_response(FollowOut)
 @errors(401, 404, 422, 503)
 async def follow(username: str) -> dict[str, bool]:
@@ -40,6 +42,7 @@ async def follow(username: str) -> dict[str, bool]:
 
 @bp.delete("/api/users/<username>/follow")
 @signed_in
+@rate_limited("follows")
 @document_response(FollowOut)
 @errors(401, 404, 503)
 async def unfollow(username: str) -> dict[str, bool]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import re
 import secrets
 from datetime import UTC, datetime
@@ -12,7 +11,7 @@ from pixtrio.actors.session import SignedIn
 from pixtrio.features.accounts.passwords import Passwords
 from pixtrio.features.errors import Conflict, InvalidField, NotAuthenticated, RateLimited
 from pixtrio.features.ids import IdGenerator
-from pixtrio.features.ratelimit import RateLimiter
+from pixtrio.features.ratelimit import client_network
 from pixtrio.features.text import check_text
 from pixtrio.storage.errors import Conflict as UniqueViolation
 from pixtrio.storage.metadata import MetadataStore
@@ -47,41 +46,24 @@ def failures_account(user: User | None, login: str) -> str:
     return "n:" + hashlib.sha256(login.encode()).hexdigest()[:32]
 
 
-def client_network(ip: str) -> str:
-    """Where sign-in failures are counted as coming from: the client's IPv4 address, or
-    its IPv6 /64 (a single subscriber usually holds a whole /64)."""
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return ip
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network((address, 64), strict=False))
-    return str(address)
-
-
 def hash_token(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
 class AccountService:
     def __init__(
-        self, store: MetadataStore, ids: IdGenerator, passwords: Passwords, limits: RateLimiter,
+        self, store: MetadataStore, ids: IdGenerator, passwords: Passwords,
         failures: LoginFailures, session_tokens: SessionTokens, events: EventStreams,
     ) -> None:
         self._store = store
         self._ids = ids
         self._passwords = passwords
-        self._limits = limits
         self._failures = failures
         self._session_tokens = session_tokens
         self._events = events
 
-    async def register(self, username: str, email: str, password: str, *, ip: str) -> tuple[User, str]:
-        """Create an account and sign it in. Raises `InvalidField`, `Conflict` (taken)
-        or `RateLimited`."""
-        await self._limits.check("register_ip", ip)
+    async def register(self, username: str, email: str, password: str) -> tuple[User, str]:
+        """Create an account and sign it in. Raises `InvalidField` or `Conflict` (taken)."""
         username = normalise_username(username)
         email = email.strip().lower()
         if not USERNAME.fullmatch(username):
@@ -100,12 +82,10 @@ class AccountService:
 
     async def login(self, login: str, password: str, *, ip: str) -> tuple[User, str]:
         """Sign in by username or email. Raises `NotAuthenticated` for a wrong pair;
-        `RateLimited`, before the password is looked at, when rate limited: attempts per
-        client IP, failures per (account, address), and, once the account has too many
-        failures, attempts from an address it has not lately signed in from. A cancelled
-        attempt counts as failed."""
+        `RateLimited`, before the password is looked at, when rate limited: failures per
+        (account, address), and, once the account has too many failures, attempts from an
+        address it has not lately signed in from. A cancelled attempt counts as failed."""
         login = login.strip().lower()
-        await self._limits.check("login_ip", ip)
         user = await self._store.get_user_by_login(login)
         attempt = await self._failures.attempt(failures_account(user, login), client_network(ip))
         if attempt.wait_ms > 0:

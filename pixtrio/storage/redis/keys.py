@@ -14,8 +14,9 @@ PREFIX = "px"
 
 
 def rate_limit(rule: str, subject: str) -> str:
-    """GCRA state for one rate-limit rule and subject (a client IP)."""
-    return f"{PREFIX}:rl:{{a:{subject}}}:{rule}"
+    """GCRA state for one rate-limit rule and subject, which is its own hash tag: an
+    account's (`u:<id>`) or a client address's (`a:<address>`)."""
+    return f"{PREFIX}:rl:{{{subject}}}:{rule}"
 
 
 def worker_lease(field: int) -> str:

@@ -6,6 +6,8 @@ per `period / limit`; it stores one timestamp per subject and uses the server's 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import coredis
 from coredis.exceptions import RedisError
 
@@ -16,19 +18,33 @@ from pixtrio.storage.redis.scripts import source
 GCRA = source("gcra")
 
 
+@dataclass(frozen=True)
+class Quota:
+    """One subject's budget under one rule, right after a hit."""
+
+    limit: int
+    remaining: int
+    """Hits still allowed right now."""
+    reset_ms: int
+    """Milliseconds until the whole budget is back."""
+    wait_ms: int
+    """0 if the hit was allowed (and counted), else the milliseconds until one would be."""
+
+
 class GcraLimiter:
     """Counts hits against named rules in Redis."""
 
     def __init__(self, client: coredis.Redis[str]) -> None:
         self._script = client.register_script(GCRA)
 
-    async def hit(self, rule: str, subject: str, *, limit: int, period_ms: int) -> int:
-        """Record one hit; 0 if allowed, else the milliseconds until one would be.
-
-        A refused hit is not counted.
-        """
+    async def hit(self, rule: str, subject: str, *, limit: int, period_ms: int) -> Quota:
+        """Record one hit of `subject` (its own hash tag, see `keys.rate_limit`) against
+        `rule`. A refused hit is not counted."""
         try:
-            wait: object = await self._script(keys=[keys.rate_limit(rule, subject)], args=[limit, period_ms])
+            answer: object = await self._script(
+                keys=[keys.rate_limit(rule, subject)], args=[limit, period_ms])
         except RedisError as exc:
             raise StorageError(f"redis: {exc}") from None
-        return int(str(wait))
+        assert isinstance(answer, list | tuple)
+        wait, remaining, reset = (int(str(n)) for n in answer)
+        return Quota(limit, remaining, reset, wait)
