@@ -231,3 +231,19 @@ async def assert_redis_forgot(server: ServerProcess, user_id: int) -> None:
         with trio.fail_after(10):
             assert await redis.exists(own) == 0
             assert not await redis.sismember(keys.celebrities(), str(user_id))
+
+
+async def test_the_routes_are_documented(client: httpx.AsyncClient) -> None:
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    expected = {
+        ("/api/me/password", "post"): {"204", "400", "401", "403", "413", "422", "503"},
+        ("/api/me", "delete"): {"204", "400", "401", "403", "413", "422", "503"},
+        ("/api/me/sessions", "get"): {"200", "401", "503"},
+        ("/api/me/sessions/{session_id}", "delete"): {"204", "401", "404", "503"},
+    }
+    for (path, method), statuses in expected.items():
+        operation = paths[path][method]
+        assert set(operation["responses"]) == statuses, path
+        assert operation["security"] == [{"bearer": []}], path
+    assert "requestBody" in paths["/api/me/password"]["post"]
+    assert "requestBody" in paths["/api/me"]["delete"]
