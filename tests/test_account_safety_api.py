@@ -247,3 +247,28 @@ async def test_the_routes_are_documented(client: httpx.AsyncClient) -> None:
         assert operation["security"] == [{"bearer": []}], path
     assert "requestBody" in paths["/api/me/password"]["post"]
     assert "requestBody" in paths["/api/me"]["delete"]
+
+
+async def test_revocations_close_sockets_held_by_another_process(tmp_path: Path) -> None:
+    """A password change and an account deletion made through one process close the
+    sockets another process holds (the bus's revoke message)."""
+    data = tmp_path / "data"
+    with ServerProcess(data) as first:
+        socket = next(e["redis"] for e in first.log_entries() if "redis" in e)
+        redis_url = "unix://" + socket.split("unix:", 1)[1]
+        with ServerProcess(data, env={"PIXTRIO_REDIS_URL": redis_url}) as second:
+            async with httpx.AsyncClient(base_url=first.url, timeout=30) as one:
+                token, user = await register(one)
+                other = await sign_in(one, user["username"])
+                async with connect(second.url, other) as doomed, \
+                        connect(second.url, token) as kept:
+                    changed = await one.post("/api/me/password", headers=bearer(token), json={
+                        "old_password": PASSWORD, "new_password": "n3w pass!"})
+                    assert changed.status_code == 204
+                    assert await doomed.closed_with(within=1) == CloseCode.UNAUTHENTICATED
+                    await kept.send(Ping())
+                    assert isinstance(await kept.next_of(Pong), Pong)
+                    deleted = await one.request("DELETE", "/api/me", headers=bearer(token),
+                                                json={"password": "n3w pass!"})
+                    assert deleted.status_code == 204
+                    assert await kept.closed_with(within=1) == CloseCode.UNAUTHENTICATED
