@@ -31,8 +31,11 @@ from pixtrio.edge.services import Services
 from pixtrio.edge.streaming import StreamingBodies
 from pixtrio.edge.websocket import WebsocketEndpoint, is_upgrade
 from pixtrio.features.accounts.avatars import AvatarService
+from pixtrio.features.accounts.deletion import AccountDeletion
 from pixtrio.features.accounts.passwords import Passwords
+from pixtrio.features.accounts.revocation import Revocations
 from pixtrio.features.accounts.service import AccountService
+from pixtrio.features.accounts.sessions import Sessions
 from pixtrio.features.comments.service import CommentService
 from pixtrio.features.feed.fanout import FanOut
 from pixtrio.features.feed.service import FeedService
@@ -73,6 +76,9 @@ log = logging.getLogger("pixtrio")
 
 FANOUT_VISIBILITY_TIMEOUT = 60.0
 """Seconds before a fan-out job taken by a process that died is run again."""
+ACCOUNT_DELETION_VISIBILITY_TIMEOUT = 120.0
+"""Seconds before an account deletion job that failed, or whose process died, runs again
+(a large account's job runs for a while: not so soon that a second worker joins it)."""
 STORE_CLOSE_SECONDS = 10.0
 """Seconds the metadata store may take to close at shutdown before it is left open."""
 
@@ -171,7 +177,14 @@ def build_services(
         redis, per_address=budget(settings.rate_limits["login_failures_address"]),
         per_account=budget(settings.rate_limits["login_failures_account"]),
         remember_ms=settings.known_address_ttl * 1000)
-    accounts = AccountService(store, ids, Passwords(), failures, session_tokens, events)
+    revocations = Revocations(store, session_tokens, events)
+    sessions = Sessions(store, revocations)
+    account_jobs = JobQueue(redis, "accounts")
+    accounts = AccountService(store, ids, Passwords(), failures, session_tokens,
+                              sessions, revocations, account_jobs)
+    graph = GraphService(store, ids, fanout, notifier)
+    likes = LikeService(store, counters, liked, posts, notifier)
+    comments = CommentService(store, ids, posts, cache, notifier)
     realtime = Realtime(
         hub=Hub(Bus(redis, sharded=settings.redis_cluster), events, keep_interval=settings.events_keep / 3),
         events=events, notifier=notifier, sign_in=accounts.session_sign_in,
@@ -190,7 +203,11 @@ def build_services(
         cursors=Cursors(secret),
         accounts=accounts,
         limits=limits,
-        graph=GraphService(store, ids, fanout, notifier),
+        sessions=sessions,
+        account_jobs=account_jobs,
+        account_deletion=AccountDeletion(store, posts, comments, likes, graph, revocations,
+                                         events, session_tokens, blobs, media_keys),
+        graph=graph,
         blobs=blobs,
         media_keys=media_keys,
         media_jobs=jobs,
@@ -205,8 +222,8 @@ def build_services(
         feed=feed,
         fanout=fanout,
         fanout_jobs=fanout_jobs,
-        likes=LikeService(store, counters, liked, posts, notifier),
-        comments=CommentService(store, ids, posts, cache, notifier),
+        likes=likes,
+        comments=comments,
         realtime=realtime,
     )
 
@@ -308,10 +325,13 @@ async def run_server(
                 )
                 fanout = JobRunner(services.fanout_jobs, services.fanout, loops=2,
                                    visibility_timeout=FANOUT_VISIBILITY_TIMEOUT)
+                deletions = JobRunner(services.account_jobs, services.account_deletion, loops=1,
+                                      visibility_timeout=ACCOUNT_DELETION_VISIBILITY_TIMEOUT)
                 async with trio.open_nursery() as media:
                     await media.start(photos.run)
                     await media.start(videos.run)
                     await media.start(fanout.run)
+                    await media.start(deletions.run)
                     await media.start(LikeFlusher(services.likes.flush,
                                                   interval=settings.like_flush_interval).run)
                     await media.start(services.realtime.hub.run)

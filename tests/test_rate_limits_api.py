@@ -124,7 +124,8 @@ def remaining(answer: httpx.Response) -> int:
     return int(answer.headers["X-RateLimit-Remaining"])
 
 
-WRITE_LIMITS = "posts=2/1h,comments=2/1h,likes=3/1h,follows=2/1d,uploads=3/30m,writes=3/1h"
+WRITE_LIMITS = ("posts=2/1h,comments=2/1h,likes=3/1h,follows=2/1d,uploads=3/30m,writes=3/1h,"
+                "password_checks=2/1h")
 
 
 async def test_every_write_is_limited_per_account(data_dir: Path) -> None:
@@ -193,6 +194,16 @@ async def test_every_write_is_limited_per_account(data_dir: Path) -> None:
             assert_limited(await client.post("/api/auth/logout", headers=bearer(bob)), 3, 3600)
             assert (await client.get("/api/me", headers=bearer(bob))).status_code == 200
             assert (await client.delete(f"/api/posts/{second}", headers=bearer(ann))).status_code == 204
+
+            # password_checks: guesses of the password by whoever holds a token
+            guess = {"old_password": "not-the-one", "new_password": "another-password"}
+            for _ in range(2):
+                assert (await client.post("/api/me/password", headers=bearer(ann),
+                                          json=guess)).status_code == 403
+            assert_limited(await client.post("/api/me/password", headers=bearer(ann), json=guess),
+                           2, 3600)
+            assert_limited(await client.request("DELETE", "/api/me", headers=bearer(ann),
+                                                json={"password": "guess"}), 2, 3600)
 
 
 async def test_the_defaults_apply(data_dir: Path) -> None:

@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from pixtrio.storage.sqlite import POSTS_WITH_HASHTAG_SQL, SCHEMA, SqliteStore, recent_ready_sql
+from pixtrio.storage.sqlite import (
+    POSTS_WITH_HASHTAG_SQL,
+    SCHEMA,
+    UPGRADES,
+    SqliteStore,
+    recent_ready_sql,
+)
 
 
 def posts_table(*, analyzed: bool) -> sqlite3.Connection:
@@ -89,5 +95,35 @@ async def test_opening_an_older_database_indexes_its_posts_hashtags(tmp_path: Pa
             await store.aclose()
     c = sqlite3.connect(path)
     assert c.execute("SELECT COUNT(*) FROM post_hashtags").fetchone()[0] == 4
-    assert c.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert c.execute("PRAGMA user_version").fetchone()[0] == len(UPGRADES)
     c.close()
+
+
+async def test_opening_an_older_database_names_its_tokens_sessions(tmp_path: Path) -> None:
+    """Tokens from before `token_sessions` each get a session there, once: listed, and
+    revocable by its id."""
+    path = tmp_path / "meta.db"
+    c = sqlite3.connect(path)
+    c.executescript(SCHEMA)
+    c.execute("DROP TABLE token_sessions")
+    c.execute("INSERT INTO users (user_id, username, email, password_hash, created_at)"
+              " VALUES (1, 'ann', 'ann@example.com', 'h', 0)")
+    c.executemany("INSERT INTO tokens (token_hash, user_id, created_at) VALUES (?, 1, ?)",
+                  [(b"a" * 32, 1), (b"b" * 32, 2)])
+    c.commit()
+    c.close()
+    for _ in range(2):
+        store = await SqliteStore.open(path)
+        try:
+            tokens = await store.list_tokens(1)
+        finally:
+            await store.aclose()
+        assert [t.token_hash for t in tokens] == [b"b" * 32, b"a" * 32]
+        assert len({t.session_id for t in tokens}) == 2
+        assert all(t.session_id.isascii() and t.session_id.isalnum() for t in tokens)
+    store = await SqliteStore.open(path)
+    try:
+        assert await store.revoke_session(1, tokens[0].session_id) == tokens[0]
+        assert await store.get_token_user(b"b" * 32) is None
+    finally:
+        await store.aclose()

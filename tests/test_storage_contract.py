@@ -11,6 +11,7 @@ import os
 import random
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -204,6 +205,74 @@ async def test_tokens(store: MetadataStore) -> None:
         assert await store.revoke_token(token.token_hash) is True
         assert await store.revoke_token(token.token_hash) is False
         assert await store.get_token_user(token.token_hash) is None
+
+
+async def test_tokens_are_listed_as_sessions(store: MetadataStore) -> None:
+    with trio.fail_after(10):
+        user, other = await make_user(store), await make_user(store)
+        first = Token(os.urandom(32), user.user_id, T0, user_agent="Firefox", ip="192.0.2.1")
+        second = Token(os.urandom(32), user.user_id, T0 + timedelta(seconds=1), ip="2001:db8::1")
+        theirs = Token(os.urandom(32), other.user_id, T0)
+        for token in (first, second, theirs):
+            await store.create_token(token)
+        assert first.session_id != second.session_id
+        listed = await store.list_tokens(user.user_id)
+        assert listed == [replace(t, last_used_at=t.created_at) for t in (second, first)]
+
+        await store.touch_token(first.token_hash, T0 + timedelta(minutes=5))
+        await store.touch_token(os.urandom(32), T0)  # unknown: no change, no error
+        [_, touched] = await store.list_tokens(user.user_id)
+        assert touched.last_used_at == T0 + timedelta(minutes=5)
+
+        # another user's session is not revoked by naming it
+        assert await store.revoke_session(user.user_id, theirs.session_id) is None
+        assert await store.get_token_user(theirs.token_hash) == other
+        revoked = await store.revoke_session(user.user_id, first.session_id)
+        assert revoked is not None and revoked.token_hash == first.token_hash
+        assert await store.revoke_session(user.user_id, first.session_id) is None
+        assert await store.get_token_user(first.token_hash) is None
+        assert [t.token_hash for t in await store.list_tokens(user.user_id)] == [second.token_hash]
+
+
+async def test_revoke_tokens_keeps_only_the_one_kept(store: MetadataStore) -> None:
+    with trio.fail_after(10):
+        user, other = await make_user(store), await make_user(store)
+        mine = [Token(os.urandom(32), user.user_id, T0) for _ in range(3)]
+        theirs = Token(os.urandom(32), other.user_id, T0)
+        for token in (*mine, theirs):
+            await store.create_token(token)
+        revoked = await store.revoke_tokens(user.user_id, keep=mine[0].token_hash)
+        assert sorted(revoked) == sorted(t.token_hash for t in mine[1:])
+        assert await store.get_token_user(mine[0].token_hash) == user
+        assert [await store.get_token_user(t.token_hash) for t in mine[1:]] == [None, None]
+        assert await store.revoke_tokens(user.user_id) == [mine[0].token_hash]
+        assert await store.list_tokens(user.user_id) == []
+        assert await store.get_token_user(theirs.token_hash) == other
+
+
+async def test_set_password_hash(store: MetadataStore) -> None:
+    with trio.fail_after(10):
+        user = await make_user(store)
+        assert await store.set_password_hash(user.user_id, "new-hash") is True
+        assert (await store.get_user(user.user_id)).password_hash == "new-hash"  # type: ignore[union-attr]
+        assert await store.set_password_hash(next_id(), "x") is False
+
+
+async def test_deleting_a_user_frees_its_names_and_signs_its_tokens_out(
+    store: MetadataStore,
+) -> None:
+    with trio.fail_after(10):
+        user = await make_user(store, "leaver")
+        token = Token(os.urandom(32), user.user_id, T0)
+        await store.create_token(token)
+        assert await store.delete_user(user.user_id) is True
+        assert await store.delete_user(user.user_id) is False
+        assert await store.get_user(user.user_id) is None
+        assert await store.get_user_by_login("leaver") is None
+        assert await store.get_token_user(token.token_hash) is None
+        assert await store.revoke_tokens(user.user_id) == [token.token_hash]
+        again = await make_user(store, "leaver")
+        assert again.user_id != user.user_id
 
 
 # follows
@@ -762,6 +831,20 @@ async def test_comments(store: MetadataStore) -> None:
     assert await store.delete_comment(comments[0].comment_id) is None
     assert await store.get_comment(comments[0].comment_id) is None
     assert (await store.get_post(post.post_id)).comment_count == 4  # type: ignore[union-attr]
+
+
+async def test_comments_by_author(store: MetadataStore) -> None:
+    author, fan, other = await make_user(store), await make_user(store), await make_user(store)
+    posts = [make_post(author.user_id, "ready") for _ in range(2)]
+    for post in posts:
+        await store.create_post(post)
+    mine = [make_comment(posts[i % 2].post_id, fan.user_id, f"c{i}") for i in range(3)]
+    for comment in mine:
+        await store.create_comment(comment)
+        await store.create_comment(make_comment(posts[0].post_id, other.user_id))
+    assert await store.comments_by_author(fan.user_id, limit=2) == mine[:2]
+    assert await store.comments_by_author(fan.user_id, limit=10) == mine
+    assert await store.comments_by_author(author.user_id, limit=10) == []
 
 
 async def test_deleting_a_post_deletes_its_likes_and_comments(store: MetadataStore) -> None:

@@ -143,6 +143,13 @@ class Hub:
         for member in list(self._everyone):
             member.end(code)
 
+    def close_sessions(self, user_id: int, token_hashes_hex: frozenset[str] | None) -> None:
+        """Close (4001) the user's local sessions signed in with one of these tokens, or
+        with None every session of the user: their tokens were revoked."""
+        for member in list(self._members.get(user_id, ())):
+            if token_hashes_hex is None or member.token_hash_hex in token_hashes_hex:
+                member.end(CloseCode.UNAUTHENTICATED)
+
     def _acknowledged(self, kind: str, channel: str) -> None:
         """Track confirmed subscriptions; a second confirmation of a bucket means the
         client resubscribed after losing the connection."""
@@ -160,10 +167,8 @@ class Hub:
     def _route(self, data: str) -> None:
         kind, _, rest = data.partition(" ")
         if kind == "R":
-            user, _, token_hash_hex = rest.partition(" ")
-            for member in list(self._members.get(int(user), ())):
-                if member.token_hash_hex == token_hash_hex:
-                    member.end(CloseCode.UNAUTHENTICATED)
+            user, _, tokens = rest.partition(" ")
+            self.close_sessions(int(user), frozenset(tokens.split(",")) if tokens else None)
         elif kind == "E":
             targets, _, event_json = rest.partition(" ")
             template = None

@@ -12,7 +12,9 @@ from pixtrio.config import Settings
 from pixtrio.edge.cursors import Cursors
 from pixtrio.edge.realtime import Realtime
 from pixtrio.features.accounts.avatars import AvatarService
+from pixtrio.features.accounts.deletion import AccountDeletion
 from pixtrio.features.accounts.service import AccountService
+from pixtrio.features.accounts.sessions import Sessions
 from pixtrio.features.comments.service import CommentService
 from pixtrio.features.feed.fanout import FanOut
 from pixtrio.features.feed.service import FeedService
@@ -40,6 +42,10 @@ class Services:
     cursors: Cursors
     accounts: AccountService
     limits: RateLimiter
+    sessions: Sessions
+    account_jobs: JobQueue
+    """Deleted accounts whose content is still to be removed (`account_deletion`)."""
+    account_deletion: AccountDeletion
     graph: GraphService
     blobs: BlobStore
     media_keys: MediaKeys

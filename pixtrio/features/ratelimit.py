@@ -43,10 +43,13 @@ DEFAULT_LIMITS: dict[str, Limit | None] = {
     "reports": Limit(20, 3600),
     "uploads": Limit(30, 1800),
     "writes": Limit(100, 3600),
+    "password_checks": Limit(10, 3600),
 }
 """At least as strict as Mastodon's and Pixelfed's. `posts` counts publishing, `likes` liking
 and unliking, `follows` following, unfollowing and answering follow requests, `uploads` upload
-URLs and avatars; `writes` every other write (profile edits, deletes, signing out)."""
+URLs and avatars; `password_checks` the signed-in routes that ask for the password again
+(changing it, deleting the account); `writes` every other write (profile edits, deletes,
+signing out)."""
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _RULE = re.compile(r"^\s*([a-z_]+)\s*=\s*(?:(off)|(\d+)\s*/\s*(\d*(?:\.\d+)?)\s*([smhd]))\s*$")

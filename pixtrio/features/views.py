@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from pixtrio.features.media.keys import MediaKeys
-from pixtrio.storage.types import Comment, Post, User
+from pixtrio.storage.types import Comment, Post, Token, User
 
 
 def user_view(user: User, *, followed_by_viewer: bool = False, with_email: bool = False) -> dict[str, Any]:
@@ -114,4 +114,16 @@ def comment_view(comment: Comment, author: User) -> dict[str, Any]:
         "hashtags": list(comment.hashtags),
         "mentions": list(comment.mentions),
         "created_at": rfc3339(comment.created_at),
+    }
+
+
+def session_view(token: Token, *, current: bool) -> dict[str, Any]:
+    """API.md's session: a token as its owner sees it, never the token or its hash."""
+    return {
+        "session_id": token.session_id,
+        "created_at": rfc3339(token.created_at),
+        "last_used_at": rfc3339(token.last_used_at) if token.last_used_at else None,
+        "user_agent": token.user_agent,
+        "ip": token.ip,
+        "current": current,
     }

@@ -29,6 +29,28 @@ class LoginIn(BaseModel):
     password: str = Field(max_length=1024)
 
 
+class PasswordChangeIn(BaseModel):
+    old_password: str = Field(max_length=1024)
+    new_password: str = Field(min_length=8, max_length=1024)
+
+
+class AccountDeleteIn(BaseModel):
+    password: str = Field(max_length=1024)
+
+
+class SessionOut(BaseModel):
+    session_id: str
+    created_at: str
+    last_used_at: str | None
+    user_agent: str
+    ip: str
+    current: bool = Field(description="the session of the token of this request")
+
+
+class SessionsOut(BaseModel):
+    sessions: list[SessionOut]
+
+
 class ProfileIn(BaseModel):
     display_name: str | None = Field(default=None, max_length=64)
     bio: str | None = Field(default=None, max_length=150)

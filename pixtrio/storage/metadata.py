@@ -46,6 +46,16 @@ class UserStore(Protocol):
         """Set the given (non-None) fields; the updated user, or None if it does not exist."""
         ...
 
+    async def set_password_hash(self, user_id: int, password_hash: str) -> bool:
+        """Replace the user's password hash; False if the user does not exist."""
+        ...
+
+    async def delete_user(self, user_id: int) -> bool:
+        """Remove the user's record (its username and email are free again; its tokens no
+        longer sign anyone in); False if it was not there. What the user made is left to
+        be removed by the caller."""
+        ...
+
 
 class TokenStore(Protocol):
     async def create_token(self, token: Token) -> None: ...
@@ -56,6 +66,23 @@ class TokenStore(Protocol):
 
     async def revoke_token(self, token_hash: bytes) -> bool:
         """Revoke the token; True if it was live."""
+        ...
+
+    async def list_tokens(self, user_id: int) -> list[Token]:
+        """Every live token of the user, newest first."""
+        ...
+
+    async def touch_token(self, token_hash: bytes, when: datetime) -> None:
+        """Record that the token was used at `when` (no change for an unknown token)."""
+        ...
+
+    async def revoke_session(self, user_id: int, session_id: str) -> Token | None:
+        """Revoke the user's token whose `session_id` this is; the revoked token, or None
+        when the user has no such live token (someone else's session included)."""
+        ...
+
+    async def revoke_tokens(self, user_id: int, *, keep: bytes | None = None) -> list[bytes]:
+        """Revoke every token of the user but `keep`; the hashes revoked."""
         ...
 
 
@@ -193,6 +220,10 @@ class CommentStore(Protocol):
         self, post_id: int, *, after: int | None, limit: int
     ) -> Page[Comment]:
         """The post's comments oldest first; `after` is an exclusive lower bound."""
+        ...
+
+    async def comments_by_author(self, author_id: int, *, limit: int) -> list[Comment]:
+        """Up to `limit` of the author's comments, on any post, oldest first."""
         ...
 
 

@@ -88,6 +88,22 @@ def _post(doc: Mapping[str, Any]) -> Post:
     )
 
 
+def _token(doc: Mapping[str, Any]) -> Token:
+    """A stored token; one stored before sessions were named gets a new `session_id`
+    (which the caller stores)."""
+    last_used = doc.get("last_used_at")
+    named = {"session_id": doc["session_id"]} if "session_id" in doc else {}
+    return Token(
+        token_hash=doc["_id"],
+        user_id=doc["user_id"],
+        created_at=utc_from_ms(doc["created_at"]),
+        last_used_at=utc_from_ms(last_used) if last_used is not None else None,
+        user_agent=doc.get("user_agent", ""),
+        ip=doc.get("ip", ""),
+        **named,
+    )
+
+
 def _comment(doc: Mapping[str, Any]) -> Comment:
     return Comment(
         comment_id=doc["_id"],
@@ -177,6 +193,7 @@ class MongoStore:
         self._users.create_index("username", unique=True)
         self._users.create_index("email", unique=True)
         self._tokens.create_index("user_id")
+        self._tokens.create_index("session_id", unique=True, sparse=True)
         self._follows.create_index([("follower_id", ASCENDING), ("followee_id", ASCENDING)],
                                    unique=True)
         self._follows.create_index([("followee_id", ASCENDING), ("edge_id", DESCENDING)])
@@ -189,6 +206,7 @@ class MongoStore:
         self._likes.create_index([("post_id", ASCENDING), ("user_id", ASCENDING)], unique=True)
         self._likes.create_index([("user_id", ASCENDING), ("post_id", ASCENDING)])
         self._comments.create_index([("post_id", ASCENDING), ("_id", ASCENDING)])
+        self._comments.create_index([("author_id", ASCENDING), ("_id", ASCENDING)])
 
     async def _run(self, fn: Callable[[], R]) -> R:
         """Run `fn` in a worker thread under `pymongo.timeout` of the caller's deadline;
@@ -315,6 +333,13 @@ class MongoStore:
 
         return await self._run(run)
 
+    async def set_password_hash(self, user_id: int, password_hash: str) -> bool:
+        return await self._run(lambda: self._users.update_one(
+            {"_id": user_id}, {"$set": {"password_hash": password_hash}}).matched_count > 0)
+
+    async def delete_user(self, user_id: int) -> bool:
+        return await self._run(lambda: self._users.delete_one({"_id": user_id}).deleted_count > 0)
+
     # tokens
 
     async def create_token(self, token: Token) -> None:
@@ -322,6 +347,10 @@ class MongoStore:
             "_id": token.token_hash,
             "user_id": token.user_id,
             "created_at": ms_from_utc(token.created_at),
+            "session_id": token.session_id,
+            "last_used_at": ms_from_utc(token.last_used_at or token.created_at),
+            "user_agent": token.user_agent,
+            "ip": token.ip,
         }
 
         def run() -> None:
@@ -344,6 +373,41 @@ class MongoStore:
 
     async def revoke_token(self, token_hash: bytes) -> bool:
         return await self._run(lambda: self._tokens.delete_one({"_id": token_hash}).deleted_count > 0)
+
+    async def list_tokens(self, user_id: int) -> list[Token]:
+        def run() -> list[Token]:
+            docs = list(self._tokens.find({"user_id": user_id}).sort("created_at", DESCENDING))
+            tokens = [_token(doc) for doc in docs]
+            for doc, token in zip(docs, tokens, strict=True):
+                if "session_id" not in doc:  # stored before sessions were named
+                    self._tokens.update_one({"_id": token.token_hash},
+                                            {"$set": {"session_id": token.session_id}})
+            return tokens
+
+        return await self._run(run)
+
+    async def touch_token(self, token_hash: bytes, when: datetime) -> None:
+        await self._run(lambda: self._tokens.update_one(
+            {"_id": token_hash}, {"$set": {"last_used_at": ms_from_utc(when)}}))
+
+    async def revoke_session(self, user_id: int, session_id: str) -> Token | None:
+        def run() -> Token | None:
+            doc = self._tokens.find_one_and_delete({"session_id": session_id, "user_id": user_id})
+            return _token(doc) if doc is not None else None
+
+        return await self._run(run)
+
+    async def revoke_tokens(self, user_id: int, *, keep: bytes | None = None) -> list[bytes]:
+        query: Doc = {"user_id": user_id}
+        if keep is not None:
+            query["_id"] = {"$ne": keep}
+
+        def run() -> list[bytes]:
+            hashes = [doc["_id"] for doc in self._tokens.find(query, {"_id": 1})]
+            self._tokens.delete_many({"_id": {"$in": hashes}})
+            return hashes
+
+        return await self._run(run)
 
     # follows
 
@@ -680,6 +744,13 @@ class MongoStore:
             more = len(docs) > limit
             docs = docs[:limit]
             return Page([_comment(d) for d in docs], docs[-1]["_id"] if more else None)
+
+        return await self._run(run)
+
+    async def comments_by_author(self, author_id: int, *, limit: int) -> list[Comment]:
+        def run() -> list[Comment]:
+            docs = self._comments.find({"author_id": author_id}).sort("_id", ASCENDING).limit(limit)
+            return [_comment(doc) for doc in docs]
 
         return await self._run(run)
 

@@ -101,6 +101,15 @@ CREATE TABLE IF NOT EXISTS comments (
     created_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS comments_by_post ON comments (post_id, comment_id);
+CREATE INDEX IF NOT EXISTS comments_by_author ON comments (author_id, comment_id);
+CREATE TABLE IF NOT EXISTS token_sessions (
+    token_hash BLOB PRIMARY KEY,
+    session_id TEXT NOT NULL UNIQUE,
+    user_id INTEGER NOT NULL,
+    last_used_at INTEGER,
+    user_agent TEXT NOT NULL DEFAULT '',
+    ip TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS post_hashtags (
     tag TEXT NOT NULL,
     post_id INTEGER NOT NULL,
@@ -112,6 +121,9 @@ UPGRADES = (
     # 1: post_hashtags, new beside posts.hashtags, is filled from it
     "INSERT OR IGNORE INTO post_hashtags (tag, post_id)"
     " SELECT j.value, p.post_id FROM posts p, json_each(p.hashtags) j",
+    # 2: token_sessions, new beside tokens, names each token made before it
+    "INSERT OR IGNORE INTO token_sessions (token_hash, session_id, user_id)"
+    " SELECT token_hash, lower(hex(randomblob(12))), user_id FROM tokens",
 )
 """Data changes that bring a database made by an older version up to date, each run once
 (in one transaction with the `user_version` it sets) after `SCHEMA` has made the tables."""
@@ -141,6 +153,11 @@ POSTS_WITH_HASHTAG_SQL = (
 """A page of the ready posts carrying a tag: one backwards range of post_hashtags' key,
 each post then read by its id."""
 POST_PLAIN_FIELDS = {"caption", "location", "alt_text", "hashtags", "media", "failure_reason"}
+TOKEN_SELECT = (
+    "SELECT t.token_hash, t.user_id, t.created_at, s.session_id, s.last_used_at, s.user_agent,"
+    " s.ip FROM tokens t JOIN token_sessions s ON s.token_hash = t.token_hash"
+)
+"""A token with its session's metadata (the session row is written with the token)."""
 COMMENT_COLUMNS = "comment_id, post_id, author_id, text, hashtags, mentions, created_at"
 
 
@@ -175,6 +192,18 @@ def _post(row: sqlite3.Row) -> Post:
         like_count=row["like_count"],
         comment_count=row["comment_count"],
         created_at=utc_from_ms(row["created_at"]),
+    )
+
+
+def _token(row: sqlite3.Row) -> Token:
+    return Token(
+        token_hash=row["token_hash"],
+        user_id=row["user_id"],
+        created_at=utc_from_ms(row["created_at"]),
+        session_id=row["session_id"],
+        last_used_at=utc_from_ms(row["last_used_at"]) if row["last_used_at"] is not None else None,
+        user_agent=row["user_agent"],
+        ip=row["ip"],
     )
 
 
@@ -380,13 +409,33 @@ class SqliteStore:
 
         return await self._write(run)
 
+    async def set_password_hash(self, user_id: int, password_hash: str) -> bool:
+        return await self._write(lambda c: c.execute(
+            "UPDATE users SET password_hash = ? WHERE user_id = ?", (password_hash, user_id),
+        ).rowcount > 0)
+
+    async def delete_user(self, user_id: int) -> bool:
+        return await self._write(lambda c: c.execute(
+            "DELETE FROM users WHERE user_id = ?", (user_id,)).rowcount > 0)
+
     # tokens
 
     async def create_token(self, token: Token) -> None:
-        await self._write(lambda c: c.execute(
-            "INSERT INTO tokens (token_hash, user_id, created_at) VALUES (?, ?, ?)",
-            (token.token_hash, token.user_id, ms_from_utc(token.created_at)),
-        ))
+        def run(c: sqlite3.Connection) -> None:
+            with _transaction(c):
+                c.execute(
+                    "INSERT INTO tokens (token_hash, user_id, created_at) VALUES (?, ?, ?)",
+                    (token.token_hash, token.user_id, ms_from_utc(token.created_at)),
+                )
+                c.execute(
+                    "INSERT INTO token_sessions (token_hash, session_id, user_id, last_used_at,"
+                    " user_agent, ip) VALUES (?, ?, ?, ?, ?, ?)",
+                    (token.token_hash, token.session_id, token.user_id,
+                     ms_from_utc(token.last_used_at or token.created_at), token.user_agent,
+                     token.ip),
+                )
+
+        await self._write(run)
 
     async def get_token_user(self, token_hash: bytes) -> User | None:
         def run(c: sqlite3.Connection) -> User | None:
@@ -401,7 +450,50 @@ class SqliteStore:
 
     async def revoke_token(self, token_hash: bytes) -> bool:
         def run(c: sqlite3.Connection) -> bool:
-            return c.execute("DELETE FROM tokens WHERE token_hash = ?", (token_hash,)).rowcount > 0
+            with _transaction(c):
+                c.execute("DELETE FROM token_sessions WHERE token_hash = ?", (token_hash,))
+                return c.execute("DELETE FROM tokens WHERE token_hash = ?",
+                                 (token_hash,)).rowcount > 0
+
+        return await self._write(run)
+
+    async def list_tokens(self, user_id: int) -> list[Token]:
+        def run(c: sqlite3.Connection) -> list[Token]:
+            rows = c.execute(f"{TOKEN_SELECT} WHERE t.user_id = ? ORDER BY t.created_at DESC",
+                             (user_id,)).fetchall()
+            return [_token(row) for row in rows]
+
+        return await self._read_in_thread(run)
+
+    async def touch_token(self, token_hash: bytes, when: datetime) -> None:
+        await self._write(lambda c: c.execute(
+            "UPDATE token_sessions SET last_used_at = ? WHERE token_hash = ?",
+            (ms_from_utc(when), token_hash),
+        ))
+
+    async def revoke_session(self, user_id: int, session_id: str) -> Token | None:
+        def run(c: sqlite3.Connection) -> Token | None:
+            with _transaction(c):
+                row = c.execute(f"{TOKEN_SELECT} WHERE s.session_id = ? AND t.user_id = ?",
+                                (session_id, user_id)).fetchone()
+                if row is None:
+                    return None
+                c.execute("DELETE FROM tokens WHERE token_hash = ?", (row["token_hash"],))
+                c.execute("DELETE FROM token_sessions WHERE token_hash = ?", (row["token_hash"],))
+                return _token(row)
+
+        return await self._write(run)
+
+    async def revoke_tokens(self, user_id: int, *, keep: bytes | None = None) -> list[bytes]:
+        def run(c: sqlite3.Connection) -> list[bytes]:
+            with _transaction(c):
+                hashes = [row[0] for row in c.execute(
+                    "SELECT token_hash FROM tokens WHERE user_id = ? AND token_hash IS NOT ?",
+                    (user_id, keep))]
+                c.executemany("DELETE FROM tokens WHERE token_hash = ?", [(h,) for h in hashes])
+                c.execute("DELETE FROM token_sessions WHERE user_id = ? AND token_hash IS NOT ?",
+                          (user_id, keep))
+                return hashes
 
         return await self._write(run)
 
@@ -755,6 +847,15 @@ class SqliteStore:
             more = len(rows) > limit
             rows = rows[:limit]
             return Page([_comment(r) for r in rows], rows[-1]["comment_id"] if more else None)
+
+        return await self._read(run)
+
+    async def comments_by_author(self, author_id: int, *, limit: int) -> list[Comment]:
+        def run(c: sqlite3.Connection) -> list[Comment]:
+            rows = c.execute(
+                f"SELECT {COMMENT_COLUMNS} FROM comments WHERE author_id = ?"
+                " ORDER BY comment_id LIMIT ?", (author_id, limit)).fetchall()
+            return [_comment(row) for row in rows]
 
         return await self._read(run)
 

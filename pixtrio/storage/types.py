@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
@@ -48,11 +49,19 @@ class User:
 
 @dataclass(frozen=True, slots=True)
 class Token:
-    """A bearer token as stored: only the SHA-256 of the secret, never the secret."""
+    """A bearer token as stored: only the SHA-256 of the secret, never the secret; with
+    what its owner sees of it as a session."""
 
     token_hash: bytes
     user_id: int
     created_at: datetime
+    session_id: str = field(default_factory=lambda: secrets.token_hex(12))
+    """An opaque ASCII id naming the token's session to its owner (not the token, nor its
+    hash), unique across tokens: a new random one unless given."""
+    last_used_at: datetime | None = None
+    """When the token was last seen in use (updated at most every few minutes)."""
+    user_agent: str = ""
+    ip: str = ""
 
 
 @dataclass(frozen=True, slots=True)

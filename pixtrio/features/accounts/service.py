@@ -9,13 +9,21 @@ from datetime import UTC, datetime
 
 from pixtrio.actors.session import SignedIn
 from pixtrio.features.accounts.passwords import Passwords
-from pixtrio.features.errors import Conflict, InvalidField, NotAuthenticated, RateLimited
+from pixtrio.features.accounts.revocation import Revocations
+from pixtrio.features.accounts.sessions import MAX_USER_AGENT, Sessions
+from pixtrio.features.errors import (
+    Conflict,
+    Forbidden,
+    InvalidField,
+    NotAuthenticated,
+    RateLimited,
+)
 from pixtrio.features.ids import IdGenerator
 from pixtrio.features.ratelimit import client_network
 from pixtrio.features.text import check_text
 from pixtrio.storage.errors import Conflict as UniqueViolation
 from pixtrio.storage.metadata import MetadataStore
-from pixtrio.storage.redis.events import EventStreams
+from pixtrio.storage.redis.jobs import JobQueue
 from pixtrio.storage.redis.login_failures import LoginFailures
 from pixtrio.storage.redis.session_tokens import SessionTokens, SessionUser
 from pixtrio.storage.types import NewUser, Token, User
@@ -50,19 +58,28 @@ def hash_token(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
+def wrong_password() -> Forbidden:
+    """A signed-in user's password check failed: 403, not 401 (the token is fine)."""
+    return Forbidden("the password is wrong", code="wrong_password")
+
+
 class AccountService:
     def __init__(
         self, store: MetadataStore, ids: IdGenerator, passwords: Passwords,
-        failures: LoginFailures, session_tokens: SessionTokens, events: EventStreams,
+        failures: LoginFailures, session_tokens: SessionTokens, sessions: Sessions,
+        revocations: Revocations, deletions: JobQueue,
     ) -> None:
         self._store = store
         self._ids = ids
         self._passwords = passwords
         self._failures = failures
         self._session_tokens = session_tokens
-        self._events = events
+        self._sessions = sessions
+        self._revocations = revocations
+        self._deletions = deletions
 
-    async def register(self, username: str, email: str, password: str) -> tuple[User, str]:
+    async def register(self, username: str, email: str, password: str, *, ip: str,
+                       user_agent: str | None = None) -> tuple[User, str]:
         """Create an account and sign it in. Raises `InvalidField` or `Conflict` (taken)."""
         username = normalise_username(username)
         email = email.strip().lower()
@@ -78,9 +95,10 @@ class AccountService:
             user = await self._store.create_user(new)
         except UniqueViolation as exc:
             raise Conflict(f"{exc.field} is already taken", code=f"{exc.field}_taken") from None
-        return user, await self._issue_token(user.user_id)
+        return user, await self._issue_token(user.user_id, ip, user_agent)
 
-    async def login(self, login: str, password: str, *, ip: str) -> tuple[User, str]:
+    async def login(self, login: str, password: str, *, ip: str,
+                    user_agent: str | None = None) -> tuple[User, str]:
         """Sign in by username or email. Raises `NotAuthenticated` for a wrong pair;
         `RateLimited`, before the password is looked at, when rate limited: failures per
         (account, address), and, once the account has too many failures, attempts from an
@@ -94,16 +112,22 @@ class AccountService:
             raise NotAuthenticated("wrong login or password", code="invalid_credentials")
         assert user is not None
         await self._failures.succeeded(attempt)
-        return user, await self._issue_token(user.user_id)
+        return user, await self._issue_token(user.user_id, ip, user_agent)
 
-    async def _issue_token(self, user_id: int) -> str:
+    async def _issue_token(self, user_id: int, ip: str, user_agent: str | None) -> str:
         token = secrets.token_urlsafe(32)
-        await self._store.create_token(Token(hash_token(token), user_id, datetime.now(UTC)))
+        await self._store.create_token(Token(
+            hash_token(token), user_id, datetime.now(UTC),
+            user_agent=(user_agent or "")[:MAX_USER_AGENT], ip=ip))
         return token
 
     async def authenticate(self, token: str) -> User | None:
-        """The user a live token belongs to, or None."""
-        return await self._store.get_token_user(hash_token(token))
+        """The user a live token belongs to (its use recorded), or None."""
+        token_hash = hash_token(token)
+        user = await self._store.get_token_user(token_hash)
+        if user is not None:
+            await self._sessions.seen(token_hash)
+        return user
 
     async def session_sign_in(self, token: str) -> SignedIn | None:
         """Who a token signs in for a websocket session, from the Redis cache when it
@@ -115,6 +139,7 @@ class AccountService:
         found = await self._store.get_token_user(token_hash)
         if found is None:
             return None
+        await self._sessions.seen(token_hash)
         user = SessionUser(found.user_id, found.username, found.profile_pic)
         await self._session_tokens.put(token_hash.hex(), user)
         return SignedIn(user, token_hash.hex())
@@ -132,9 +157,39 @@ class AccountService:
         token_hash = hash_token(token)
         user = await self._store.get_token_user(token_hash)
         await self._store.revoke_token(token_hash)
-        await self._session_tokens.revoke(token_hash.hex())
         if user is not None:
-            await self._events.revoke(user.user_id, token_hash.hex())
+            await self._revocations.revoked(user.user_id, [token_hash])
+        else:
+            await self._session_tokens.revoke(token_hash.hex())
+
+    async def change_password(self, user: User, token: str, old_password: str,
+                              new_password: str) -> None:
+        """Replace the password and revoke every other token of the account (closing
+        their websockets); the token of this request keeps working. Raises `Forbidden`
+        (`wrong_password`) when `old_password` is wrong, `NotAuthenticated` if the account
+        is gone."""
+        if not await self._passwords.verify(user.password_hash, old_password):
+            raise wrong_password()
+        if not await self._store.set_password_hash(user.user_id,
+                                                   await self._passwords.hash(new_password)):
+            raise NotAuthenticated("this account no longer exists")
+        revoked = await self._store.revoke_tokens(user.user_id, keep=hash_token(token))
+        await self._revocations.revoked(user.user_id, revoked)
+
+    async def delete_account(self, user: User, password: str) -> None:
+        """Delete the account at once: its record (so sign-in fails, the profile is gone
+        and the username and email may be registered again), its tokens and its
+        websockets; everything it made is removed by the queued deletion job
+        (`deletion.AccountDeletion`). Raises `Forbidden` (`wrong_password`).
+
+        The job is queued before the record goes, so a crash in between leaves a job
+        that finds the account still there and gives up, not an account whose content
+        outlives it."""
+        if not await self._passwords.verify(user.password_hash, password):
+            raise wrong_password()
+        await self._deletions.add(str(user.user_id))
+        await self._store.delete_user(user.user_id)
+        await self._revocations.revoke_all(user.user_id)
 
     async def update_profile(self, user: User, *, display_name: str | None, bio: str | None) -> User:
         """Change the given fields. Raises `InvalidField` for control characters (bio may

@@ -69,6 +69,11 @@ class FanOut:
         await self._timelines.remove_from_timelines([follower_id], recent)
         await self.classify(followee_id)
 
+    async def forget_user(self, user_id: int) -> None:
+        """Drop the user's timeline, recent set and following set (the account is gone)."""
+        await self._timelines.drop_user(user_id)
+        await self._following.drop(user_id)
+
     async def classify(self, author_id: int) -> bool:
         """Put the author in or out of the pulled set by their follower count now; True if
         pulled. An author leaving it gets their recent posts pushed (a backfill job)."""

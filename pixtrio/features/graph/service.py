@@ -51,6 +51,16 @@ class GraphService:
         await self._store.unfollow(viewer.user_id, target.user_id)
         await self._fanout.unfollowed(viewer.user_id, target.user_id)  # a retry redoes it too
 
+    async def remove_follows(self, user_id: int) -> None:
+        """Remove every follow of the user, both ways, with the counters of the other
+        side and the followers' timelines (the account is gone); idempotent."""
+        for followee_id in await self._store.following_ids(user_id):
+            await self._store.unfollow(user_id, followee_id)
+        for follower_id in await self._store.follower_ids(user_id):
+            await self._store.unfollow(follower_id, user_id)
+            await self._fanout.unfollowed(follower_id, user_id)
+        await self._fanout.forget_user(user_id)
+
     async def followers(self, username: str, *, before: int | None, limit: int) -> Page[User]:
         user = await self.find(username)
         return await self._store.list_followers(user.user_id, before=before, limit=limit)

@@ -61,6 +61,18 @@ class LikeService:
             total = post.like_count
         return LikeState(liked, max(0, total))
 
+    async def forget_user(self, user_id: int) -> None:
+        """Take back every like of the user (the account is gone); the posts' counts
+        follow at the next flush. Idempotent: each post is marked for a recount before
+        and after its like is removed, so a crash in between still leaves it counted
+        exactly by a flush."""
+        post_ids = await self._store.liked_post_ids(user_id)
+        await self._counters.mark_dirty(post_ids)
+        for post_id in post_ids:
+            await self._store.remove_like(post_id, user_id)
+        await self._counters.mark_dirty(post_ids)
+        await self._liked.drop(user_id)
+
     async def flush(self) -> int:
         """Make the counters and stored counts of every post liked or unliked since the
         last flush agree with the durable likes; how many posts were flushed."""

@@ -33,6 +33,11 @@ class MediaKeys:
     def post_file(self, post_id: int, name: str) -> str:
         return f"p/{post_id}/{self._tag(f'post:{post_id}')}/{name}"
 
+    @staticmethod
+    def avatar_root(user_id: int) -> str:
+        """The prefix holding every avatar of a user."""
+        return f"a/{user_id}"
+
     def avatar_file(self, user_id: int, version: int, name: str) -> str:
         return f"a/{user_id}/{version}-{self._tag(f'avatar:{user_id}:{version}')}/{name}"
 

@@ -98,12 +98,17 @@ class PostService:
         post = await self.get(viewer, post_id)
         if post.author_id != viewer.user_id:
             raise Forbidden("only the author can delete a post")
-        await self._store.delete_post(post_id)
-        await self._cache.changed(post_id, None)
+        await self.remove(post)
+
+    async def remove(self, post: Post) -> None:
+        """Delete `post` (its likes and comments with it), every rendition and its
+        original, and take it out of the cache and every timeline; idempotent."""
+        await self._store.delete_post(post.post_id)
+        await self._cache.changed(post.post_id, None)
         await self._fanout.post_deleted(post)
-        await self._counters.forget(post_id)
-        await self._blobs.delete_prefix(self._keys.post_root(post_id))
-        await self._blobs.delete_prefix(self._keys.original(post_id))
+        await self._counters.forget(post.post_id)
+        await self._blobs.delete_prefix(self._keys.post_root(post.post_id))
+        await self._blobs.delete_prefix(self._keys.original(post.post_id))
 
     async def by_author(
         self, viewer: User | None, author: User, *, before: int | None, limit: int

@@ -15,13 +15,14 @@ channels, and a delivery publishes one message per bucket however many of its us
 the event, so a process's subscriber parses one message for many sessions rather than one
 per user. Channel messages are text:
 `E <user>:<id>,<user>:<id>… <event JSON>` for an event (each user with the id the event
-has in their stream) and `R <user> <token hash>` when a token was revoked.
+has in their stream), `R <user> <token hash>,<token hash>…` when tokens were revoked, and
+`R <user>` when every session of a user must end (the account was deleted or suspended).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,10 +122,15 @@ class EventStreams:
             stream_id(last.decode()) or (0, 0))
         return Replay(recovered, events)
 
-    async def revoke(self, user_id: int, token_hash_hex: str) -> None:
-        """Tell every process that sessions of this token must close."""
-        await self._lean.execute([self._publish(bucket_of(user_id),
-                                                f"R {user_id} {token_hash_hex}")])
+    async def revoke(self, user_id: int, token_hashes_hex: Collection[str] | None) -> None:
+        """Tell every process that the user's sessions signed in with these tokens (with
+        None: every session of the user) must close."""
+        tokens = "" if token_hashes_hex is None else f" {','.join(token_hashes_hex)}"
+        await self._lean.execute([self._publish(bucket_of(user_id), f"R {user_id}{tokens}")])
+
+    async def drop(self, user_id: int) -> None:
+        """Delete the user's stream (the account is gone)."""
+        await self._lean.execute([command("DEL", keys.events(user_id), route=keys.events(user_id))])
 
     def _publish(self, bucket: int, message: str) -> Call:
         """Publishing on a bucket's channel: sharded (SPUBLISH, to the node owning the

@@ -55,6 +55,11 @@ class MirroredSets:
             await self._changed(keys=[self._set_key(user_id), self._version_key(user_id)],
                                 args=["1" if present else "0", str(self._ttl_s), str(member)])
 
+    async def drop(self, user_id: int) -> None:
+        """Delete the user's set and version (the account is gone)."""
+        with redis_errors():
+            await self._client.delete([self._set_key(user_id), self._version_key(user_id)])
+
 
 def following_sets(client: coredis.Redis[str], *, ttl_s: int) -> MirroredSets:
     """Whom each user follows."""

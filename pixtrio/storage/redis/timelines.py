@@ -157,3 +157,10 @@ class Timelines:
             if celebrity:
                 return bool(await self._client.sadd(keys.celebrities(), [str(author_id)]))
             return bool(await self._client.srem(keys.celebrities(), [str(author_id)]))
+
+    async def drop_user(self, user_id: int) -> None:
+        """Delete the user's home timeline and recent set, and take them out of the
+        pulled set (the account is gone)."""
+        with redis_errors():
+            await self._client.delete([keys.timeline(user_id), keys.author_recent(user_id)])
+            await self._client.srem(keys.celebrities(), [str(user_id)])
