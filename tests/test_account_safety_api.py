@@ -236,10 +236,10 @@ async def assert_redis_forgot(server: ServerProcess, user_id: int) -> None:
 async def test_the_routes_are_documented(client: httpx.AsyncClient) -> None:
     paths = (await client.get("/openapi.json")).json()["paths"]
     expected = {
-        ("/api/me/password", "post"): {"204", "400", "401", "403", "413", "422", "503"},
-        ("/api/me", "delete"): {"204", "400", "401", "403", "413", "422", "503"},
+        ("/api/me/password", "post"): {"204", "400", "401", "403", "413", "422", "429", "503"},
+        ("/api/me", "delete"): {"204", "400", "401", "403", "413", "422", "429", "503"},
         ("/api/me/sessions", "get"): {"200", "401", "503"},
-        ("/api/me/sessions/{session_id}", "delete"): {"204", "401", "404", "503"},
+        ("/api/me/sessions/{session_id}", "delete"): {"204", "401", "404", "429", "503"},
     }
     for (path, method), statuses in expected.items():
         operation = paths[path][method]
