@@ -26,7 +26,7 @@ from pixtrio.protocol.messages import CloseCode
 from pixtrio.storage.errors import StorageError
 from pixtrio.storage.redis import keys
 from pixtrio.storage.redis.bus import Bus, Subscription
-from pixtrio.storage.redis.events import EventStreams, bucket_of
+from pixtrio.storage.redis.events import ALL_TOKENS, EventStreams, bucket_of
 
 log = logging.getLogger("pixtrio.realtime")
 
@@ -162,7 +162,7 @@ class Hub:
         if kind == "R":
             user, _, token_hash_hex = rest.partition(" ")
             for member in list(self._members.get(int(user), ())):
-                if member.token_hash_hex == token_hash_hex:
+                if token_hash_hex in (member.token_hash_hex, ALL_TOKENS):
                     member.end(CloseCode.UNAUTHENTICATED)
         elif kind == "E":
             targets, _, event_json = rest.partition(" ")

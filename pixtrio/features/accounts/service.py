@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from pixtrio.actors.session import SignedIn
 from pixtrio.features.accounts.passwords import Passwords
-from pixtrio.features.errors import Conflict, InvalidField, NotAuthenticated, RateLimited
+from pixtrio.features.errors import Conflict, Forbidden, InvalidField, NotAuthenticated, RateLimited
 from pixtrio.features.ids import IdGenerator
 from pixtrio.features.ratelimit import RateLimiter
 from pixtrio.features.text import check_text
@@ -114,6 +114,8 @@ class AccountService:
             raise NotAuthenticated("wrong login or password", code="invalid_credentials")
         assert user is not None
         await self._failures.succeeded(attempt)
+        if user.suspended:
+            raise Forbidden("this account is suspended", code="suspended")
         return user, await self._issue_token(user.user_id)
 
     async def _issue_token(self, user_id: int) -> str:
@@ -122,8 +124,10 @@ class AccountService:
         return token
 
     async def authenticate(self, token: str) -> User | None:
-        """The user a live token belongs to, or None."""
-        return await self._store.get_token_user(hash_token(token))
+        """The user a live token belongs to, or None (also for a suspended account, in
+        case a sign-in raced its suspension)."""
+        user = await self._store.get_token_user(hash_token(token))
+        return user if user is not None and not user.suspended else None
 
     async def session_sign_in(self, token: str) -> SignedIn | None:
         """Who a token signs in for a websocket session, from the Redis cache when it
@@ -133,7 +137,7 @@ class AccountService:
         if cached is not None:
             return SignedIn(cached.user, token_hash.hex()) if cached.user else None
         found = await self._store.get_token_user(token_hash)
-        if found is None:
+        if found is None or found.suspended:
             return None
         user = SessionUser(found.user_id, found.username, found.profile_pic)
         await self._session_tokens.put(token_hash.hex(), user)
@@ -155,6 +159,13 @@ class AccountService:
         await self._session_tokens.revoke(token_hash.hex())
         if user is not None:
             await self._events.revoke(user.user_id, token_hash.hex())
+
+    async def sign_out_everywhere(self, user_id: int) -> None:
+        """Revoke every token of the user; their websocket sessions, on any process, close
+        (4001)."""
+        for token_hash in await self._store.revoke_user_tokens(user_id):
+            await self._session_tokens.revoke(token_hash.hex())
+        await self._events.revoke_all(user_id)
 
     async def update_profile(self, user: User, *, display_name: str | None, bio: str | None) -> User:
         """Change the given fields. Raises `InvalidField` for control characters (bio may

@@ -69,7 +69,11 @@ class CommentService:
             raise not_found("comment")
         if viewer.user_id not in (comment.author_id, post.author_id):
             raise Forbidden("only the comment's author or the post's author can delete it")
-        await self._store.delete_comment(comment_id)
+        await self.remove(comment)
+
+    async def remove(self, comment: Comment) -> None:
+        """Delete a comment and refresh its post's count, whoever asked."""
+        await self._store.delete_comment(comment.comment_id)
         await self._refresh(comment.post_id)
 
     async def _refresh(self, post_id: int) -> None:

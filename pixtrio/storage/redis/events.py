@@ -15,7 +15,8 @@ channels, and a delivery publishes one message per bucket however many of its us
 the event, so a process's subscriber parses one message for many sessions rather than one
 per user. Channel messages are text:
 `E <user>:<id>,<user>:<id>… <event JSON>` for an event (each user with the id the event
-has in their stream) and `R <user> <token hash>` when a token was revoked.
+has in their stream) and `R <user> <token hash>` when a token was revoked (`R <user> *`:
+every token of the user).
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ BUCKETS = 61
 a process holding thousands of sessions subscribes to every bucket anyway, and each
 message costs its subscriber about 25 µs however few users it names: with 509 buckets a
 delivery to 1,000 users published about 440 messages, with 61 it publishes 61."""
+
+
+ALL_TOKENS = "*"
+"""The token hash of a revocation that ends every session of its user."""
 
 
 def bucket_of(user_id: int) -> int:
@@ -131,6 +136,10 @@ class EventStreams:
         """Tell every process that sessions of this token must close."""
         await self._lean.execute([self._publish(bucket_of(user_id),
                                                 f"R {user_id} {token_hash_hex}")])
+
+    async def revoke_all(self, user_id: int) -> None:
+        """Tell every process that every session of this user must close."""
+        await self.revoke(user_id, ALL_TOKENS)
 
     def _publish(self, bucket: int, message: str) -> Call:
         """Publishing on a bucket's channel: sharded (SPUBLISH, to the node owning the
