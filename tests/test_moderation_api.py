@@ -224,6 +224,8 @@ async def test_suspension_signs_out_hides_content_and_unsuspend_restores_it(
 
     assert_error(await client.post(f"/api/mod/users/{mod['username']}/suspend",
                                    headers=bearer(mod_token), json={}), 422)
+    assert_error(await client.post(f"/api/mod/users/{name}/unsuspend", headers=bearer(mod_token),
+                                   json={"reason": "bell\x07"}), 422, "invalid_field")
     assert_error(await client.post(f"/api/mod/users/{admin['username']}/suspend",
                                    headers=bearer(mod_token), json={}), 403, "forbidden")
     assert_error(await client.post("/api/mod/users/no_such_user_x/suspend",

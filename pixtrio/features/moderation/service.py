@@ -11,6 +11,7 @@ from pixtrio.features.comments.service import CommentService
 from pixtrio.features.errors import Conflict, Forbidden, InvalidField, not_found
 from pixtrio.features.moderation.audit import AuditLog
 from pixtrio.features.posts.service import PostService
+from pixtrio.features.text import check_text
 from pixtrio.storage.metadata import MetadataStore
 from pixtrio.storage.types import Report, User
 
@@ -46,13 +47,15 @@ class ModerationService:
     async def suspend(self, actor: User, username: str, reason: str) -> None:
         """Suspend an account: it cannot sign in, every token is revoked (its sockets on
         every process close with 4001) and its content reads as gone. Idempotent. Raises
-        `NotFound`, `InvalidField` for oneself, `Forbidden` for a moderator suspending
-        an admin."""
+        `NotFound`, `InvalidField` for oneself or control characters in `reason`,
+        `Forbidden` for a moderator suspending an admin."""
+        check_text("reason", reason, lines=True)
         await self._suspend(actor, await self._find(username), reason)
 
     async def unsuspend(self, actor: User, username: str, reason: str) -> None:
         """Lift a suspension: the account's content reads as before. Idempotent. Raises
         like `suspend`."""
+        check_text("reason", reason, lines=True)
         user = await self._find(username)
         self._check_may_act_on(actor, user)
         await self._store.set_suspended(user.user_id, False)
