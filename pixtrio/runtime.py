@@ -45,6 +45,10 @@ from pixtrio.features.likes.service import LikeService
 from pixtrio.features.media.keys import MediaKeys
 from pixtrio.features.media.photo_job import PhotoJobs
 from pixtrio.features.media.video_job import VideoJobs, VideoSettings
+from pixtrio.features.moderation.audit import AuditLog
+from pixtrio.features.moderation.reports import ReportService
+from pixtrio.features.moderation.roles import RoleService
+from pixtrio.features.moderation.service import ModerationService
 from pixtrio.features.notify import Notifier
 from pixtrio.features.posts.reader import PostReader
 from pixtrio.features.posts.service import PostService
@@ -71,6 +75,7 @@ from pixtrio.storage.redis.session_tokens import SessionTokens
 from pixtrio.storage.redis.timelines import Timelines
 from pixtrio.storage.redis.upload_claims import UploadClaims
 from pixtrio.storage.sqlite import SqliteStore
+from pixtrio.storage.types import Role, User
 
 log = logging.getLogger("pixtrio")
 
@@ -185,6 +190,7 @@ def build_services(
     graph = GraphService(store, ids, fanout, notifier)
     likes = LikeService(store, counters, liked, posts, notifier)
     comments = CommentService(store, ids, posts, cache, notifier)
+    audit = AuditLog(store, ids)
     realtime = Realtime(
         hub=Hub(Bus(redis, sharded=settings.redis_cluster), events, keep_interval=settings.events_keep / 3),
         events=events, notifier=notifier, sign_in=accounts.session_sign_in,
@@ -224,6 +230,11 @@ def build_services(
         fanout_jobs=fanout_jobs,
         likes=likes,
         comments=comments,
+        reports=ReportService(store, ids, posts),
+        moderation=ModerationService(store, posts, comments, revocations, audit),
+        roles=RoleService(store, audit),
+        audit=audit,
+
         realtime=realtime,
     )
 
@@ -344,6 +355,22 @@ async def run_server(
                     media.cancel_scope.cancel()  # unfinished jobs are reclaimed later
         nursery.cancel_scope.cancel()  # connections have drained; stop Valkey last
     log.info("pixtrio stopped")
+
+
+CLI_WORKER_ID = MAX_WORKER
+"""The id worker field of a command-line action when PIXTRIO_WORKER_ID is unset: it holds
+no lease, so an id it mints could, in the same millisecond, equal one minted by the
+server process leasing this field; the write then fails and the command can be re-run."""
+
+
+async def grant_role(settings: Settings, username: str, role: Role) -> User:
+    """Give `username` the role from the command line (audited with no actor), in the
+    metadata store `serve` uses with the same settings; the updated user. Raises
+    `NotFound` for an unknown username, `StorageError` when the store fails."""
+    worker = settings.worker_id if settings.worker_id is not None else CLI_WORKER_ID
+    async with open_metadata_store(settings) as store:
+        return await RoleService(store, AuditLog(store, IdGenerator(worker))).grant(
+            None, username, role)
 
 
 async def serve_until_signalled(settings: Settings) -> None:

@@ -51,10 +51,11 @@ def test_rate_limit_rules() -> None:
     assert DEFAULT_LIMITS["login_failures_account"] == Limit(100, 3600)
     assert {rule: DEFAULT_LIMITS[rule] for rule in (
         "posts", "comments", "likes", "follows", "reports", "uploads", "writes",
-        "password_checks")} == {
+        "password_checks", "moderation")} == {
         "posts": Limit(50, 3600), "comments": Limit(60, 3600), "likes": Limit(300, 3600),
         "follows": Limit(200, 86400), "reports": Limit(20, 3600), "uploads": Limit(30, 1800),
-        "writes": Limit(100, 3600), "password_checks": Limit(10, 3600)}
+        "writes": Limit(100, 3600), "password_checks": Limit(10, 3600),
+        "moderation": Limit(1000, 3600)}
     assert parse_limits("reports=5/1m,uploads=off")["reports"] == Limit(5, 60)
     limits = parse_limits("login_ip=500/5m, register_ip=off,login_failures_account=3/1.5h")
     assert limits["login_ip"] == Limit(500, 300)

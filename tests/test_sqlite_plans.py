@@ -127,3 +127,21 @@ async def test_opening_an_older_database_names_its_tokens_sessions(tmp_path: Pat
         assert await store.get_token_user(b"b" * 32) is None
     finally:
         await store.aclose()
+
+
+async def test_opening_an_older_database_gives_its_users_a_role(tmp_path: Path) -> None:
+    """Users stored before roles and suspension are plain users, not suspended."""
+    path = tmp_path / "meta.db"
+    c = sqlite3.connect(path)
+    c.executescript(SCHEMA)
+    c.execute("INSERT INTO users (user_id, username, email, password_hash, created_at)"
+              " VALUES (1, 'old', 'old@example.com', 'x', 0)")
+    c.execute("PRAGMA user_version = 1")
+    c.commit()
+    c.close()
+    store = await SqliteStore.open(path)
+    try:
+        user = await store.get_user(1)
+        assert user is not None and (user.role, user.suspended) == ("user", False)
+    finally:
+        await store.aclose()

@@ -25,7 +25,17 @@ from pixtrio.storage.errors import Conflict, StorageError
 from pixtrio.storage.metadata import MetadataStore
 from pixtrio.storage.mongo import MongoStore
 from pixtrio.storage.sqlite import SqliteStore
-from pixtrio.storage.types import Comment, NewUser, Page, Post, PostStatus, Token, User
+from pixtrio.storage.types import (
+    AuditEntry,
+    Comment,
+    NewUser,
+    Page,
+    Post,
+    PostStatus,
+    Report,
+    Token,
+    User,
+)
 
 MONGODB_URL = os.environ.get("PIXTRIO_TEST_MONGODB_URL")
 ADAPTERS = ["sqlite", "mongomock", *(["mongodb"] if MONGODB_URL else [])]
@@ -273,6 +283,23 @@ async def test_deleting_a_user_frees_its_names_and_signs_its_tokens_out(
         assert await store.revoke_tokens(user.user_id) == [token.token_hash]
         again = await make_user(store, "leaver")
         assert again.user_id != user.user_id
+
+
+async def test_role_and_suspension(store: MetadataStore) -> None:
+    with trio.fail_after(10):
+        user = await make_user(store)
+        assert (user.role, user.suspended) == ("user", False)
+        moderator = await store.set_role(user.user_id, "moderator")
+        assert moderator is not None and moderator.role == "moderator"
+        suspended = await store.set_suspended(user.user_id, True)
+        assert suspended is not None and suspended.suspended and suspended.role == "moderator"
+        assert await store.get_user_by_username(user.username) == suspended
+        assert (await store.get_users([user.user_id]))[user.user_id] == suspended
+        back = await store.set_suspended(user.user_id, False)
+        assert back is not None and not back.suspended
+        assert await store.get_user(user.user_id) == back
+        assert await store.set_role(next_id(), "admin") is None
+        assert await store.set_suspended(next_id(), True) is None
 
 
 # follows
@@ -858,6 +885,65 @@ async def test_deleting_a_post_deletes_its_likes_and_comments(store: MetadataSto
     assert await store.liked_among(fan.user_id, [post.post_id]) == set()
     assert await store.count_likes([post.post_id]) == {post.post_id: 0}
     assert await store.get_comment(comment.comment_id) is None
+
+
+# moderation
+
+
+def make_report(reporter_id: int, target_id: int) -> Report:
+    return Report(report_id=next_id(), reporter_id=reporter_id, target="post",
+                  target_id=target_id, reason="spam", text="buy now", created_at=T0)
+
+
+async def test_reports_list_by_status_and_resolve_once(store: MetadataStore) -> None:
+    with trio.fail_after(10):
+        reporter, moderator = await make_user(store), await make_user(store)
+        reports = [make_report(reporter.user_id, next_id()) for _ in range(5)]
+        for report in reports:
+            await store.create_report(report)
+        with pytest.raises(Conflict):
+            await store.create_report(reports[0])
+        assert await store.get_report(reports[0].report_id) == reports[0]
+        assert await store.get_report(next_id()) is None
+
+        later = T0 + timedelta(hours=1)
+        resolved = await store.resolve_report(reports[1].report_id, resolution="dismiss",
+                                              resolved_by=moderator.user_id, resolved_at=later)
+        assert resolved == Report(**{**_fields(reports[1]), "status": "resolved",
+                                     "resolution": "dismiss", "resolved_by": moderator.user_id,
+                                     "resolved_at": later})
+        assert await store.resolve_report(reports[1].report_id, resolution="remove",
+                                          resolved_by=moderator.user_id, resolved_at=later) is None
+        assert await store.get_report(reports[1].report_id) == resolved
+
+        open_ids: list[int] = []
+        before: int | None = None
+        while True:
+            page = await store.list_reports(status="open", before=before, limit=2)
+            open_ids += [r.report_id for r in page.items]
+            if page.next_position is None:
+                break
+            before = page.next_position
+        assert open_ids == sorted((r.report_id for r in reports if r is not reports[1]),
+                                  reverse=True)
+        done = await store.list_reports(status="resolved", before=None, limit=10)
+        assert done == Page([resolved], None)
+
+
+def _fields(report: Report) -> dict[str, Any]:
+    return {name: getattr(report, name) for name in Report.__slots__}  # type: ignore[attr-defined]
+
+
+async def test_audit_log_pages_newest_first(store: MetadataStore) -> None:
+    with trio.fail_after(10):
+        entries = [AuditEntry(next_id(), actor, "user.suspend", "user", next_id(), "spam", T0)
+                   for actor in (1, None, 3)]
+        for entry in entries:
+            await store.add_audit_entry(entry)
+        first = await store.list_audit_entries(before=None, limit=2)
+        assert first.items == entries[:0:-1] and first.next_position == entries[1].action_id
+        assert await store.list_audit_entries(before=first.next_position, limit=2) == Page(
+            [entries[0]], None)
 
 
 async def test_ping(store: MetadataStore) -> None:

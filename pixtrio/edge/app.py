@@ -14,7 +14,7 @@ from pixtrio.edge.compression import gzip_json
 from pixtrio.edge.http_errors import JsonRequest, install_error_handlers
 from pixtrio.edge.json_provider import OrjsonProvider
 from pixtrio.edge.ratelimits import add_quota_headers
-from pixtrio.edge.routes import accounts, docs, feed, media, ops, posts, users, web
+from pixtrio.edge.routes import accounts, docs, feed, media, moderation, ops, posts, users, web
 from pixtrio.edge.services import Services
 
 MAX_JSON_BODY = 1024 * 1024
@@ -75,6 +75,7 @@ def create_app(services: Services) -> QuartTrio:
     app.before_request(read_body_first)
     app.after_request(gzip_json)
     app.after_request(add_quota_headers)
-    for blueprint in (ops.bp, docs.bp, accounts.bp, users.bp, posts.bp, feed.bp, media.bp, web.bp):
+    for blueprint in (ops.bp, docs.bp, accounts.bp, users.bp, posts.bp, feed.bp, media.bp,
+                      moderation.bp, web.bp):
         app.register_blueprint(blueprint)
     return app

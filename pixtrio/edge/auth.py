@@ -10,8 +10,9 @@ from quart import g, request
 from quart_schema import security_scheme
 
 from pixtrio.edge.services import services
-from pixtrio.features.errors import NotAuthenticated
-from pixtrio.storage.types import User
+from pixtrio.features.errors import Forbidden, NotAuthenticated
+from pixtrio.features.moderation.roles import at_least
+from pixtrio.storage.types import Role, User
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -64,6 +65,22 @@ def signed_in(route: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
 
     secured: Any = security_scheme([{"bearer": []}])
     return secured(wrapper)
+
+
+def require_role(role: Role) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+    """Like `signed_in`, and answer 403 `forbidden` to a user whose role is below `role`."""
+
+    def decorator(route: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+        @wraps(route)
+        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            if not at_least(await require_viewer(), role):
+                raise Forbidden(f"only a {role} may do this")
+            return await route(*args, **kwargs)
+
+        secured: Any = security_scheme([{"bearer": []}])
+        return secured(wrapper)
+
+    return decorator
 
 
 def bearer_present(route: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:

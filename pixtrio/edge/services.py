@@ -22,6 +22,10 @@ from pixtrio.features.graph.service import GraphService
 from pixtrio.features.ids import IdGenerator
 from pixtrio.features.likes.service import LikeService
 from pixtrio.features.media.keys import MediaKeys
+from pixtrio.features.moderation.audit import AuditLog
+from pixtrio.features.moderation.reports import ReportService
+from pixtrio.features.moderation.roles import RoleService
+from pixtrio.features.moderation.service import ModerationService
 from pixtrio.features.posts.reader import PostReader
 from pixtrio.features.posts.service import PostService
 from pixtrio.features.posts.uploads import UploadService
@@ -60,6 +64,10 @@ class Services:
     fanout_jobs: JobQueue
     likes: LikeService
     comments: CommentService
+    reports: ReportService
+    moderation: ModerationService
+    roles: RoleService
+    audit: AuditLog
     realtime: Realtime
 
 

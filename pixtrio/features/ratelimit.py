@@ -44,11 +44,12 @@ DEFAULT_LIMITS: dict[str, Limit | None] = {
     "uploads": Limit(30, 1800),
     "writes": Limit(100, 3600),
     "password_checks": Limit(10, 3600),
+    "moderation": Limit(1000, 3600),
 }
 """At least as strict as Mastodon's and Pixelfed's. `posts` counts publishing, `likes` liking
 and unliking, `follows` following, unfollowing and answering follow requests, `uploads` upload
 URLs and avatars; `password_checks` the signed-in routes that ask for the password again
-(changing it, deleting the account); `writes` every other write (profile edits, deletes,
+(changing it, deleting the account); `moderation` moderators' and admins' actions; `writes` every other write (profile edits, deletes,
 signing out)."""
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

@@ -6,6 +6,8 @@ builds response dicts directly, which is faster than validating every answer).
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -187,4 +189,70 @@ class CommentOut(BaseModel):
 
 class CommentListOut(BaseModel):
     comments: list[CommentOut]
+    next_cursor: str | None
+
+
+class ReportIn(BaseModel):
+    target: Literal["post", "comment", "user"]
+    id: str = Field(max_length=20, description="the post, comment or user id")
+    reason: Literal["spam", "nudity", "violence", "harassment", "hate", "self_harm", "illegal",
+                    "other"]
+    text: str = Field(default="", max_length=1000, description="optional details")
+
+
+class ReportOut(BaseModel):
+    report_id: str
+    target: str
+    id: str
+    reason: str
+    text: str
+    status: str = Field(description="open or resolved")
+    resolution: str | None = Field(description="dismiss, remove or suspend once resolved")
+    created_at: str
+    resolved_at: str | None
+
+
+class ReportSummaryOut(BaseModel):
+    exists: bool = Field(description="false once the reported thing is gone")
+    owner: AuthorOut | None = Field(description="the reported user, or the author")
+    owner_suspended: bool | None
+    text: str | None = Field(description="the post's caption or the comment's text")
+    post_id: str | None
+
+
+class QueuedReportOut(ReportOut):
+    reporter: AuthorOut | None
+    summary: ReportSummaryOut
+
+
+class ReportListOut(BaseModel):
+    reports: list[QueuedReportOut] = Field(description="open reports first, newest first")
+    next_cursor: str | None
+
+
+class ResolveIn(BaseModel):
+    action: Literal["dismiss", "remove", "suspend"]
+
+
+class SuspendIn(BaseModel):
+    reason: str = Field(default="", max_length=1000)
+
+
+class RoleIn(BaseModel):
+    role: Literal["user", "moderator", "admin"]
+
+
+class AuditEntryOut(BaseModel):
+    action_id: str
+    actor: AuthorOut | None = Field(description="null for the command line")
+    action: str = Field(description="report.resolve, post.remove, comment.remove, "
+                                    "user.suspend, user.unsuspend or role.grant")
+    target_kind: str
+    target_id: str
+    details: str
+    created_at: str
+
+
+class AuditListOut(BaseModel):
+    actions: list[AuditEntryOut] = Field(description="newest first")
     next_cursor: str | None

@@ -13,7 +13,19 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from pixtrio.storage.types import Comment, NewUser, Page, Post, PostStatus, Token, User
+from pixtrio.storage.types import (
+    AuditEntry,
+    Comment,
+    NewUser,
+    Page,
+    Post,
+    PostStatus,
+    Report,
+    ReportStatus,
+    Role,
+    Token,
+    User,
+)
 
 
 class UserStore(Protocol):
@@ -54,6 +66,12 @@ class UserStore(Protocol):
         """Remove the user's record (its username and email are free again; its tokens no
         longer sign anyone in); False if it was not there. What the user made is left to
         be removed by the caller."""
+    async def set_role(self, user_id: int, role: Role) -> User | None:
+        """Give the user `role`; the updated user, or None if it does not exist."""
+        ...
+
+    async def set_suspended(self, user_id: int, suspended: bool) -> User | None:
+        """Suspend or unsuspend the user; the updated user, or None if it does not exist."""
         ...
 
 
@@ -227,9 +245,39 @@ class CommentStore(Protocol):
         ...
 
 
+class ModerationStore(Protocol):
+    async def create_report(self, report: Report) -> None:
+        """Store a new report. Raises `Conflict("report_id")` if the id exists."""
+        ...
+
+    async def get_report(self, report_id: int) -> Report | None: ...
+
+    async def list_reports(
+        self, *, status: ReportStatus, before: int | None, limit: int
+    ) -> Page[Report]:
+        """Reports with `status`, newest first (positions are report ids)."""
+        ...
+
+    async def resolve_report(
+        self, report_id: int, *, resolution: str, resolved_by: int, resolved_at: datetime
+    ) -> Report | None:
+        """Mark an open report resolved; the updated report, or None if it does not exist
+        or was already resolved (then nothing changes)."""
+        ...
+
+    async def add_audit_entry(self, entry: AuditEntry) -> None:
+        """Append a moderator action to the audit log."""
+        ...
+
+    async def list_audit_entries(self, *, before: int | None, limit: int) -> Page[AuditEntry]:
+        """The audit log newest first (positions are action ids)."""
+        ...
+
+
 class MetadataStore(UserStore, TokenStore, FollowStore, PostStore, LikeStore, CommentStore,
-                    Protocol):
-    """Everything the server keeps durably about users, follows, posts, likes and comments."""
+                    ModerationStore, Protocol):
+    """Everything the server keeps durably about users, follows, posts, likes, comments,
+    reports and moderator actions."""
 
     name: str
     operations: int

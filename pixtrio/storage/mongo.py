@@ -30,11 +30,15 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from pixtrio.storage.errors import Conflict, StorageError
 from pixtrio.storage.types import (
+    AuditEntry,
     Comment,
     NewUser,
     Page,
     Post,
     PostStatus,
+    Report,
+    ReportStatus,
+    Role,
     Token,
     User,
     ms_from_utc,
@@ -67,6 +71,8 @@ def _user(doc: Mapping[str, Any]) -> User:
         following_count=doc["following_count"],
         posts_count=doc["posts_count"],
         created_at=utc_from_ms(doc["created_at"]),
+        role=doc.get("role", "user"),
+        suspended=doc.get("suspended", False),
     )
 
 
@@ -116,6 +122,34 @@ def _comment(doc: Mapping[str, Any]) -> Comment:
     )
 
 
+def _report(doc: Mapping[str, Any]) -> Report:
+    return Report(
+        report_id=doc["_id"],
+        reporter_id=doc["reporter_id"],
+        target=doc["target"],
+        target_id=doc["target_id"],
+        reason=doc["reason"],
+        text=doc["text"],
+        created_at=utc_from_ms(doc["created_at"]),
+        status=doc["status"],
+        resolution=doc["resolution"],
+        resolved_by=doc["resolved_by"],
+        resolved_at=utc_from_ms(doc["resolved_at"]) if doc["resolved_at"] is not None else None,
+    )
+
+
+def _audit_entry(doc: Mapping[str, Any]) -> AuditEntry:
+    return AuditEntry(
+        action_id=doc["_id"],
+        actor_id=doc["actor_id"],
+        action=doc["action"],
+        target_kind=doc["target_kind"],
+        target_id=doc["target_id"],
+        details=doc["details"],
+        created_at=utc_from_ms(doc["created_at"]),
+    )
+
+
 def _post_doc(post: Post) -> Doc:
     return {
         "_id": post.post_id,
@@ -153,6 +187,8 @@ class MongoStore:
         self._posts: MongoCollection[Doc] = db["posts"]
         self._likes: MongoCollection[Doc] = db["likes"]
         self._comments: MongoCollection[Doc] = db["comments"]
+        self._reports: MongoCollection[Doc] = db["reports"]
+        self._audit: MongoCollection[Doc] = db["audit_log"]
         self._limiter = trio.CapacityLimiter(threads)
         self._closed = False
 
@@ -207,6 +243,7 @@ class MongoStore:
         self._likes.create_index([("user_id", ASCENDING), ("post_id", ASCENDING)])
         self._comments.create_index([("post_id", ASCENDING), ("_id", ASCENDING)])
         self._comments.create_index([("author_id", ASCENDING), ("_id", ASCENDING)])
+        self._reports.create_index([("status", ASCENDING), ("_id", DESCENDING)])
 
     async def _run(self, fn: Callable[[], R]) -> R:
         """Run `fn` in a worker thread under `pymongo.timeout` of the caller's deadline;
@@ -263,6 +300,8 @@ class MongoStore:
             "following_count": 0,
             "posts_count": 0,
             "created_at": ms_from_utc(user.created_at),
+            "role": "user",
+            "suspended": False,
         }
 
         def run() -> User:
@@ -339,6 +378,20 @@ class MongoStore:
 
     async def delete_user(self, user_id: int) -> bool:
         return await self._run(lambda: self._users.delete_one({"_id": user_id}).deleted_count > 0)
+
+    async def set_role(self, user_id: int, role: Role) -> User | None:
+        return await self._set_user_field(user_id, "role", role)
+
+    async def set_suspended(self, user_id: int, suspended: bool) -> User | None:
+        return await self._set_user_field(user_id, "suspended", suspended)
+
+    async def _set_user_field(self, user_id: int, name: str, value: object) -> User | None:
+        def run() -> User | None:
+            doc = self._users.find_one_and_update(
+                {"_id": user_id}, {"$set": {name: value}}, return_document=ReturnDocument.AFTER)
+            return _user(doc) if doc is not None else None
+
+        return await self._run(run)
 
     # tokens
 
@@ -751,6 +804,88 @@ class MongoStore:
         def run() -> list[Comment]:
             docs = self._comments.find({"author_id": author_id}).sort("_id", ASCENDING).limit(limit)
             return [_comment(doc) for doc in docs]
+
+        return await self._run(run)
+
+    # moderation
+
+    async def create_report(self, report: Report) -> None:
+        doc: Doc = {
+            "_id": report.report_id,
+            "reporter_id": report.reporter_id,
+            "target": report.target,
+            "target_id": report.target_id,
+            "reason": report.reason,
+            "text": report.text,
+            "status": report.status,
+            "resolution": report.resolution,
+            "resolved_by": report.resolved_by,
+            "resolved_at": ms_from_utc(report.resolved_at) if report.resolved_at else None,
+            "created_at": ms_from_utc(report.created_at),
+        }
+
+        def run() -> None:
+            try:
+                self._reports.insert_one(doc)
+            except DuplicateKeyError as exc:
+                raise Conflict(_id_field(exc, "report_id") or "report_id") from None
+
+        await self._run(run)
+
+    async def get_report(self, report_id: int) -> Report | None:
+        def run() -> Report | None:
+            doc = self._reports.find_one({"_id": report_id})
+            return _report(doc) if doc is not None else None
+
+        return await self._run(run)
+
+    async def list_reports(
+        self, *, status: ReportStatus, before: int | None, limit: int
+    ) -> Page[Report]:
+        query: Doc = {"status": status}
+        if before is not None:
+            query["_id"] = {"$lt": before}
+
+        def run() -> Page[Report]:
+            docs = list(self._reports.find(query).sort("_id", DESCENDING).limit(limit + 1))
+            more = len(docs) > limit
+            docs = docs[:limit]
+            return Page([_report(d) for d in docs], docs[-1]["_id"] if more else None)
+
+        return await self._run(run)
+
+    async def resolve_report(
+        self, report_id: int, *, resolution: str, resolved_by: int, resolved_at: datetime
+    ) -> Report | None:
+        def run() -> Report | None:
+            doc = self._reports.find_one_and_update(
+                {"_id": report_id, "status": "open"},
+                {"$set": {"status": "resolved", "resolution": resolution,
+                          "resolved_by": resolved_by, "resolved_at": ms_from_utc(resolved_at)}},
+                return_document=ReturnDocument.AFTER)
+            return _report(doc) if doc is not None else None
+
+        return await self._run(run)
+
+    async def add_audit_entry(self, entry: AuditEntry) -> None:
+        await self._run(lambda: self._audit.insert_one({
+            "_id": entry.action_id,
+            "actor_id": entry.actor_id,
+            "action": entry.action,
+            "target_kind": entry.target_kind,
+            "target_id": entry.target_id,
+            "details": entry.details,
+            "created_at": ms_from_utc(entry.created_at),
+        }))
+
+    async def list_audit_entries(self, *, before: int | None, limit: int) -> Page[AuditEntry]:
+        query: Doc = {"_id": {"$lt": before}} if before is not None else {}
+
+        def run() -> Page[AuditEntry]:
+            docs = list(self._audit.find(query).sort("_id", DESCENDING).limit(limit + 1))
+            more = len(docs) > limit
+            docs = docs[:limit]
+            return Page([_audit_entry(d) for d in docs], docs[-1]["_id"] if more else None)
 
         return await self._run(run)
 

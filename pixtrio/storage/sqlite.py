@@ -24,11 +24,15 @@ import trio
 
 from pixtrio.storage.errors import Conflict, StorageError
 from pixtrio.storage.types import (
+    AuditEntry,
     Comment,
     NewUser,
     Page,
     Post,
     PostStatus,
+    Report,
+    ReportStatus,
+    Role,
     Token,
     User,
     ms_from_utc,
@@ -115,6 +119,29 @@ CREATE TABLE IF NOT EXISTS post_hashtags (
     post_id INTEGER NOT NULL,
     PRIMARY KEY (tag, post_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS reports (
+    report_id INTEGER PRIMARY KEY,
+    reporter_id INTEGER NOT NULL,
+    target TEXT NOT NULL,
+    target_id INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    text TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT 'open',
+    resolution TEXT,
+    resolved_by INTEGER,
+    resolved_at INTEGER,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reports_by_status ON reports (status, report_id);
+CREATE TABLE IF NOT EXISTS audit_log (
+    action_id INTEGER PRIMARY KEY,
+    actor_id INTEGER,
+    action TEXT NOT NULL,
+    target_kind TEXT NOT NULL,
+    target_id INTEGER NOT NULL,
+    details TEXT NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL
+);
 """
 
 UPGRADES = (
@@ -124,6 +151,9 @@ UPGRADES = (
     # 2: token_sessions, new beside tokens, names each token made before it
     "INSERT OR IGNORE INTO token_sessions (token_hash, session_id, user_id)"
     " SELECT token_hash, lower(hex(randomblob(12))), user_id FROM tokens",
+    # 3, 4: users' role and suspension (columns, so every user read carries them)
+    "ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'user'",
+    "ALTER TABLE users ADD COLUMN suspended INTEGER NOT NULL DEFAULT 0",
 )
 """Data changes that bring a database made by an older version up to date, each run once
 (in one transaction with the `user_version` it sets) after `SCHEMA` has made the tables."""
@@ -139,7 +169,7 @@ def recent_ready_sql(authors: int) -> str:
 
 USER_COLUMNS = (
     "user_id, username, email, password_hash, display_name, bio, profile_pic, "
-    "followers_count, following_count, posts_count, created_at"
+    "followers_count, following_count, posts_count, created_at, role, suspended"
 )
 POST_COLUMNS = (
     "post_id, author_id, kind, status, caption, location, alt_text, hashtags, media, "
@@ -159,6 +189,9 @@ TOKEN_SELECT = (
 )
 """A token with its session's metadata (the session row is written with the token)."""
 COMMENT_COLUMNS = "comment_id, post_id, author_id, text, hashtags, mentions, created_at"
+REPORT_COLUMNS = ("report_id, reporter_id, target, target_id, reason, text, status, resolution, "
+                  "resolved_by, resolved_at, created_at")
+AUDIT_COLUMNS = "action_id, actor_id, action, target_kind, target_id, details, created_at"
 
 
 def _user(row: sqlite3.Row) -> User:
@@ -174,6 +207,8 @@ def _user(row: sqlite3.Row) -> User:
         following_count=row["following_count"],
         posts_count=row["posts_count"],
         created_at=utc_from_ms(row["created_at"]),
+        role=row["role"],
+        suspended=bool(row["suspended"]),
     )
 
 
@@ -215,6 +250,34 @@ def _comment(row: sqlite3.Row) -> Comment:
         text=row["text"],
         hashtags=tuple(json.loads(row["hashtags"])),
         mentions=tuple(json.loads(row["mentions"])),
+        created_at=utc_from_ms(row["created_at"]),
+    )
+
+
+def _report(row: sqlite3.Row) -> Report:
+    return Report(
+        report_id=row["report_id"],
+        reporter_id=row["reporter_id"],
+        target=row["target"],
+        target_id=row["target_id"],
+        reason=row["reason"],
+        text=row["text"],
+        created_at=utc_from_ms(row["created_at"]),
+        status=row["status"],
+        resolution=row["resolution"],
+        resolved_by=row["resolved_by"],
+        resolved_at=utc_from_ms(row["resolved_at"]) if row["resolved_at"] is not None else None,
+    )
+
+
+def _audit_entry(row: sqlite3.Row) -> AuditEntry:
+    return AuditEntry(
+        action_id=row["action_id"],
+        actor_id=row["actor_id"],
+        action=row["action"],
+        target_kind=row["target_kind"],
+        target_id=row["target_id"],
+        details=row["details"],
         created_at=utc_from_ms(row["created_at"]),
     )
 
@@ -417,6 +480,21 @@ class SqliteStore:
     async def delete_user(self, user_id: int) -> bool:
         return await self._write(lambda c: c.execute(
             "DELETE FROM users WHERE user_id = ?", (user_id,)).rowcount > 0)
+
+    async def set_role(self, user_id: int, role: Role) -> User | None:
+        return await self._set_user_column(user_id, "role", role)
+
+    async def set_suspended(self, user_id: int, suspended: bool) -> User | None:
+        return await self._set_user_column(user_id, "suspended", int(suspended))
+
+    async def _set_user_column(self, user_id: int, column: str, value: object) -> User | None:
+        def run(c: sqlite3.Connection) -> User | None:
+            c.execute(f"UPDATE users SET {column} = ? WHERE user_id = ?", (value, user_id))
+            row = c.execute(f"SELECT {USER_COLUMNS} FROM users WHERE user_id = ?",
+                            (user_id,)).fetchone()
+            return _user(row) if row else None
+
+        return await self._write(run)
 
     # tokens
 
@@ -856,6 +934,73 @@ class SqliteStore:
                 f"SELECT {COMMENT_COLUMNS} FROM comments WHERE author_id = ?"
                 " ORDER BY comment_id LIMIT ?", (author_id, limit)).fetchall()
             return [_comment(row) for row in rows]
+
+        return await self._read(run)
+
+    # moderation
+
+    async def create_report(self, report: Report) -> None:
+        await self._write(lambda c: c.execute(
+            f"INSERT INTO reports ({REPORT_COLUMNS}) VALUES ({_placeholders(11)})",
+            (report.report_id, report.reporter_id, report.target, report.target_id,
+             report.reason, report.text, report.status, report.resolution, report.resolved_by,
+             ms_from_utc(report.resolved_at) if report.resolved_at else None,
+             ms_from_utc(report.created_at)),
+        ))
+
+    async def get_report(self, report_id: int) -> Report | None:
+        def run(c: sqlite3.Connection) -> Report | None:
+            row = c.execute(f"SELECT {REPORT_COLUMNS} FROM reports WHERE report_id = ?",
+                            (report_id,)).fetchone()
+            return _report(row) if row else None
+
+        return await self._read(run)
+
+    async def list_reports(
+        self, *, status: ReportStatus, before: int | None, limit: int
+    ) -> Page[Report]:
+        def run(c: sqlite3.Connection) -> Page[Report]:
+            rows = c.execute(
+                f"SELECT {REPORT_COLUMNS} FROM reports WHERE status = ? AND report_id < ?"
+                " ORDER BY report_id DESC LIMIT ?",
+                (status, before if before is not None else 2**63 - 1, limit + 1),
+            ).fetchall()
+            more = len(rows) > limit
+            rows = rows[:limit]
+            return Page([_report(r) for r in rows], rows[-1]["report_id"] if more else None)
+
+        return await self._read(run)
+
+    async def resolve_report(
+        self, report_id: int, *, resolution: str, resolved_by: int, resolved_at: datetime
+    ) -> Report | None:
+        def run(c: sqlite3.Connection) -> Report | None:
+            row = c.execute(
+                "UPDATE reports SET status = 'resolved', resolution = ?, resolved_by = ?,"
+                f" resolved_at = ? WHERE report_id = ? AND status = 'open' RETURNING {REPORT_COLUMNS}",
+                (resolution, resolved_by, ms_from_utc(resolved_at), report_id),
+            ).fetchone()
+            return _report(row) if row else None
+
+        return await self._write(run)
+
+    async def add_audit_entry(self, entry: AuditEntry) -> None:
+        await self._write(lambda c: c.execute(
+            f"INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES ({_placeholders(7)})",
+            (entry.action_id, entry.actor_id, entry.action, entry.target_kind, entry.target_id,
+             entry.details, ms_from_utc(entry.created_at)),
+        ))
+
+    async def list_audit_entries(self, *, before: int | None, limit: int) -> Page[AuditEntry]:
+        def run(c: sqlite3.Connection) -> Page[AuditEntry]:
+            rows = c.execute(
+                f"SELECT {AUDIT_COLUMNS} FROM audit_log WHERE action_id < ?"
+                " ORDER BY action_id DESC LIMIT ?",
+                (before if before is not None else 2**63 - 1, limit + 1),
+            ).fetchall()
+            more = len(rows) > limit
+            rows = rows[:limit]
+            return Page([_audit_entry(r) for r in rows], rows[-1]["action_id"] if more else None)
 
         return await self._read(run)
 

@@ -11,6 +11,9 @@ T = TypeVar("T")
 
 PostKind = Literal["photo", "video"]
 PostStatus = Literal["processing", "ready", "failed"]
+Role = Literal["user", "moderator", "admin"]
+ReportTarget = Literal["post", "comment", "user"]
+ReportStatus = Literal["open", "resolved"]
 
 
 def utc_from_ms(ms: int) -> datetime:
@@ -45,6 +48,9 @@ class User:
     following_count: int
     posts_count: int
     created_at: datetime
+    role: Role = "user"
+    suspended: bool = False
+    """A suspended account cannot sign in and its content is hidden until it is unsuspended."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +97,37 @@ class Comment:
     hashtags: tuple[str, ...] = ()
     mentions: tuple[str, ...] = ()
     """Lowercase usernames mentioned with @, kept for notifications."""
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A user's report of a post, comment or user; open until a moderator resolves it."""
+
+    report_id: int
+    reporter_id: int
+    target: ReportTarget
+    target_id: int
+    reason: str
+    text: str
+    created_at: datetime
+    status: ReportStatus = "open"
+    resolution: str | None = None
+    """The moderator's action once resolved: dismiss, remove or suspend."""
+    resolved_by: int | None = None
+    resolved_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One moderator action, kept for good. `actor_id` is None for the command line."""
+
+    action_id: int
+    actor_id: int | None
+    action: str
+    target_kind: str
+    target_id: int
+    details: str
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

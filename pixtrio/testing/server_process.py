@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 TEST_RATE_LIMITS = ("register_ip=100000/1h,login_ip=100000/5m,login_failures_address=100000/5m,"
                     "login_failures_account=100000/5m,posts=100000/1h,comments=100000/1h,"
                     "likes=100000/1h,follows=100000/1h,reports=100000/1h,uploads=100000/1h,"
-                    "writes=100000/1h,password_checks=100000/1h")
+                    "writes=100000/1h,password_checks=100000/1h,moderation=100000/1h")
 
 
 class ServerProcess:

@@ -112,6 +112,8 @@ class AccountService:
             raise NotAuthenticated("wrong login or password", code="invalid_credentials")
         assert user is not None
         await self._failures.succeeded(attempt)
+        if user.suspended:
+            raise Forbidden("this account is suspended", code="suspended")
         return user, await self._issue_token(user.user_id, ip, user_agent)
 
     async def _issue_token(self, user_id: int, ip: str, user_agent: str | None) -> str:
@@ -122,12 +124,15 @@ class AccountService:
         return token
 
     async def authenticate(self, token: str) -> User | None:
-        """The user a live token belongs to (its use recorded), or None."""
+        """The user a live token belongs to (its use recorded), or None (also for a
+        suspended account, in case a sign-in raced its suspension)."""
         token_hash = hash_token(token)
         user = await self._store.get_token_user(token_hash)
-        if user is not None:
-            await self._sessions.seen(token_hash)
+        if user is None or user.suspended:
+            return None
+        await self._sessions.seen(token_hash)
         return user
+
 
     async def session_sign_in(self, token: str) -> SignedIn | None:
         """Who a token signs in for a websocket session, from the Redis cache when it
@@ -137,7 +142,7 @@ class AccountService:
         if cached is not None:
             return SignedIn(cached.user, token_hash.hex()) if cached.user else None
         found = await self._store.get_token_user(token_hash)
-        if found is None:
+        if found is None or found.suspended:
             return None
         await self._sessions.seen(token_hash)
         user = SessionUser(found.user_id, found.username, found.profile_pic)

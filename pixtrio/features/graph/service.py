@@ -6,6 +6,7 @@ from pixtrio.features.accounts.service import USERNAME, normalise_username
 from pixtrio.features.errors import InvalidField, not_found
 from pixtrio.features.feed.fanout import FanOut
 from pixtrio.features.ids import IdGenerator
+from pixtrio.features.moderation.owners import is_visible_owner
 from pixtrio.features.notify import Notifier
 from pixtrio.storage.metadata import MetadataStore
 from pixtrio.storage.types import Page, User
@@ -20,10 +21,11 @@ class GraphService:
         self._notifier = notifier
 
     async def find(self, username: str) -> User:
-        """The user named `username` (any case). Raises `NotFound`."""
+        """The user named `username` (any case) if others may see them
+        (`is_visible_owner`). Raises `NotFound`."""
         name = normalise_username(username)
         user = await self._store.get_user_by_username(name) if USERNAME.fullmatch(name) else None
-        if user is None:
+        if user is None or not is_visible_owner(user):
             raise not_found("user")
         return user
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pixtrio.features.errors import Conflict, Forbidden, not_found
 from pixtrio.features.feed.fanout import FanOut
 from pixtrio.features.media.keys import MediaKeys
+from pixtrio.features.moderation.owners import is_visible_owner
 from pixtrio.features.posts.uploads import post_kind
 from pixtrio.features.text import check_text, hashtags, tag_key
 from pixtrio.storage.blobs import BlobStore
@@ -85,16 +86,18 @@ class PostService:
         return post
 
     async def get(self, viewer: User | None, post_id: int) -> Post:
-        """The post if the viewer may see it. Raises `NotFound` otherwise."""
+        """The post if the viewer may see it (its author's content included:
+        `is_visible_owner`). Raises `NotFound` otherwise."""
         post = await self._store.get_post(post_id)
         if post is None or not visible(post, viewer):
+            raise not_found("post")
+        author = await self._store.get_user(post.author_id)
+        if author is None or not is_visible_owner(author):
             raise not_found("post")
         return post
 
     async def delete(self, viewer: User, post_id: int) -> None:
-        """Delete the viewer's post with every rendition and its original, and take it out
-        of the cache and every timeline. Raises `NotFound` or
-        `Forbidden`."""
+        """Delete the viewer's post (`remove`). Raises `NotFound` or `Forbidden`."""
         post = await self.get(viewer, post_id)
         if post.author_id != viewer.user_id:
             raise Forbidden("only the author can delete a post")

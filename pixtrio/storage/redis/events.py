@@ -44,6 +44,10 @@ message costs its subscriber about 25 µs however few users it names: with 509 b
 delivery to 1,000 users published about 440 messages, with 61 it publishes 61."""
 
 
+ALL_TOKENS = "*"
+"""The token hash of a revocation that ends every session of its user."""
+
+
 def bucket_of(user_id: int) -> int:
     return user_id % BUCKETS
 

@@ -1,0 +1,1 @@
+"""Moderation: roles, reports, moderators' actions, suspension and their audit log."""
