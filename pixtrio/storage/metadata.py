@@ -13,7 +13,17 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from pixtrio.storage.types import Comment, NewUser, Page, Post, PostStatus, Token, User
+from pixtrio.storage.types import (
+    Comment,
+    HashBlock,
+    HashMatch,
+    NewUser,
+    Page,
+    Post,
+    PostStatus,
+    Token,
+    User,
+)
 
 
 class UserStore(Protocol):
@@ -196,9 +206,36 @@ class CommentStore(Protocol):
         ...
 
 
+class HashBlocklistStore(Protocol):
+    async def add_hash_block(self, block: HashBlock) -> None:
+        """Store a blocklist entry. Raises `Conflict("block_id")` if the id exists."""
+        ...
+
+    async def remove_hash_block(self, block_id: int) -> HashBlock | None:
+        """Delete the entry; the deleted entry, or None."""
+        ...
+
+    async def list_hash_blocks(self, *, before: int | None, limit: int) -> Page[HashBlock]:
+        """Blocklist entries, newest first."""
+        ...
+
+    async def all_hash_blocks(self) -> list[HashBlock]:
+        """Every blocklist entry (to build the in-process matcher), in no promised order."""
+        ...
+
+    async def add_hash_match(self, match: HashMatch) -> None:
+        """Record an upload refused by the blocklist."""
+        ...
+
+    async def list_hash_matches(self, *, before: int | None, limit: int) -> Page[HashMatch]:
+        """Recorded blocklist matches, newest first."""
+        ...
+
+
 class MetadataStore(UserStore, TokenStore, FollowStore, PostStore, LikeStore, CommentStore,
-                    Protocol):
-    """Everything the server keeps durably about users, follows, posts, likes and comments."""
+                    HashBlocklistStore, Protocol):
+    """Everything the server keeps durably about users, follows, posts, likes, comments
+    and the perceptual-hash blocklist."""
 
     name: str
     operations: int

@@ -54,7 +54,7 @@ class AvatarService:
             if staged.sniffed_type is None or not staged.sniffed_type.startswith("image/"):
                 raise Unsupported("send the raw bytes of a JPEG, PNG, WebP, HEIC/HEIF or GIF image")
             try:
-                renditions = await self._pool.run(make_avatar, str(workdir / "original"), str(workdir))
+                renditions, hashes = await self._pool.run(make_avatar, str(workdir / "original"), str(workdir))
             except MediaRejected as exc:
                 raise InvalidField("image", f"{exc.reason}", code="invalid_image") from None
             version = self._ids.next_id()
