@@ -24,7 +24,9 @@ MIN_QUALITY = 50
 """Below this quality (0-100, how much gradient the image has) PDQ's hashes of unrelated
 flat images collide: Meta's reference tools drop such hashes, and so does the blocklist."""
 
-HEX_DIGITS = 64
+MIN_SIDE = 64
+"""Images smaller than this on a side are too small to make a blocklist entry from (PDQ
+works on a 64 × 64 grid)."""
 
 
 @dataclass(frozen=True)

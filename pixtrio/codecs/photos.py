@@ -29,7 +29,7 @@ import blurhash
 import pyvips
 from PIL import Image, ImageFilter
 
-from pixtrio.codecs.pdq import HASH_BOX, PdqHashes, hash_image
+from pixtrio.codecs.pdq import HASH_BOX, MIN_SIDE, PdqHashes, hash_image
 
 MAX_PIXELS = 100_000_000
 """Images with more pixels than this are refused from their header, before any decoding."""
@@ -182,10 +182,13 @@ def make_avatar(source: str, out_dir: str) -> tuple[dict[str, dict[str, str]], P
     return variants, hashes
 
 
-def hash_photo(source: str) -> PdqHashes:
-    """The PDQ hashes of the image file `source`, decoded as `process_photo` decodes it.
-    Raises MediaRejected like `process_photo`."""
+def hash_photo(source: str) -> PdqHashes | None:
+    """The PDQ hashes of the image file `source`, decoded as `process_photo` decodes it;
+    None if it is smaller than `MIN_SIDE` on a side. Raises MediaRejected like
+    `process_photo`."""
     header = _open_header(source)
+    if min(header.width, header.height) < MIN_SIDE:
+        return None
     with _rejecting_vips_errors(source):
         image, _ = _decode(source, header, (HASH_BOX, HASH_BOX), crop=False)
         return hash_image(image)

@@ -23,6 +23,7 @@ from pixtrio.features.media.keys import MediaKeys
 from pixtrio.features.posts.reader import PostReader
 from pixtrio.features.posts.service import PostService
 from pixtrio.features.posts.uploads import UploadService
+from pixtrio.features.safety.hash_blocklist import HashBlocklist
 from pixtrio.storage.blobs import BlobStore
 from pixtrio.storage.metadata import MetadataStore
 from pixtrio.storage.redis.jobs import JobQueue
@@ -53,6 +54,7 @@ class Services:
     likes: LikeService
     comments: CommentService
     realtime: Realtime
+    hash_blocklist: HashBlocklist
 
 
 def services() -> Services:

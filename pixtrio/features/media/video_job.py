@@ -11,6 +11,7 @@ import trio
 
 from pixtrio.actors.ffmpeg import FfmpegFailed, run_ffmpeg
 from pixtrio.actors.worker_pool import WorkerPool
+from pixtrio.codecs.pdq import PdqHashes
 from pixtrio.codecs.photos import MediaRejected, process_photo
 from pixtrio.codecs.probe import VideoInfo, probe_video
 from pixtrio.codecs.transcode import (
@@ -24,6 +25,7 @@ from pixtrio.features.feed.fanout import FanOut
 from pixtrio.features.media.keys import MediaKeys
 from pixtrio.features.media.photo_job import mark_ready, media_fields
 from pixtrio.features.media.renditions import content_type, scratch_dir, store_renditions
+from pixtrio.features.safety.hash_blocklist import HashBlocklist
 from pixtrio.storage.blobs import BlobStore
 from pixtrio.storage.metadata import MetadataStore
 from pixtrio.storage.redis.jobs import Job
@@ -52,7 +54,9 @@ class VideoJobs:
     """
 
     def __init__(self, store: MetadataStore, blobs: BlobStore, pool: WorkerPool,
-                 media_keys: MediaKeys, settings: VideoSettings, fanout: FanOut) -> None:
+                 media_keys: MediaKeys, settings: VideoSettings, fanout: FanOut,
+                 blocklist: HashBlocklist) -> None:
+        self._blocklist = blocklist
         self._fanout = fanout
         self._store = store
         self._blobs = blobs
@@ -62,7 +66,8 @@ class VideoJobs:
 
     async def handle(self, job: Job) -> None:
         """Make the renditions and poster and mark the post ready, or failed with a reason
-        when the video is unusable or FFmpeg needs more than its CPU budget.
+        when the video is unusable, FFmpeg needs more than its CPU budget, or the poster
+        frame is on the hash blocklist (nothing of it is then stored or published).
 
         Raises on transient failures (worker crash, FFmpeg killed by a signal, the attempt
         outliving its wall-time limit, store errors) so the job is retried. Cancellation
@@ -91,6 +96,9 @@ class VideoJobs:
                             raise
                         await self._fail(post_id, f"the video could not be converted: {exc.reason}")
                         return
+            poster = PdqHashes(tuple(media["pdq"]), media["pdq_quality"])
+            if await self._blocklist.refuse_post(post, poster):
+                return
             media = await self._store_files(post_id, workdir, media)
         if await mark_ready(self._store, self._blobs, self._keys, self._fanout, post_id, media):
             log.info("video post %d ready", post_id)
