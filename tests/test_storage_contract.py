@@ -31,6 +31,7 @@ from pixtrio.storage.types import (
     NewUser,
     Page,
     Post,
+    PostHashes,
     PostStatus,
     Token,
     User,
@@ -814,6 +815,20 @@ async def test_hash_blocks_are_stored_listed_and_removed(store: MetadataStore) -
     assert await store.remove_hash_block(blocks[1].block_id) is None
     assert sorted(await store.all_hash_blocks(), key=lambda b: b.block_id) == \
         [blocks[0], blocks[2]]
+
+
+async def test_post_hashes_are_kept_replaced_and_outlive_the_post(store: MetadataStore) -> None:
+    author = await make_user(store)
+    post = make_post(author.user_id, "ready")
+    await store.create_post(post)
+    assert await store.get_post_hashes(post.post_id) is None
+    first = PostHashes(post.post_id, author.user_id, ("ab" * 32, "cd" * 32), 90, T0)
+    await store.keep_post_hashes(first)
+    assert await store.get_post_hashes(post.post_id) == first
+    again = PostHashes(post.post_id, author.user_id, ("ef" * 32,), 80, T0 + timedelta(seconds=1))
+    await store.keep_post_hashes(again)  # a retried job
+    await store.delete_post(post.post_id)
+    assert await store.get_post_hashes(post.post_id) == again
 
 
 async def test_hash_matches_are_recorded_newest_first(store: MetadataStore) -> None:

@@ -22,14 +22,14 @@ import re
 import resource
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import blurhash
 import pyvips
 from PIL import Image, ImageFilter
 
-from pixtrio.codecs.pdq import HASH_BOX, MIN_SIDE, PdqHashes, hash_image
+from pixtrio.codecs.pdq import HASH_BOX, MIN_SIDE, PdqHashes, crop_hashes, hash_image
 
 MAX_PIXELS = 100_000_000
 """Images with more pixels than this are refused from their header, before any decoding."""
@@ -183,15 +183,15 @@ def make_avatar(source: str, out_dir: str) -> tuple[dict[str, dict[str, str]], P
 
 
 def hash_photo(source: str) -> PdqHashes | None:
-    """The PDQ hashes of the image file `source`, decoded as `process_photo` decodes it;
-    None if it is smaller than `MIN_SIDE` on a side. Raises MediaRejected like
-    `process_photo`."""
+    """The PDQ hashes of the image file `source`, decoded as `process_photo` decodes it,
+    with those of its slight crops (for a blocklist entry); None if it is smaller than
+    `MIN_SIDE` on a side. Raises MediaRejected like `process_photo`."""
     header = _open_header(source)
     if min(header.width, header.height) < MIN_SIDE:
         return None
     with _rejecting_vips_errors(source):
         image, _ = _decode(source, header, (HASH_BOX, HASH_BOX), crop=False)
-        return hash_image(image)
+        return replace(hash_image(image), crops=crop_hashes(image))
 
 
 def _tune_malloc() -> None:

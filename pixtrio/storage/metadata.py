@@ -20,6 +20,7 @@ from pixtrio.storage.types import (
     NewUser,
     Page,
     Post,
+    PostHashes,
     PostStatus,
     Token,
     User,
@@ -222,6 +223,12 @@ class HashBlocklistStore(Protocol):
     async def all_hash_blocks(self) -> list[HashBlock]:
         """Every blocklist entry (to build the in-process matcher), in no promised order."""
         ...
+
+    async def keep_post_hashes(self, hashes: PostHashes) -> None:
+        """Store a post's hashes, replacing any kept before. They outlive the post."""
+        ...
+
+    async def get_post_hashes(self, post_id: int) -> PostHashes | None: ...
 
     async def add_hash_match(self, match: HashMatch) -> None:
         """Record an upload refused by the blocklist."""

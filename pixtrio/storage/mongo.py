@@ -36,6 +36,7 @@ from pixtrio.storage.types import (
     NewUser,
     Page,
     Post,
+    PostHashes,
     PostStatus,
     Token,
     User,
@@ -165,6 +166,7 @@ class MongoStore:
         self._comments: MongoCollection[Doc] = db["comments"]
         self._hash_blocks: MongoCollection[Doc] = db["hash_blocks"]
         self._hash_matches: MongoCollection[Doc] = db["hash_matches"]
+        self._post_hashes: MongoCollection[Doc] = db["post_hashes"]
         self._limiter = trio.CapacityLimiter(threads)
         self._closed = False
 
@@ -744,6 +746,22 @@ class MongoStore:
 
     async def all_hash_blocks(self) -> list[HashBlock]:
         return await self._run(lambda: [_hash_block(d) for d in self._hash_blocks.find({})])
+
+    async def keep_post_hashes(self, hashes: PostHashes) -> None:
+        await self._run(lambda: self._post_hashes.replace_one({"_id": hashes.post_id}, {
+            "author_id": hashes.author_id, "dihedral": list(hashes.dihedral),
+            "quality": hashes.quality, "created_at": ms_from_utc(hashes.created_at),
+        }, upsert=True))
+
+    async def get_post_hashes(self, post_id: int) -> PostHashes | None:
+        def run() -> PostHashes | None:
+            doc = self._post_hashes.find_one({"_id": post_id})
+            if doc is None:
+                return None
+            return PostHashes(doc["_id"], doc["author_id"], tuple(doc["dihedral"]),
+                              doc["quality"], utc_from_ms(doc["created_at"]))
+
+        return await self._run(run)
 
     async def add_hash_match(self, match: HashMatch) -> None:
         await self._run(lambda: self._hash_matches.insert_one({

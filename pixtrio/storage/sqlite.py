@@ -30,6 +30,7 @@ from pixtrio.storage.types import (
     NewUser,
     Page,
     Post,
+    PostHashes,
     PostStatus,
     Token,
     User,
@@ -116,6 +117,13 @@ CREATE TABLE IF NOT EXISTS hash_blocks (
     note TEXT NOT NULL DEFAULT '',
     added_by INTEGER,
     post_id INTEGER,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS post_hashes (
+    post_id INTEGER PRIMARY KEY,
+    author_id INTEGER NOT NULL,
+    dihedral TEXT NOT NULL,
+    quality INTEGER NOT NULL,
     created_at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS hash_matches (
@@ -835,6 +843,25 @@ class SqliteStore:
             return [_hash_block(r) for r in c.execute(f"SELECT {HASH_BLOCK_COLUMNS} FROM hash_blocks")]
 
         return await self._read_in_thread(run)
+
+    async def keep_post_hashes(self, hashes: PostHashes) -> None:
+        await self._write(lambda c: c.execute(
+            "INSERT OR REPLACE INTO post_hashes (post_id, author_id, dihedral, quality, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (hashes.post_id, hashes.author_id, json.dumps(list(hashes.dihedral)), hashes.quality,
+             ms_from_utc(hashes.created_at)),
+        ))
+
+    async def get_post_hashes(self, post_id: int) -> PostHashes | None:
+        def run(c: sqlite3.Connection) -> PostHashes | None:
+            row = c.execute("SELECT post_id, author_id, dihedral, quality, created_at"
+                            " FROM post_hashes WHERE post_id = ?", (post_id,)).fetchone()
+            if row is None:
+                return None
+            return PostHashes(row["post_id"], row["author_id"], tuple(json.loads(row["dihedral"])),
+                              row["quality"], utc_from_ms(row["created_at"]))
+
+        return await self._read(run)
 
     async def add_hash_match(self, match: HashMatch) -> None:
         await self._write(lambda c: c.execute(

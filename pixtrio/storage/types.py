@@ -116,6 +116,19 @@ class HashBlock:
 
 
 @dataclass(frozen=True, slots=True)
+class PostHashes:
+    """The PDQ hashes of a post's photo or video poster. Kept when the post is deleted, so
+    a removed post can still be added to the blocklist."""
+
+    post_id: int
+    author_id: int
+    dihedral: tuple[str, ...]
+    """As is, then its rotations and mirrors (see `codecs.pdq.PdqHashes`)."""
+    quality: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class HashMatch:
     """A refused upload, kept for moderators: which entry it matched and how closely."""
 

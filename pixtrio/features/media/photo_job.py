@@ -10,7 +10,7 @@ from pixtrio.codecs.photos import MediaRejected, PhotoResult, process_photo
 from pixtrio.features.feed.fanout import FanOut
 from pixtrio.features.media.keys import MediaKeys
 from pixtrio.features.media.renditions import scratch_dir, store_renditions
-from pixtrio.features.safety.hash_blocklist import HashBlocklist, hash_fields
+from pixtrio.features.safety.hash_blocklist import HashBlocklist
 from pixtrio.storage.blobs import BlobStore
 from pixtrio.storage.metadata import MetadataStore
 from pixtrio.storage.redis.jobs import Job
@@ -50,7 +50,7 @@ class PhotoJobs:
                 except MediaRejected as exc:
                     await self._store.set_post_status(post_id, "failed", failure_reason=exc.reason)
                     return
-            if await self._blocklist.refuse_post(post, result.pdq):
+            if await self._blocklist.screen_post(post, result.pdq):
                 return
             variants = await store_renditions(
                 self._blobs, workdir, result.variants, lambda name: self._keys.post_file(post_id, name)
@@ -86,5 +86,4 @@ def media_fields(result: PhotoResult, variants: dict[str, dict[str, str]]) -> di
         "blurhash": result.blurhash,
         "taken_at": result.taken_at,
         "camera": camera if any(camera.values()) else None,
-        **hash_fields(result.pdq),
     }

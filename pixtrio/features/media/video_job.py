@@ -86,8 +86,8 @@ class VideoJobs:
             async with self._blobs.local_copy(original_key) as original:
                 with trio.fail_after(self._settings.time_limit):
                     try:
-                        media = await make_renditions(self._pool, self._settings, original,
-                                                      head.content_type, workdir)
+                        media, poster = await make_renditions(
+                            self._pool, self._settings, original, head.content_type, workdir)
                     except MediaRejected as exc:
                         await self._fail(post_id, exc.reason)
                         return
@@ -96,8 +96,7 @@ class VideoJobs:
                             raise
                         await self._fail(post_id, f"the video could not be converted: {exc.reason}")
                         return
-            poster = PdqHashes(tuple(media["pdq"]), media["pdq_quality"])
-            if await self._blocklist.refuse_post(post, poster):
+            if await self._blocklist.screen_post(post, poster):
                 return
             media = await self._store_files(post_id, workdir, media)
         if await mark_ready(self._store, self._blobs, self._keys, self._fanout, post_id, media):
@@ -133,10 +132,10 @@ class VideoJobs:
 
 
 async def make_renditions(pool: WorkerPool, s: VideoSettings, original: Path, mime: str,
-                          workdir: Path) -> dict[str, Any]:
+                          workdir: Path) -> tuple[dict[str, Any], PdqHashes]:
     """Probe, encode, segment and make the poster of the video `original` (of sniffed type
     `mime`) inside `workdir`: the post's media fields, with paths relative to `workdir`
-    where blob keys will go. Raises MediaRejected or FfmpegFailed; cancellation kills the
+    where blob keys will go, and the poster's PDQ hashes. Raises MediaRejected or FfmpegFailed; cancellation kills the
     FFmpeg or worker process running at the time."""
     info = await pool.run(_probe, str(original), mime, s.max_seconds)
     rungs = ladder(info)
@@ -156,7 +155,7 @@ async def make_renditions(pool: WorkerPool, s: VideoSettings, original: Path, mi
         "hls": "hls/master.m3u8",
         "mp4": f"encoded/{progressive(rungs).name}.mp4",
         "duration_s": round(info.duration_s, 3),
-    }
+    }, poster.pdq
 
 
 def _probe(source: str, mime: str, max_seconds: float) -> VideoInfo:

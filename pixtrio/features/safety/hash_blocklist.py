@@ -6,9 +6,9 @@ built from every entry, and rebuilt when the blocklist's version in Redis (bumpe
 each change, on any process) differs from the one it was built at: a change is seen by
 the next check everywhere.
 
-An entry made from pixels (an image, a post) is indexed with all eight of its rotations
-and mirrors (see `codecs.pdq`), so a mirrored copy matches; an entry added as a bare hash
-matches copies in that one orientation only.
+An entry made from an image is indexed with the hashes of its rotations, mirrors and
+slight crops, one from a post with those of its rotations and mirrors (see `codecs.pdq`);
+an entry added as a bare hash matches copies in that one orientation only.
 """
 
 from __future__ import annotations
@@ -23,14 +23,14 @@ import trio
 from pixtrio.actors.worker_pool import WorkerPool
 from pixtrio.codecs.pdq import MIN_QUALITY, MIN_SIDE, PdqHashes
 from pixtrio.codecs.photos import MediaRejected, hash_photo
-from pixtrio.features.errors import Conflict, InvalidField, NotFound
+from pixtrio.features.errors import InvalidField, NotFound
 from pixtrio.features.ids import IdGenerator
 from pixtrio.features.media.renditions import scratch_dir
 from pixtrio.features.safety.hash_index import HashIndex, Hit
 from pixtrio.storage.blobs import BlobStore
 from pixtrio.storage.metadata import MetadataStore
 from pixtrio.storage.redis.blocklist_version import BlocklistVersion
-from pixtrio.storage.types import HashBlock, HashMatch, HashSource, Page, Post
+from pixtrio.storage.types import HashBlock, HashMatch, HashSource, Page, Post, PostHashes
 
 log = logging.getLogger("pixtrio.safety")
 
@@ -76,13 +76,15 @@ class HashBlocklist:
                     hit.distance, user_id, f"post {post_id}" if post_id else "avatar")
         return hit
 
-    async def refuse_post(self, post: Post, hashes: PdqHashes) -> bool:
-        """If `hashes` (of the post's photo or video poster) match the blocklist, mark the
-        post failed with reason `blocked`, its hashes kept with it, and return True: the
-        caller then publishes nothing. Raises `StorageError`."""
+    async def screen_post(self, post: Post, hashes: PdqHashes) -> bool:
+        """Keep the hashes of the post's photo or video poster (for `add_from_post`, even
+        once the post is deleted); if they match the blocklist, mark the post failed with
+        reason `blocked` and return True: the caller then publishes nothing. Idempotent.
+        Raises `StorageError`."""
+        await self._store.keep_post_hashes(PostHashes(
+            post.post_id, post.author_id, hashes.dihedral, hashes.quality, datetime.now(UTC)))
         if await self.check(hashes, user_id=post.author_id, post_id=post.post_id) is None:
             return False
-        await self._store.update_post(post.post_id, media=hash_fields(hashes))
         await self._store.set_post_status(post.post_id, "failed", failure_reason=BLOCKED)
         return True
 
@@ -101,7 +103,8 @@ class HashBlocklist:
     # the moderators' verbs
 
     async def add_image(self, image: bytes, *, added_by: int | None, note: str = "") -> HashBlock:
-        """Add an image (its raw bytes) with all its rotations and mirrors. Raises
+        """Add an image (its raw bytes) with its rotations, mirrors and slight crops (see
+        `codecs.pdq`). Raises
         `InvalidField("image")` if it is not a readable image (code `invalid_image`) or has
         too little detail to hash reliably (code `low_quality`: smaller than `MIN_SIDE` on
         a side, or PDQ quality below `MIN_QUALITY`)."""
@@ -116,7 +119,8 @@ class HashBlocklist:
             raise InvalidField("image", f"too little detail to match reliably: send a photo at "
                                f"least {MIN_SIDE} px on a side that is not nearly flat",
                                code="low_quality")
-        return await self._add(hashes.pdq, hashes.dihedral[1:], "image", added_by, note, None)
+        return await self._add(hashes.pdq, hashes.dihedral[1:] + hashes.crops, "image",
+                               added_by, note, None)
 
     async def add_pdq(self, pdq: str, *, added_by: int | None, note: str = "") -> HashBlock:
         """Add a bare PDQ hash (it matches copies in its own orientation only). Raises
@@ -127,16 +131,15 @@ class HashBlocklist:
 
     async def add_from_post(self, post_id: int, *, added_by: int | None,
                             note: str = "") -> HashBlock:
-        """Add the hashes kept with a post (made when it was processed, kept when it was
-        refused). Raises `NotFound` if the post does not exist, `Conflict` (code `no_hash`)
-        if it has no hash (still processing, or refused before it was decoded)."""
-        post = await self._store.get_post(post_id)
-        if post is None:
-            raise NotFound("no such post")
-        dihedral = post.media.get("pdq")
-        if not dihedral:
-            raise Conflict("this post has no perceptual hash", code="no_hash")
-        return await self._add(dihedral[0], tuple(dihedral[1:]), "post", added_by, note, post_id)
+        """Add the hashes kept of a post's photo or video poster, also of a post deleted
+        since (its rotations and mirrors match; crops only of a percent or two, since the
+        worker does not hash every upload's crops). Raises `NotFound` when no hashes were
+        kept for `post_id` (no such post, or still processing, or unreadable)."""
+        kept = await self._store.get_post_hashes(post_id)
+        if kept is None:
+            raise NotFound("no hashes are kept for this post")
+        return await self._add(kept.dihedral[0], kept.dihedral[1:], "post", added_by, note,
+                               post_id)
 
     async def list(self, *, before: int | None, limit: int) -> Page[HashBlock]:
         """Entries, newest first."""
@@ -155,12 +158,6 @@ class HashBlocklist:
         await self._store.add_hash_block(block)
         await self._version.bump()
         return block
-
-
-def hash_fields(hashes: PdqHashes) -> dict[str, object]:
-    """What a post keeps of its hashes in `media` (never shown to clients): all eight, so
-    `add_from_post` can block its mirrors too."""
-    return {"pdq": list(hashes.dihedral), "pdq_quality": hashes.quality}
 
 
 def _build(blocks: list[HashBlock]) -> HashIndex:
