@@ -71,7 +71,7 @@ class HashBlocklist:
             return None
         await self._store.add_hash_match(HashMatch(
             self._ids.next_id(), block_id=hit.owner, distance=hit.distance, user_id=user_id,
-            created_at=datetime.now(UTC), post_id=post_id))
+            created_at=_now(), post_id=post_id))
         log.warning("blocklist entry %d matched (distance %d): user %d, %s", hit.owner,
                     hit.distance, user_id, f"post {post_id}" if post_id else "avatar")
         return hit
@@ -82,7 +82,7 @@ class HashBlocklist:
         reason `blocked` and return True: the caller then publishes nothing. Idempotent.
         Raises `StorageError`."""
         await self._store.keep_post_hashes(PostHashes(
-            post.post_id, post.author_id, hashes.dihedral, hashes.quality, datetime.now(UTC)))
+            post.post_id, post.author_id, hashes.dihedral, hashes.quality, _now()))
         if await self.check(hashes, user_id=post.author_id, post_id=post.post_id) is None:
             return False
         await self._store.set_post_status(post.post_id, "failed", failure_reason=BLOCKED)
@@ -153,11 +153,17 @@ class HashBlocklist:
 
     async def _add(self, pdq: str, variants: tuple[str, ...], source: HashSource, added_by: int | None,
                    note: str, post_id: int | None) -> HashBlock:
-        block = HashBlock(self._ids.next_id(), pdq, source, datetime.now(UTC),
+        block = HashBlock(self._ids.next_id(), pdq, source, _now(),
                           variants=variants, note=note, added_by=added_by, post_id=post_id)
         await self._store.add_hash_block(block)
         await self._version.bump()
         return block
+
+
+def _now() -> datetime:
+    """Now, to the millisecond the stores keep (an entry returned equals one listed)."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def _build(blocks: list[HashBlock]) -> HashIndex:
