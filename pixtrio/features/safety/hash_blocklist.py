@@ -79,8 +79,8 @@ class HashBlocklist:
     async def screen_post(self, post: Post, hashes: PdqHashes) -> bool:
         """Keep the hashes of the post's photo or video poster (for `add_from_post`, even
         once the post is deleted); if they match the blocklist, mark the post failed with
-        reason `blocked` and return True: the caller then publishes nothing. Idempotent.
-        Raises `StorageError`."""
+        reason `blocked` and return True: the caller then publishes nothing. Safe to repeat
+        (a retried job may record its match twice). Raises `StorageError`."""
         await self._store.keep_post_hashes(PostHashes(
             post.post_id, post.author_id, hashes.dihedral, hashes.quality, _now()))
         if await self.check(hashes, user_id=post.author_id, post_id=post.post_id) is None:
@@ -90,7 +90,8 @@ class HashBlocklist:
 
     async def _index(self) -> HashIndex:
         """The index at the current version, rebuilt first if it is behind. The version is
-        read before the entries, so an index is never older than the version it claims."""
+        read before the entries, so an index is never older than the version it claims; a
+        rebuild cancelled midway leaves the previous index in place."""
         version = await self._version.current()
         if version != self._loaded.version:
             async with self._reload_lock:
@@ -104,7 +105,7 @@ class HashBlocklist:
 
     async def add_image(self, image: bytes, *, added_by: int | None, note: str = "") -> HashBlock:
         """Add an image (its raw bytes) with its rotations, mirrors and slight crops (see
-        `codecs.pdq`). Raises
+        `codecs.pdq`; hashed in a media worker, about half a second). Raises
         `InvalidField("image")` if it is not a readable image (code `invalid_image`) or has
         too little detail to hash reliably (code `low_quality`: smaller than `MIN_SIDE` on
         a side, or PDQ quality below `MIN_QUALITY`)."""
