@@ -54,10 +54,12 @@ from pixtrio.features.posts.reader import PostReader
 from pixtrio.features.posts.service import PostService
 from pixtrio.features.posts.uploads import UploadService
 from pixtrio.features.ratelimit import RateLimiter, budget
+from pixtrio.features.safety.hash_blocklist import HashBlocklist
 from pixtrio.secret import load_or_create_secret
 from pixtrio.storage.blobs.filesystem import FilesystemBlobStore
 from pixtrio.storage.metadata import MetadataStore
 from pixtrio.storage.redis.author_cards import AuthorCards
+from pixtrio.storage.redis.blocklist_version import BlocklistVersion
 from pixtrio.storage.redis.bus import Bus
 from pixtrio.storage.redis.client import Redis, RedisAddress, open_redis, ping
 from pixtrio.storage.redis.embedded import EmbeddedValkey, find_valkey_binary, wait_until_answers
@@ -176,6 +178,7 @@ def build_services(
     fanout = FanOut(store, timelines, feed, reader, fanout_jobs, notifier, following,
                     celebrity_threshold=settings.celebrity_threshold)
     posts = PostService(store, blobs, jobs, video_jobs, media_keys, fanout, cache, counters)
+    blocklist = HashBlocklist(store, ids, BlocklistVersion(redis), blobs, pool)
     limits = RateLimiter(GcraLimiter(redis), settings.rate_limits)
     session_tokens = SessionTokens(redis, lean, ttl_s=settings.session_token_ttl)
     failures = LoginFailures(
@@ -223,7 +226,7 @@ def build_services(
                               max_video_bytes=settings.max_video_bytes),
         posts=posts,
         avatars=AvatarService(store, blobs, pool, media_keys, ids, session_tokens, cards,
-                              max_bytes=settings.max_avatar_bytes),
+                              blocklist, max_bytes=settings.max_avatar_bytes),
         reader=reader,
         feed=feed,
         fanout=fanout,
@@ -236,6 +239,7 @@ def build_services(
         audit=audit,
 
         realtime=realtime,
+        hash_blocklist=blocklist,
     )
 
 
@@ -323,14 +327,16 @@ async def run_server(
                                           pool)
                 photos = JobRunner(
                     services.media_jobs,
-                    PhotoJobs(store, services.blobs, pool, services.media_keys, services.fanout),
+                    PhotoJobs(store, services.blobs, pool, services.media_keys, services.fanout,
+                              services.hash_blocklist),
                     loops=settings.media_workers,
                     visibility_timeout=settings.media_visibility_timeout,
                 )
                 videos = JobRunner(
                     services.video_jobs,
                     VideoJobs(store, services.blobs, pool, services.media_keys,
-                              video_settings(settings), services.fanout),
+                              video_settings(settings), services.fanout,
+                              services.hash_blocklist),
                     loops=settings.video_workers,
                     visibility_timeout=settings.video_visibility_timeout,
                 )

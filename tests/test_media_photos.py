@@ -369,7 +369,7 @@ def test_png_with_appended_html_and_zip_keeps_no_payload(src: Path, tmp_path: Pa
     picture(400, 300).pngsave(str(src))
     src.write_bytes(src.read_bytes() + PAYLOAD + archive.getvalue())
     result = process_photo(str(src), str(tmp_path / "out"))
-    avatars = make_avatar(str(src), str(tmp_path / "avatar"))
+    avatars, _ = make_avatar(str(src), str(tmp_path / "avatar"))
     written = [tmp_path / "out" / n for files in result.variants.values() for n in files.values()]
     written += [tmp_path / "avatar" / n for files in avatars.values() for n in files.values()]
     assert len(written) == 13
@@ -387,7 +387,7 @@ def test_avatar_is_square_upright_and_clean(src: Path, tmp_path: Path) -> None:
     blue = (pyvips.Image.black(300, 300, bands=3) + [20, 20, 220]).cast("uchar")
     stored = red.join(blue, "horizontal").copy(interpretation="srgb")
     with_metadata(stored, orientation=6).jpegsave(str(src), keep="all")
-    variants = make_avatar(str(src), str(tmp_path))
+    variants, _ = make_avatar(str(src), str(tmp_path))
     assert variants == {size: {"webp": f"{size}.webp", "jpeg": f"{size}.jpeg"}
                         for size in ("320", "150")}
     for size, files in variants.items():

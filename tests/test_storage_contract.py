@@ -28,9 +28,12 @@ from pixtrio.storage.sqlite import SqliteStore
 from pixtrio.storage.types import (
     AuditEntry,
     Comment,
+    HashBlock,
+    HashMatch,
     NewUser,
     Page,
     Post,
+    PostHashes,
     PostStatus,
     Report,
     Token,
@@ -944,6 +947,59 @@ async def test_audit_log_pages_newest_first(store: MetadataStore) -> None:
         assert first.items == entries[:0:-1] and first.next_position == entries[1].action_id
         assert await store.list_audit_entries(before=first.next_position, limit=2) == Page(
             [entries[0]], None)
+# the perceptual-hash blocklist
+
+async def test_hash_blocks_are_stored_listed_and_removed(store: MetadataStore) -> None:
+    blocks = [
+        HashBlock(next_id(), "ab" * 32, "image", T0, variants=("cd" * 32, "ef" * 32),
+                  note="spam wave", added_by=7),
+        HashBlock(next_id(), "01" * 32, "pdq", T0 + timedelta(seconds=1)),
+        HashBlock(next_id(), "23" * 32, "post", T0, variants=("45" * 32,), added_by=7,
+                  post_id=99),
+    ]
+    for block in blocks:
+        await store.add_hash_block(block)
+    with pytest.raises(Conflict) as conflict:
+        await store.add_hash_block(blocks[0])
+    assert conflict.value.field == "block_id"
+
+    assert sorted(await store.all_hash_blocks(), key=lambda b: b.block_id) == blocks
+    first = await store.list_hash_blocks(before=None, limit=2)
+    assert first.items == blocks[::-1][:2]  # newest (highest id) first
+    assert first.next_position is not None
+    rest = await store.list_hash_blocks(before=first.next_position, limit=2)
+    assert rest == Page([blocks[0]], None)
+
+    assert await store.remove_hash_block(blocks[1].block_id) == blocks[1]
+    assert await store.remove_hash_block(blocks[1].block_id) is None
+    assert sorted(await store.all_hash_blocks(), key=lambda b: b.block_id) == \
+        [blocks[0], blocks[2]]
+
+
+async def test_post_hashes_are_kept_replaced_and_outlive_the_post(store: MetadataStore) -> None:
+    author = await make_user(store)
+    post = make_post(author.user_id, "ready")
+    await store.create_post(post)
+    assert await store.get_post_hashes(post.post_id) is None
+    first = PostHashes(post.post_id, author.user_id, ("ab" * 32, "cd" * 32), 90, T0)
+    await store.keep_post_hashes(first)
+    assert await store.get_post_hashes(post.post_id) == first
+    again = PostHashes(post.post_id, author.user_id, ("ef" * 32,), 80, T0 + timedelta(seconds=1))
+    await store.keep_post_hashes(again)  # a retried job
+    await store.delete_post(post.post_id)
+    assert await store.get_post_hashes(post.post_id) == again
+
+
+async def test_hash_matches_are_recorded_newest_first(store: MetadataStore) -> None:
+    matches = [HashMatch(next_id(), block_id=5, distance=d, user_id=8, created_at=T0,
+                         post_id=None if d == 0 else 40 + d) for d in range(3)]
+    for match in matches:
+        await store.add_hash_match(match)
+    first = await store.list_hash_matches(before=None, limit=2)
+    assert first.items == matches[::-1][:2]
+    assert first.next_position is not None
+    assert await store.list_hash_matches(before=first.next_position, limit=2) == \
+        Page([matches[0]], None)
 
 
 async def test_ping(store: MetadataStore) -> None:

@@ -22,12 +22,14 @@ import re
 import resource
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import blurhash
 import pyvips
 from PIL import Image, ImageFilter
+
+from pixtrio.codecs.pdq import HASH_BOX, MIN_SIDE, PdqHashes, crop_hashes, hash_image
 
 MAX_PIXELS = 100_000_000
 """Images with more pixels than this are refused from their header, before any decoding."""
@@ -98,6 +100,8 @@ class PhotoResult:
     """RFC 3339 UTC, from EXIF DateTimeOriginal (taken as UTC when it has no offset)."""
     camera_make: str | None
     camera_model: str | None
+    pdq: PdqHashes
+    """The PDQ hashes of the photo as decoded (see `pdq`)."""
 
 
 def configure_worker(memory_limit_bytes: int) -> None:
@@ -137,6 +141,7 @@ def process_photo(source: str, out_dir: str, *, avif: bool = True) -> PhotoResul
     with _rejecting_vips_errors(source):
         image, pixels = _decode(source, header, PHOTO_BOXES[0][1:], crop=False)
         largest = pixels.size
+        hashes = hash_image(image)
         variants = {}
         for label, width, height in PHOTO_BOXES:
             image, pixels = _fit(image, pixels, width, height)
@@ -151,27 +156,42 @@ def process_photo(source: str, out_dir: str, *, avif: bool = True) -> PhotoResul
         taken_at=_taken_at(header),
         camera_make=_exif_text(header, "exif-ifd0-Make"),
         camera_model=_exif_text(header, "exif-ifd0-Model"),
+        pdq=hashes,
     )
 
 
-def make_avatar(source: str, out_dir: str) -> dict[str, dict[str, str]]:
+def make_avatar(source: str, out_dir: str) -> tuple[dict[str, dict[str, str]], PdqHashes]:
     """Write square, centre-cropped avatars of `source` into `out_dir`, created if needed.
 
-    Returns size label ("320", "150") → format ("webp", "jpeg") → file name. Each avatar
-    is exactly that many pixels square (a smaller source is scaled up); EXIF orientation
-    applied, no metadata kept. Raises MediaRejected like `process_photo`.
+    Returns size label ("320", "150") → format ("webp", "jpeg") → file name, and the PDQ
+    hashes of the square as shown. Each avatar is exactly that many pixels square (a
+    smaller source is scaled up); EXIF orientation applied, no metadata kept. Raises
+    MediaRejected like `process_photo`.
     """
     header = _open_header(source)
     os.makedirs(out_dir, exist_ok=True)
     with _rejecting_vips_errors(source):
         image, pixels = _decode(source, header, (AVATAR_SIZES[0], AVATAR_SIZES[0]), crop=True)
+        hashes = hash_image(image)
         variants = {}
         for side in AVATAR_SIZES:
             if pixels.size != (side, side):
                 image, pixels = _compute(
                     image.thumbnail_image(side, height=side, crop="centre", size="both"))
             variants[str(side)] = _save_variants(pixels, out_dir, str(side), ("webp", "jpeg"))
-    return variants
+    return variants, hashes
+
+
+def hash_photo(source: str) -> PdqHashes | None:
+    """The PDQ hashes of the image file `source`, decoded as `process_photo` decodes it,
+    with those of its slight crops (for a blocklist entry); None if it is smaller than
+    `MIN_SIDE` on a side. Raises MediaRejected like `process_photo`."""
+    header = _open_header(source)
+    if min(header.width, header.height) < MIN_SIDE:
+        return None
+    with _rejecting_vips_errors(source):
+        image, _ = _decode(source, header, (HASH_BOX, HASH_BOX), crop=False)
+        return replace(hash_image(image), crops=crop_hashes(image))
 
 
 def _tune_malloc() -> None:

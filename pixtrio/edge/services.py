@@ -30,6 +30,7 @@ from pixtrio.features.posts.reader import PostReader
 from pixtrio.features.posts.service import PostService
 from pixtrio.features.posts.uploads import UploadService
 from pixtrio.features.ratelimit import RateLimiter
+from pixtrio.features.safety.hash_blocklist import HashBlocklist
 from pixtrio.storage.blobs import BlobStore
 from pixtrio.storage.metadata import MetadataStore
 from pixtrio.storage.redis.jobs import JobQueue
@@ -69,6 +70,7 @@ class Services:
     roles: RoleService
     audit: AuditLog
     realtime: Realtime
+    hash_blocklist: HashBlocklist
 
 
 def services() -> Services:

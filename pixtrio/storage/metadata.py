@@ -16,9 +16,12 @@ from typing import Any, Protocol
 from pixtrio.storage.types import (
     AuditEntry,
     Comment,
+    HashBlock,
+    HashMatch,
     NewUser,
     Page,
     Post,
+    PostHashes,
     PostStatus,
     Report,
     ReportStatus,
@@ -274,10 +277,42 @@ class ModerationStore(Protocol):
         ...
 
 
+class HashBlocklistStore(Protocol):
+    async def add_hash_block(self, block: HashBlock) -> None:
+        """Store a blocklist entry. Raises `Conflict("block_id")` if the id exists."""
+        ...
+
+    async def remove_hash_block(self, block_id: int) -> HashBlock | None:
+        """Delete the entry; the deleted entry, or None."""
+        ...
+
+    async def list_hash_blocks(self, *, before: int | None, limit: int) -> Page[HashBlock]:
+        """Blocklist entries, newest first."""
+        ...
+
+    async def all_hash_blocks(self) -> list[HashBlock]:
+        """Every blocklist entry (to build the in-process matcher), in no promised order."""
+        ...
+
+    async def keep_post_hashes(self, hashes: PostHashes) -> None:
+        """Store a post's hashes, replacing any kept before. They outlive the post."""
+        ...
+
+    async def get_post_hashes(self, post_id: int) -> PostHashes | None: ...
+
+    async def add_hash_match(self, match: HashMatch) -> None:
+        """Record an upload refused by the blocklist."""
+        ...
+
+    async def list_hash_matches(self, *, before: int | None, limit: int) -> Page[HashMatch]:
+        """Recorded blocklist matches, newest first."""
+        ...
+
+
 class MetadataStore(UserStore, TokenStore, FollowStore, PostStore, LikeStore, CommentStore,
-                    ModerationStore, Protocol):
+                    ModerationStore, HashBlocklistStore, Protocol):
     """Everything the server keeps durably about users, follows, posts, likes, comments,
-    reports and moderator actions."""
+    reports, moderator actions and the perceptual-hash blocklist."""
 
     name: str
     operations: int

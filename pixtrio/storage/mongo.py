@@ -32,9 +32,12 @@ from pixtrio.storage.errors import Conflict, StorageError
 from pixtrio.storage.types import (
     AuditEntry,
     Comment,
+    HashBlock,
+    HashMatch,
     NewUser,
     Page,
     Post,
+    PostHashes,
     PostStatus,
     Report,
     ReportStatus,
@@ -150,6 +153,30 @@ def _audit_entry(doc: Mapping[str, Any]) -> AuditEntry:
     )
 
 
+def _hash_block(doc: Mapping[str, Any]) -> HashBlock:
+    return HashBlock(
+        block_id=doc["_id"],
+        pdq=doc["pdq"],
+        variants=tuple(doc["variants"]),
+        source=doc["source"],
+        note=doc["note"],
+        added_by=doc["added_by"],
+        post_id=doc["post_id"],
+        created_at=utc_from_ms(doc["created_at"]),
+    )
+
+
+def _hash_match(doc: Mapping[str, Any]) -> HashMatch:
+    return HashMatch(
+        match_id=doc["_id"],
+        block_id=doc["block_id"],
+        distance=doc["distance"],
+        user_id=doc["user_id"],
+        post_id=doc["post_id"],
+        created_at=utc_from_ms(doc["created_at"]),
+    )
+
+
 def _post_doc(post: Post) -> Doc:
     return {
         "_id": post.post_id,
@@ -189,6 +216,9 @@ class MongoStore:
         self._comments: MongoCollection[Doc] = db["comments"]
         self._reports: MongoCollection[Doc] = db["reports"]
         self._audit: MongoCollection[Doc] = db["audit_log"]
+        self._hash_blocks: MongoCollection[Doc] = db["hash_blocks"]
+        self._hash_matches: MongoCollection[Doc] = db["hash_matches"]
+        self._post_hashes: MongoCollection[Doc] = db["post_hashes"]
         self._limiter = trio.CapacityLimiter(threads)
         self._closed = False
 
@@ -888,6 +918,78 @@ class MongoStore:
             return Page([_audit_entry(d) for d in docs], docs[-1]["_id"] if more else None)
 
         return await self._run(run)
+
+    # the perceptual-hash blocklist
+
+    async def add_hash_block(self, block: HashBlock) -> None:
+        def run() -> None:
+            try:
+                self._hash_blocks.insert_one({
+                    "_id": block.block_id, "pdq": block.pdq, "variants": list(block.variants),
+                    "source": block.source, "note": block.note, "added_by": block.added_by,
+                    "post_id": block.post_id, "created_at": ms_from_utc(block.created_at),
+                })
+            except DuplicateKeyError as exc:
+                raise Conflict(_id_field(exc, "block_id") or "block_id") from None
+
+        await self._run(run)
+
+    async def remove_hash_block(self, block_id: int) -> HashBlock | None:
+        def run() -> HashBlock | None:
+            doc = self._hash_blocks.find_one_and_delete({"_id": block_id})
+            return _hash_block(doc) if doc is not None else None
+
+        return await self._run(run)
+
+    async def list_hash_blocks(self, *, before: int | None, limit: int) -> Page[HashBlock]:
+        def run() -> Page[HashBlock]:
+            docs = _newest_first(self._hash_blocks, before, limit)
+            more = len(docs) > limit
+            docs = docs[:limit]
+            return Page([_hash_block(d) for d in docs], docs[-1]["_id"] if more else None)
+
+        return await self._run(run)
+
+    async def all_hash_blocks(self) -> list[HashBlock]:
+        return await self._run(lambda: [_hash_block(d) for d in self._hash_blocks.find({})])
+
+    async def keep_post_hashes(self, hashes: PostHashes) -> None:
+        await self._run(lambda: self._post_hashes.replace_one({"_id": hashes.post_id}, {
+            "author_id": hashes.author_id, "dihedral": list(hashes.dihedral),
+            "quality": hashes.quality, "created_at": ms_from_utc(hashes.created_at),
+        }, upsert=True))
+
+    async def get_post_hashes(self, post_id: int) -> PostHashes | None:
+        def run() -> PostHashes | None:
+            doc = self._post_hashes.find_one({"_id": post_id})
+            if doc is None:
+                return None
+            return PostHashes(doc["_id"], doc["author_id"], tuple(doc["dihedral"]),
+                              doc["quality"], utc_from_ms(doc["created_at"]))
+
+        return await self._run(run)
+
+    async def add_hash_match(self, match: HashMatch) -> None:
+        await self._run(lambda: self._hash_matches.insert_one({
+            "_id": match.match_id, "block_id": match.block_id, "distance": match.distance,
+            "user_id": match.user_id, "post_id": match.post_id,
+            "created_at": ms_from_utc(match.created_at),
+        }))
+
+    async def list_hash_matches(self, *, before: int | None, limit: int) -> Page[HashMatch]:
+        def run() -> Page[HashMatch]:
+            docs = _newest_first(self._hash_matches, before, limit)
+            more = len(docs) > limit
+            docs = docs[:limit]
+            return Page([_hash_match(d) for d in docs], docs[-1]["_id"] if more else None)
+
+        return await self._run(run)
+
+
+def _newest_first(collection: MongoCollection[Doc], before: int | None, limit: int) -> list[Doc]:
+    """Up to `limit` + 1 documents of `collection` with `_id` below `before`, highest first."""
+    query: Doc = {} if before is None else {"_id": {"$lt": before}}
+    return list(collection.find(query).sort("_id", DESCENDING).limit(limit + 1))
 
 
 _DUP_KEY_FIELD = re.compile(r"dup key: \{ ?([\w.]+) ?:")

@@ -26,9 +26,12 @@ from pixtrio.storage.errors import Conflict, StorageError
 from pixtrio.storage.types import (
     AuditEntry,
     Comment,
+    HashBlock,
+    HashMatch,
     NewUser,
     Page,
     Post,
+    PostHashes,
     PostStatus,
     Report,
     ReportStatus,
@@ -142,6 +145,31 @@ CREATE TABLE IF NOT EXISTS audit_log (
     details TEXT NOT NULL DEFAULT '',
     created_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS hash_blocks (
+    block_id INTEGER PRIMARY KEY,
+    pdq TEXT NOT NULL,
+    variants TEXT NOT NULL DEFAULT '[]',
+    source TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    added_by INTEGER,
+    post_id INTEGER,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS post_hashes (
+    post_id INTEGER PRIMARY KEY,
+    author_id INTEGER NOT NULL,
+    dihedral TEXT NOT NULL,
+    quality INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS hash_matches (
+    match_id INTEGER PRIMARY KEY,
+    block_id INTEGER NOT NULL,
+    distance INTEGER NOT NULL,
+    user_id INTEGER NOT NULL,
+    post_id INTEGER,
+    created_at INTEGER NOT NULL
+);
 """
 
 UPGRADES = (
@@ -192,6 +220,8 @@ COMMENT_COLUMNS = "comment_id, post_id, author_id, text, hashtags, mentions, cre
 REPORT_COLUMNS = ("report_id, reporter_id, target, target_id, reason, text, status, resolution, "
                   "resolved_by, resolved_at, created_at")
 AUDIT_COLUMNS = "action_id, actor_id, action, target_kind, target_id, details, created_at"
+HASH_BLOCK_COLUMNS = "block_id, pdq, variants, source, note, added_by, post_id, created_at"
+HASH_MATCH_COLUMNS = "match_id, block_id, distance, user_id, post_id, created_at"
 
 
 def _user(row: sqlite3.Row) -> User:
@@ -278,6 +308,30 @@ def _audit_entry(row: sqlite3.Row) -> AuditEntry:
         target_kind=row["target_kind"],
         target_id=row["target_id"],
         details=row["details"],
+        created_at=utc_from_ms(row["created_at"]),
+    )
+
+
+def _hash_block(row: sqlite3.Row) -> HashBlock:
+    return HashBlock(
+        block_id=row["block_id"],
+        pdq=row["pdq"],
+        variants=tuple(json.loads(row["variants"])),
+        source=row["source"],
+        note=row["note"],
+        added_by=row["added_by"],
+        post_id=row["post_id"],
+        created_at=utc_from_ms(row["created_at"]),
+    )
+
+
+def _hash_match(row: sqlite3.Row) -> HashMatch:
+    return HashMatch(
+        match_id=row["match_id"],
+        block_id=row["block_id"],
+        distance=row["distance"],
+        user_id=row["user_id"],
+        post_id=row["post_id"],
         created_at=utc_from_ms(row["created_at"]),
     )
 
@@ -1004,6 +1058,73 @@ class SqliteStore:
 
         return await self._read(run)
 
+    # the perceptual-hash blocklist
+
+    async def add_hash_block(self, block: HashBlock) -> None:
+        await self._write(lambda c: c.execute(
+            f"INSERT INTO hash_blocks ({HASH_BLOCK_COLUMNS}) VALUES ({_placeholders(8)})",
+            (block.block_id, block.pdq, json.dumps(list(block.variants)), block.source,
+             block.note, block.added_by, block.post_id, ms_from_utc(block.created_at)),
+        ))
+
+    async def remove_hash_block(self, block_id: int) -> HashBlock | None:
+        def run(c: sqlite3.Connection) -> HashBlock | None:
+            row = c.execute(f"DELETE FROM hash_blocks WHERE block_id = ? RETURNING"
+                            f" {HASH_BLOCK_COLUMNS}", (block_id,)).fetchone()
+            return _hash_block(row) if row else None
+
+        return await self._write(run)
+
+    async def list_hash_blocks(self, *, before: int | None, limit: int) -> Page[HashBlock]:
+        def run(c: sqlite3.Connection) -> Page[HashBlock]:
+            rows = _page_rows(c, "hash_blocks", HASH_BLOCK_COLUMNS, "block_id", before, limit)
+            more = len(rows) > limit
+            rows = rows[:limit]
+            return Page([_hash_block(r) for r in rows], rows[-1]["block_id"] if more else None)
+
+        return await self._read(run)
+
+    async def all_hash_blocks(self) -> list[HashBlock]:
+        def run(c: sqlite3.Connection) -> list[HashBlock]:
+            return [_hash_block(r) for r in c.execute(f"SELECT {HASH_BLOCK_COLUMNS} FROM hash_blocks")]
+
+        return await self._read_in_thread(run)
+
+    async def keep_post_hashes(self, hashes: PostHashes) -> None:
+        await self._write(lambda c: c.execute(
+            "INSERT OR REPLACE INTO post_hashes (post_id, author_id, dihedral, quality, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (hashes.post_id, hashes.author_id, json.dumps(list(hashes.dihedral)), hashes.quality,
+             ms_from_utc(hashes.created_at)),
+        ))
+
+    async def get_post_hashes(self, post_id: int) -> PostHashes | None:
+        def run(c: sqlite3.Connection) -> PostHashes | None:
+            row = c.execute("SELECT post_id, author_id, dihedral, quality, created_at"
+                            " FROM post_hashes WHERE post_id = ?", (post_id,)).fetchone()
+            if row is None:
+                return None
+            return PostHashes(row["post_id"], row["author_id"], tuple(json.loads(row["dihedral"])),
+                              row["quality"], utc_from_ms(row["created_at"]))
+
+        return await self._read(run)
+
+    async def add_hash_match(self, match: HashMatch) -> None:
+        await self._write(lambda c: c.execute(
+            f"INSERT INTO hash_matches ({HASH_MATCH_COLUMNS}) VALUES ({_placeholders(6)})",
+            (match.match_id, match.block_id, match.distance, match.user_id, match.post_id,
+             ms_from_utc(match.created_at)),
+        ))
+
+    async def list_hash_matches(self, *, before: int | None, limit: int) -> Page[HashMatch]:
+        def run(c: sqlite3.Connection) -> Page[HashMatch]:
+            rows = _page_rows(c, "hash_matches", HASH_MATCH_COLUMNS, "match_id", before, limit)
+            more = len(rows) > limit
+            rows = rows[:limit]
+            return Page([_hash_match(r) for r in rows], rows[-1]["match_id"] if more else None)
+
+        return await self._read(run)
+
 
 def _upgrade(c: sqlite3.Connection) -> None:
     """Run the `UPGRADES` this database has not had yet, each with its `user_version`."""
@@ -1012,6 +1133,15 @@ def _upgrade(c: sqlite3.Connection) -> None:
         with _transaction(c):
             c.execute(statement)
             c.execute(f"PRAGMA user_version = {number}")
+
+
+def _page_rows(c: sqlite3.Connection, table: str, columns: str, key: str, before: int | None,
+               limit: int) -> list[sqlite3.Row]:
+    """Up to `limit` + 1 rows of `table` with `key` below `before`, newest (highest) first."""
+    return c.execute(
+        f"SELECT {columns} FROM {table} WHERE {key} < ? ORDER BY {key} DESC LIMIT ?",
+        (before if before is not None else 2**63 - 1, limit + 1),
+    ).fetchall()
 
 
 def _index_hashtags(c: sqlite3.Connection, post_id: int, tags: Collection[str]) -> None:

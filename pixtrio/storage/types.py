@@ -136,3 +136,53 @@ class Page(Generic[T]):
 
     items: list[T]
     next_position: int | None
+
+
+HashSource = Literal["image", "pdq", "post"]
+
+
+@dataclass(frozen=True, slots=True)
+class HashBlock:
+    """A perceptual-hash blocklist entry: uploads whose PDQ hash is within the match
+    distance of `pdq` or of one of its `variants` are refused."""
+
+    block_id: int
+    pdq: str
+    """64 lowercase hex digits."""
+    source: HashSource
+    """How it was added: from an image's bytes, as a bare hash, or from a post's hash."""
+    created_at: datetime
+    variants: tuple[str, ...] = ()
+    """The hashes of the image's rotations and mirrors (empty for a bare hash)."""
+    note: str = ""
+    added_by: int | None = None
+    """The moderator's user id."""
+    post_id: int | None = None
+    """The post whose hash it is, for source "post"."""
+
+
+@dataclass(frozen=True, slots=True)
+class PostHashes:
+    """The PDQ hashes of a post's photo or video poster. Kept when the post is deleted, so
+    a removed post can still be added to the blocklist."""
+
+    post_id: int
+    author_id: int
+    dihedral: tuple[str, ...]
+    """As is, then its rotations and mirrors (see `codecs.pdq.PdqHashes`)."""
+    quality: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HashMatch:
+    """A refused upload, kept for moderators: which entry it matched and how closely."""
+
+    match_id: int
+    block_id: int
+    distance: int
+    user_id: int
+    """Who uploaded it."""
+    created_at: datetime
+    post_id: int | None = None
+    """The post that failed; None for an avatar."""

@@ -6,7 +6,8 @@ import io
 import struct
 import zlib
 
-from PIL import Image, TiffImagePlugin
+import numpy as np
+from PIL import Image, ImageDraw, TiffImagePlugin
 
 
 def photo(width: int, height: int) -> Image.Image:
@@ -63,3 +64,47 @@ def png_bomb(width: int = 50_000, height: int = 50_000) -> bytes:
 SVG = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>'
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 HTML = b"<!doctype html><html><script>alert(1)</script></html>"
+
+
+WORDS = ("harbour", "sunset", "market", "42", "tram", "garden", "Pixtrio", "north", "coffee")
+
+
+def scene(seed: int, width: int = 640, height: int = 480) -> Image.Image:
+    """A varied, deterministic synthetic photo: a coloured gradient, soft blobs, shapes,
+    a few words and sensor-like noise, all chosen by `seed`."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width] / max(width, height)
+    angle = rng.uniform(0, 2 * np.pi)
+    ramp = np.cos(angle) * x + np.sin(angle) * y
+    ramp = (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1e-6)
+    low, high = rng.uniform(0, 255, (2, 3))
+    pixels = low + (high - low) * ramp[..., None]
+    for _ in range(rng.integers(2, 6)):  # soft blobs of light and shade
+        cx, cy, radius = rng.uniform(0, 1), rng.uniform(0, 1), rng.uniform(0.05, 0.4)
+        blob = np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * radius ** 2))
+        pixels += blob[..., None] * rng.uniform(-120, 120, 3)
+    image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
+    draw = ImageDraw.Draw(image)
+    for _ in range(rng.integers(3, 12)):
+        box = sorted(rng.integers(0, width, 2).tolist()), sorted(rng.integers(0, height, 2).tolist())
+        xy = (box[0][0], box[1][0], box[0][1], box[1][1])
+        fill = tuple(int(v) for v in rng.integers(0, 256, 3))
+        shape = rng.integers(0, 3)
+        if shape == 0:
+            draw.rectangle(xy, fill=fill)
+        elif shape == 1:
+            draw.ellipse(xy, fill=fill)
+        else:
+            draw.line(xy, fill=fill, width=int(rng.integers(2, 12)))
+    for _ in range(rng.integers(0, 4)):
+        at = (int(rng.integers(0, width - 60)), int(rng.integers(0, height - 20)))
+        draw.text(at, str(rng.choice(WORDS)), fill=tuple(int(v) for v in rng.integers(0, 256, 3)),
+                  font_size=int(rng.integers(12, 48)))
+    noisy = np.asarray(image, dtype=np.float32) + rng.normal(0, rng.uniform(0, 12), (height, width, 3))
+    return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8), "RGB")
+
+
+def encoded(image: Image.Image, fmt: str = "JPEG", **options: int) -> bytes:
+    out = io.BytesIO()
+    image.save(out, fmt, **options)
+    return out.getvalue()

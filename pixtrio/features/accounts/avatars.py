@@ -11,6 +11,7 @@ from pixtrio.features.ids import IdGenerator
 from pixtrio.features.media.keys import MediaKeys
 from pixtrio.features.media.renditions import scratch_dir, store_renditions
 from pixtrio.features.posts.staging import stage_body
+from pixtrio.features.safety.hash_blocklist import BLOCKED, HashBlocklist
 from pixtrio.features.views import author_card
 from pixtrio.storage.blobs import BlobStore
 from pixtrio.storage.metadata import MetadataStore
@@ -31,9 +32,11 @@ class AvatarService:
         ids: IdGenerator,
         session_tokens: SessionTokens,
         cards: AuthorCards,
+        blocklist: HashBlocklist,
         *,
         max_bytes: int,
     ) -> None:
+        self._blocklist = blocklist
         self._store = store
         self._session_tokens = session_tokens
         self._cards = cards
@@ -46,7 +49,8 @@ class AvatarService:
     async def replace(self, user: User, body: AsyncIterator[bytes]) -> User:
         """Make and store the new avatar's renditions, then point `profile_pic` at them.
 
-        Raises 413 (too big), 415 (not an image), 422 (an image libvips cannot use).
+        Raises 413 (too big), 415 (not an image), 422 (an image libvips cannot use, or
+        code `blocked`: one on the hash blocklist, the match recorded for moderators).
         The previous avatar's files are deleted once the profile points at the new ones.
         """
         async with scratch_dir(self._blobs, f"avatar-{user.user_id}-") as workdir:
@@ -54,9 +58,11 @@ class AvatarService:
             if staged.sniffed_type is None or not staged.sniffed_type.startswith("image/"):
                 raise Unsupported("send the raw bytes of a JPEG, PNG, WebP, HEIC/HEIF or GIF image")
             try:
-                renditions = await self._pool.run(make_avatar, str(workdir / "original"), str(workdir))
+                renditions, hashes = await self._pool.run(make_avatar, str(workdir / "original"), str(workdir))
             except MediaRejected as exc:
                 raise InvalidField("image", f"{exc.reason}", code="invalid_image") from None
+            if await self._blocklist.check(hashes, user_id=user.user_id, post_id=None):
+                raise InvalidField("image", "this image may not be used", code=BLOCKED)
             version = self._ids.next_id()
             keys = await store_renditions(
                 self._blobs, workdir, renditions,

@@ -10,6 +10,7 @@ from pixtrio.codecs.photos import MediaRejected, PhotoResult, process_photo
 from pixtrio.features.feed.fanout import FanOut
 from pixtrio.features.media.keys import MediaKeys
 from pixtrio.features.media.renditions import scratch_dir, store_renditions
+from pixtrio.features.safety.hash_blocklist import HashBlocklist
 from pixtrio.storage.blobs import BlobStore
 from pixtrio.storage.metadata import MetadataStore
 from pixtrio.storage.redis.jobs import Job
@@ -22,8 +23,9 @@ class PhotoJobs:
 
     def __init__(
         self, store: MetadataStore, blobs: BlobStore, pool: WorkerPool, media_keys: MediaKeys,
-        fanout: FanOut,
+        fanout: FanOut, blocklist: HashBlocklist,
     ) -> None:
+        self._blocklist = blocklist
         self._store = store
         self._blobs = blobs
         self._pool = pool
@@ -31,7 +33,8 @@ class PhotoJobs:
         self._fanout = fanout
 
     async def handle(self, job: Job) -> None:
-        """Make the variants and mark the post ready (or failed, for an unusable image).
+        """Make the variants and mark the post ready (or failed, for an unusable image or
+        one on the hash blocklist: nothing of it is then stored or published).
 
         A post that is gone or no longer processing is done already. Raises on transient
         failures (worker crash, timeout, store errors) so the job is retried.
@@ -47,6 +50,8 @@ class PhotoJobs:
                 except MediaRejected as exc:
                     await self._store.set_post_status(post_id, "failed", failure_reason=exc.reason)
                     return
+            if await self._blocklist.screen_post(post, result.pdq):
+                return
             variants = await store_renditions(
                 self._blobs, workdir, result.variants, lambda name: self._keys.post_file(post_id, name)
             )

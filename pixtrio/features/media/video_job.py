@@ -11,6 +11,7 @@ import trio
 
 from pixtrio.actors.ffmpeg import FfmpegFailed, run_ffmpeg
 from pixtrio.actors.worker_pool import WorkerPool
+from pixtrio.codecs.pdq import PdqHashes
 from pixtrio.codecs.photos import MediaRejected, process_photo
 from pixtrio.codecs.probe import VideoInfo, probe_video
 from pixtrio.codecs.transcode import (
@@ -24,6 +25,7 @@ from pixtrio.features.feed.fanout import FanOut
 from pixtrio.features.media.keys import MediaKeys
 from pixtrio.features.media.photo_job import mark_ready, media_fields
 from pixtrio.features.media.renditions import content_type, scratch_dir, store_renditions
+from pixtrio.features.safety.hash_blocklist import HashBlocklist
 from pixtrio.storage.blobs import BlobStore
 from pixtrio.storage.metadata import MetadataStore
 from pixtrio.storage.redis.jobs import Job
@@ -52,7 +54,9 @@ class VideoJobs:
     """
 
     def __init__(self, store: MetadataStore, blobs: BlobStore, pool: WorkerPool,
-                 media_keys: MediaKeys, settings: VideoSettings, fanout: FanOut) -> None:
+                 media_keys: MediaKeys, settings: VideoSettings, fanout: FanOut,
+                 blocklist: HashBlocklist) -> None:
+        self._blocklist = blocklist
         self._fanout = fanout
         self._store = store
         self._blobs = blobs
@@ -62,7 +66,8 @@ class VideoJobs:
 
     async def handle(self, job: Job) -> None:
         """Make the renditions and poster and mark the post ready, or failed with a reason
-        when the video is unusable or FFmpeg needs more than its CPU budget.
+        when the video is unusable, FFmpeg needs more than its CPU budget, or the poster
+        frame is on the hash blocklist (nothing of it is then stored or published).
 
         Raises on transient failures (worker crash, FFmpeg killed by a signal, the attempt
         outliving its wall-time limit, store errors) so the job is retried. Cancellation
@@ -81,8 +86,8 @@ class VideoJobs:
             async with self._blobs.local_copy(original_key) as original:
                 with trio.fail_after(self._settings.time_limit):
                     try:
-                        media = await make_renditions(self._pool, self._settings, original,
-                                                      head.content_type, workdir)
+                        media, poster = await make_renditions(
+                            self._pool, self._settings, original, head.content_type, workdir)
                     except MediaRejected as exc:
                         await self._fail(post_id, exc.reason)
                         return
@@ -91,6 +96,8 @@ class VideoJobs:
                             raise
                         await self._fail(post_id, f"the video could not be converted: {exc.reason}")
                         return
+            if await self._blocklist.screen_post(post, poster):
+                return
             media = await self._store_files(post_id, workdir, media)
         if await mark_ready(self._store, self._blobs, self._keys, self._fanout, post_id, media):
             log.info("video post %d ready", post_id)
@@ -125,10 +132,10 @@ class VideoJobs:
 
 
 async def make_renditions(pool: WorkerPool, s: VideoSettings, original: Path, mime: str,
-                          workdir: Path) -> dict[str, Any]:
+                          workdir: Path) -> tuple[dict[str, Any], PdqHashes]:
     """Probe, encode, segment and make the poster of the video `original` (of sniffed type
     `mime`) inside `workdir`: the post's media fields, with paths relative to `workdir`
-    where blob keys will go. Raises MediaRejected or FfmpegFailed; cancellation kills the
+    where blob keys will go, and the poster's PDQ hashes. Raises MediaRejected or FfmpegFailed; cancellation kills the
     FFmpeg or worker process running at the time."""
     info = await pool.run(_probe, str(original), mime, s.max_seconds)
     rungs = ladder(info)
@@ -148,7 +155,7 @@ async def make_renditions(pool: WorkerPool, s: VideoSettings, original: Path, mi
         "hls": "hls/master.m3u8",
         "mp4": f"encoded/{progressive(rungs).name}.mp4",
         "duration_s": round(info.duration_s, 3),
-    }
+    }, poster.pdq
 
 
 def _probe(source: str, mime: str, max_seconds: float) -> VideoInfo:

@@ -157,3 +157,9 @@ def login_failures(account: str) -> str:
 def sign_in_addresses(account: str) -> str:
     """Sorted set of the client addresses an account signed in from, scored by when."""
     return f"{PREFIX}:signins:{{{account}}}"
+
+
+def hash_blocklist_version() -> str:
+    """Counter bumped on every change to the perceptual-hash blocklist (see
+    `blocklist_version`); a global singleton with a tag of its own."""
+    return f"{PREFIX}:{{hashblocklist}}:version"

@@ -1,0 +1,1 @@
+"""Keeping blocked content out: the perceptual-hash blocklist."""
