@@ -24,7 +24,7 @@ from pixtrio.storage.redis.client import RedisAddress, open_redis
 from pixtrio.storage.sqlite import SqliteStore
 from pixtrio.testing.server_process import ServerProcess, wait_until
 from pixtrio.testing.valkey import external_valkey
-from tests.support.api import assert_error, bearer, register
+from tests.support.api import assert_error, bearer, register, staff
 from tests.support.images import encoded, scene
 from tests.support.posts import post_photo, publish, settled, upload
 from tests.support.videos import ffmpeg
@@ -147,3 +147,64 @@ async def test_a_blocked_avatar_is_refused(setup: Setup) -> None:
         assert fine.status_code == 200, fine.text
         matches = (await setup.store.list_hash_matches(before=None, limit=10)).items
         assert [(m.post_id, m.user_id) for m in matches] == [(None, int(me["user_id"]))]
+
+
+async def test_moderators_manage_the_blocklist_through_the_api(setup: Setup) -> None:
+    """Only moderators reach the routes; an image, a bare hash or a post becomes an entry,
+    a refused upload is listed with its entry, and removing the entry lets a copy through.
+    Every change is in the audit log."""
+    client = setup.client
+    with trio.fail_after(240):
+        user_token, _ = await register(client)
+        refused = await client.post("/api/mod/hash-blocklist", headers=bearer(user_token),
+                                    json={"pdq": "0" * 64})
+        assert_error(refused, 403, "forbidden")
+        mod_token, _ = await staff(client, setup.tmp_path / "data")
+        mod = bearer(mod_token)
+        for bad in ({"pdq": "xyz"}, {"pdq": "0" * 64, "post_id": "1"}, {}, {"pdq": 5},
+                    {"pdq": "0" * 64, "note": "\x00"}):
+            assert_error(await client.post("/api/mod/hash-blocklist", headers=mod, json=bad), 422)
+        assert_error(await client.post("/api/mod/hash-blocklist", headers=mod,
+                                       json={"post_id": "12345"}), 404)
+        not_image = await client.post("/api/mod/hash-blocklist", headers=mod, content=b"plain",
+                                      params={"note": "x"})
+        assert_error(not_image, 422, "invalid_image")
+
+        image = await client.post("/api/mod/hash-blocklist", headers=mod, params={"note": "csam"},
+                                  content=encoded(scene(BLOCKED_SEED, 800, 600), quality=80))
+        assert image.status_code == 201, image.text
+        entry = image.json()
+        assert (entry["source"], entry["note"], len(entry["pdq"])) == ("image", "csam", 64)
+        bare = await client.post("/api/mod/hash-blocklist", headers=mod, json={"pdq": "F" * 64})
+        assert bare.status_code == 201 and bare.json()["pdq"] == "f" * 64
+
+        listed = await client.get("/api/mod/hash-blocklist", headers=mod, params={"limit": 1})
+        assert [e["block_id"] for e in listed.json()["entries"]] == [bare.json()["block_id"]]
+        rest = await client.get("/api/mod/hash-blocklist", headers=mod,
+                                params={"cursor": listed.json()["next_cursor"]})
+        assert [e["block_id"] for e in rest.json()["entries"]] == [entry["block_id"]]
+
+        author_token, author = await register(client)
+        blocked = await post_photo(client, author_token, blocked_copy())
+        assert (blocked["status"], blocked["failure_reason"]) == ("failed", "blocked")
+        matches = (await client.get("/api/mod/hash-matches", headers=mod)).json()["matches"]
+        assert [(m["post_id"], m["block_id"], m["user_id"]) for m in matches] == [
+            (blocked["post_id"], entry["block_id"], author["user_id"])]
+
+        other = await post_photo(client, author_token, encoded(scene(91, 900, 700)))
+        assert other["status"] == "ready"
+        from_post = await client.post("/api/mod/hash-blocklist", headers=mod,
+                                      json={"post_id": other["post_id"]})
+        assert from_post.status_code == 201 and from_post.json()["post_id"] == other["post_id"]
+
+        assert (await client.delete(f"/api/mod/hash-blocklist/{entry['block_id']}",
+                                    headers=mod)).status_code == 204
+        assert_error(await client.delete(f"/api/mod/hash-blocklist/{entry['block_id']}",
+                                         headers=mod), 404)
+        assert_error(await client.delete("/api/mod/hash-blocklist/１２", headers=mod), 404)
+        allowed = await post_photo(client, author_token, blocked_copy())
+        assert allowed["status"] == "ready"
+
+        actions = (await client.get("/api/mod/audit", headers=mod)).json()["actions"]
+        assert [a["action"] for a in actions[:4]] == ["hash.unblock", "hash.block", "hash.block",
+                                                       "hash.block"]

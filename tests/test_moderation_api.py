@@ -3,40 +3,20 @@ the API of real server processes (and the real `pixtrio admin` command)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import trio
 
 from pixtrio.protocol.messages import CloseCode, PostDeleted
-from pixtrio.testing.server_process import REPO, ServerProcess
-from tests.support.api import assert_error, bearer, register
+from pixtrio.testing.server_process import ServerProcess
+from tests.support.api import admin_cli, assert_error, bearer, register, staff
 from tests.support.images import jpeg
 from tests.support.posts import post_photo
 from tests.support.ws import connect
 
 pytestmark = pytest.mark.slow
-
-
-async def admin_cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    """Run `pixtrio admin ARGS --data-dir DATA_DIR` as an operator would."""
-    return await trio.run_process(
-        [sys.executable, "-m", "pixtrio.cli", "admin", *args, "--data-dir", str(data_dir)],
-        cwd=REPO, env=dict(os.environ), capture_stdout=True, capture_stderr=True, check=False)
-
-
-async def staff(client: httpx.AsyncClient, server: ServerProcess,
-                role: str = "moderator") -> tuple[str, dict[str, Any]]:
-    """A new account given `role` with the command line; (token, user)."""
-    token, user = await register(client)
-    done = await admin_cli(server.data_dir, "grant", user["username"], "--role", role)
-    assert done.returncode == 0, done.stderr
-    return token, user
 
 
 async def audit_log(client: httpx.AsyncClient, token: str, limit: int = 20) -> list[dict[str, Any]]:
@@ -66,7 +46,7 @@ async def test_only_moderators_reach_the_mod_routes_and_the_cli_grants_roles(
     assert_error(await client.post(f"/api/mod/users/{other['username']}/role",
                                    headers=bearer(token), json={"role": "moderator"}), 403)
 
-    admin_token, admin = await staff(client, live_server, "admin")
+    admin_token, admin = await staff(client, live_server.data_dir, "admin")
     made = await client.post(f"/api/mod/users/{other['username']}/role",
                              headers=bearer(admin_token), json={"role": "moderator"})
     assert made.status_code == 200 and made.json()["username"] == other["username"]
@@ -83,7 +63,7 @@ async def test_only_moderators_reach_the_mod_routes_and_the_cli_grants_roles(
 
 async def test_reports_are_checked_queued_open_first_and_resolved_once(
         client: httpx.AsyncClient, live_server: ServerProcess) -> None:
-    mod_token, _ = await staff(client, live_server)
+    mod_token, _ = await staff(client, live_server.data_dir)
     author_token, author = await register(client)
     reporter_token, reporter = await register(client)
     post = await post_photo(client, author_token, jpeg(64, 48), caption="cheap pills")
@@ -147,7 +127,7 @@ async def test_reports_are_checked_queued_open_first_and_resolved_once(
 
 async def test_moderators_remove_posts_and_comments_everywhere(
         client: httpx.AsyncClient, live_server: ServerProcess) -> None:
-    mod_token, mod = await staff(client, live_server)
+    mod_token, mod = await staff(client, live_server.data_dir)
     author_token, author = await register(client)
     fan_token, _ = await register(client)
     await client.post(f"/api/users/{author['username']}/follow", headers=bearer(fan_token))
@@ -198,8 +178,8 @@ async def test_moderators_remove_posts_and_comments_everywhere(
 
 async def test_suspension_signs_out_hides_content_and_unsuspend_restores_it(
         client: httpx.AsyncClient, live_server: ServerProcess) -> None:
-    mod_token, mod = await staff(client, live_server)
-    admin_token, admin = await staff(client, live_server, "admin")
+    mod_token, mod = await staff(client, live_server.data_dir)
+    admin_token, admin = await staff(client, live_server.data_dir, "admin")
     token, user = await register(client)
     name = user["username"]
     post = await post_photo(client, token, jpeg(64, 48))
@@ -247,7 +227,7 @@ async def test_suspension_signs_out_hides_content_and_unsuspend_restores_it(
 
 async def test_resolving_a_report_with_suspend_suspends_the_author(
         client: httpx.AsyncClient, live_server: ServerProcess) -> None:
-    mod_token, _ = await staff(client, live_server)
+    mod_token, _ = await staff(client, live_server.data_dir)
     author_token, author = await register(client)
     reporter_token, _ = await register(client)
     post = await post_photo(client, author_token, jpeg(64, 48))
@@ -272,7 +252,7 @@ async def test_suspension_closes_sockets_on_another_process_within_a_second(
         redis_url = "unix://" + socket.split("unix:", 1)[1]
         with ServerProcess(data, env={"PIXTRIO_REDIS_URL": redis_url}) as second:
             async with httpx.AsyncClient(base_url=first.url, timeout=30) as one:
-                mod_token, _ = await staff(one, first)
+                mod_token, _ = await staff(one, first.data_dir)
                 token, user = await register(one)
                 async with connect(second.url, token) as ws:
                     answer = await one.post(f"/api/mod/users/{user['username']}/suspend",

@@ -14,7 +14,18 @@ from pixtrio.edge.compression import gzip_json
 from pixtrio.edge.http_errors import JsonRequest, install_error_handlers
 from pixtrio.edge.json_provider import OrjsonProvider
 from pixtrio.edge.ratelimits import add_quota_headers
-from pixtrio.edge.routes import accounts, docs, feed, media, moderation, ops, posts, users, web
+from pixtrio.edge.routes import (
+    accounts,
+    docs,
+    feed,
+    hash_blocklist,
+    media,
+    moderation,
+    ops,
+    posts,
+    users,
+    web,
+)
 from pixtrio.edge.services import Services
 
 MAX_JSON_BODY = 1024 * 1024
@@ -76,6 +87,6 @@ def create_app(services: Services) -> QuartTrio:
     app.after_request(gzip_json)
     app.after_request(add_quota_headers)
     for blueprint in (ops.bp, docs.bp, accounts.bp, users.bp, posts.bp, feed.bp, media.bp,
-                      moderation.bp, web.bp):
+                      moderation.bp, hash_blocklist.bp, web.bp):
         app.register_blueprint(blueprint)
     return app

@@ -245,7 +245,8 @@ class RoleIn(BaseModel):
 class AuditEntryOut(BaseModel):
     action_id: str
     actor: AuthorOut | None = Field(description="null for the command line")
-    action: str = Field(description="report.resolve, post.remove, comment.remove, "
+    action: str = Field(description="hash.block, hash.unblock, report.resolve, post.remove, "
+                                    "comment.remove, "
                                     "user.suspend, user.unsuspend or role.grant")
     target_kind: str
     target_id: str
@@ -255,4 +256,42 @@ class AuditEntryOut(BaseModel):
 
 class AuditListOut(BaseModel):
     actions: list[AuditEntryOut] = Field(description="newest first")
+    next_cursor: str | None
+
+
+class HashBlockIn(BaseModel):
+    """A blocklist entry by hash or from a post (JSON); an image is sent as its raw bytes."""
+
+    pdq: str | None = Field(default=None, description="a PDQ hash: 64 hexadecimal digits")
+    post_id: str | None = Field(default=None, description="a post whose photo or poster is "
+                                                          "to be blocked, also once removed")
+    note: str = Field(default="", max_length=1000)
+
+
+class HashBlockOut(BaseModel):
+    block_id: str
+    pdq: str
+    source: str = Field(description="image, pdq or post")
+    post_id: str | None
+    note: str
+    added_by: str | None
+    created_at: str
+
+
+class HashBlockListOut(BaseModel):
+    entries: list[HashBlockOut] = Field(description="newest first")
+    next_cursor: str | None
+
+
+class HashMatchOut(BaseModel):
+    match_id: str
+    block_id: str
+    distance: int = Field(description="Hamming distance to the entry (at most 31)")
+    user_id: str = Field(description="who uploaded it")
+    post_id: str | None = Field(description="the refused post; null for an avatar")
+    created_at: str
+
+
+class HashMatchListOut(BaseModel):
+    matches: list[HashMatchOut] = Field(description="newest first")
     next_cursor: str | None

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import itertools
 import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
+import trio
+
+from pixtrio.testing.server_process import REPO
 
 _names = itertools.count()
 
@@ -40,3 +46,19 @@ def assert_error(response: httpx.Response, status: int, code: str | None = None)
     if code is not None:
         assert error["code"] == code
     return error  # type: ignore[no-any-return]
+
+
+async def admin_cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """Run `pixtrio admin ARGS --data-dir DATA_DIR` as an operator would."""
+    return await trio.run_process(
+        [sys.executable, "-m", "pixtrio.cli", "admin", *args, "--data-dir", str(data_dir)],
+        cwd=REPO, env=dict(os.environ), capture_stdout=True, capture_stderr=True, check=False)
+
+
+async def staff(client: httpx.AsyncClient, data_dir: Path,
+                role: str = "moderator") -> tuple[str, dict[str, Any]]:
+    """A new account given `role` with the command line; (token, user)."""
+    token, user = await register(client)
+    done = await admin_cli(data_dir, "grant", user["username"], "--role", role)
+    assert done.returncode == 0, done.stderr
+    return token, user

@@ -146,6 +146,10 @@ class HashBlocklist:
         """Entries, newest first."""
         return await self._store.list_hash_blocks(before=before, limit=limit)
 
+    async def matches(self, *, before: int | None, limit: int) -> Page[HashMatch]:
+        """The uploads the blocklist refused, newest first."""
+        return await self._store.list_hash_matches(before=before, limit=limit)
+
     async def remove(self, block_id: int) -> None:
         """Remove an entry; uploads stop matching it on every process. Raises `NotFound`."""
         if await self._store.remove_hash_block(block_id) is None:
