@@ -25,7 +25,21 @@ from quart_schema.validation import (
 
 from pixtrio.edge.app import create_app
 from pixtrio.edge.services import Services
-from pixtrio.protocol.rest import CommentIn, LoginIn, ProfileIn, PublishIn, RegisterIn, UploadUrlIn
+from pixtrio.protocol.rest import (
+    AccountDeleteIn,
+    CommentIn,
+    HashBlockIn,
+    LoginIn,
+    PasswordChangeIn,
+    ProfileIn,
+    PublishIn,
+    RegisterIn,
+    ReportIn,
+    ResolveIn,
+    RoleIn,
+    SuspendIn,
+    UploadUrlIn,
+)
 from pixtrio.testing.server_process import ServerProcess
 from tests.support.api import bearer, register, unique_name
 from tests.support.images import jpeg
@@ -45,7 +59,7 @@ RAW_BODIES = (
     '{"a":' * 1_000 + "1" + "}" * 1_000,
     '{"size": ' + "9" * 5_000 + "}",  # past Python's 4,300-digit int limit
 )
-FREE_TEXT = {"password"}
+FREE_TEXT = {"password", "old_password", "new_password"}
 """Fields that take any text, NUL included: a password is hashed whole, never shown."""
 WORD_ARGUMENTS = {"tag"}
 """Path parameters that take any word characters (a hashtag, whose digits may be any
@@ -146,7 +160,8 @@ class World:
     def arguments(self) -> dict[str, str]:
         return {"username": self.username, "post_id": self.post_id,
                 "comment_id": self.comment_id, "key": self.media_url.removeprefix("/media/"),
-                "token": "not-a-grant", "tag": "probe"}
+                "token": "not-a-grant", "tag": "probe", "report_id": "1", "block_id": "1",
+                "session_id": "probe"}
 
 
 async def world(client: httpx.AsyncClient) -> World:
@@ -167,6 +182,16 @@ VALID_BODIES: dict[type[BaseModel], Callable[[World], dict[str, Any]]] = {
     UploadUrlIn: lambda _: {"content_type": "image/jpeg", "size": 100},
     PublishIn: lambda _: {"caption": "probing", "location": "here", "alt_text": "a photo"},
     CommentIn: lambda _: {"text": "probing"},
+    ReportIn: lambda w: {"target": "post", "id": w.post_id, "reason": "spam", "text": "probe"},
+    # a wrong password: the probes must neither change it nor delete the account
+    PasswordChangeIn: lambda _: {"old_password": "not the password",
+                                 "new_password": "another password"},
+    AccountDeleteIn: lambda _: {"password": "not the password"},
+    # moderators' bodies: the probing user is refused (403) whatever they hold
+    ResolveIn: lambda _: {"action": "dismiss"},
+    SuspendIn: lambda _: {"reason": "probing"},
+    RoleIn: lambda _: {"role": "moderator"},
+    HashBlockIn: lambda _: {"pdq": "0" * 64, "note": "probing"},
 }
 
 

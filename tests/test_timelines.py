@@ -6,7 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from pixtrio.storage.redis import keys
-from pixtrio.storage.redis.timelines import SENTINEL, SENTINEL_SCORE, Timelines, member
+from pixtrio.storage.redis.timelines import (
+    SENTINEL,
+    SENTINEL_SCORE,
+    TRIM_EVERY,
+    Timelines,
+    member,
+)
 from pixtrio.testing.valkey import valkey_clients
 
 
@@ -27,3 +33,20 @@ async def test_push_adds_trims_to_the_sentinel_and_newest_and_expires_new_sets(
         assert await redis.zcard(keys.timeline(1502)) == 3
         await timelines.push([built], many[3:], cap=2)
         assert await redis.zrange(built, 0, -1) == (SENTINEL, member(many[-2]), member(many[-1]))
+
+
+async def test_one_post_pushes_trim_a_turning_eighth_of_the_sets(tmp_path: Path) -> None:
+    """A push of one post trims one set in `TRIM_EVERY`, a different share each post: the
+    sets stay a few entries past `cap`, and their newest `cap` are always right."""
+    async with valkey_clients(tmp_path) as (redis, lean):
+        timelines = Timelines(redis, lean, ttl_s=100)
+        sets = [keys.timeline(u) for u in range(1, 65)]
+        posts = [((1 << 20) * n) << 22 for n in range(1, 201)]  # ids as a clock makes them
+        for post_id in posts:
+            await timelines.push(sets, [post_id], cap=5)
+        sizes = [await redis.zcard(key) for key in sets]
+        assert all(6 <= size <= 6 + 6 * TRIM_EVERY for size in sizes)  # cap + 1 kept at least
+        assert sum(sizes) / len(sizes) <= 6 + TRIM_EVERY
+        for key in sets:
+            newest = await redis.zrange(key, 0, 4, rev=True)
+            assert newest == tuple(member(p) for p in reversed(posts[-5:]))
