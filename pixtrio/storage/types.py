@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
@@ -44,6 +45,40 @@ class User:
     following_count: int
     posts_count: int
     created_at: datetime
+    is_private: bool = False
+    """Only followers see the account's content; follows of it are requests first."""
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """What one viewer is to one owner, as the visibility rule needs it."""
+
+    following: bool = False
+    """The viewer follows the owner."""
+    requested: bool = False
+    """The viewer asked to follow the owner, not yet answered."""
+    blocking: bool = False
+    """The viewer blocks the owner."""
+    blocked_by: bool = False
+    """The owner blocks the viewer."""
+    muting: bool = False
+    """The viewer mutes the owner."""
+
+
+NO_RELATION = Relation()
+
+RELATION_FIELDS = {"follow": "following", "request": "requested", "block": "blocking",
+                   "blocked_by": "blocked_by", "mute": "muting"}
+"""Each kind of edge an adapter reports, and the `Relation` field it sets."""
+
+
+def relations_from(owner_ids: Iterable[int], edges: Iterable[tuple[str, int]]) -> dict[int, Relation]:
+    """Every owner's `Relation`, from the (kind, owner id) edges an adapter found."""
+    found: dict[int, dict[str, bool]] = {}
+    for kind, owner in edges:
+        found.setdefault(owner, {})[RELATION_FIELDS[kind]] = True
+    return {owner: Relation(**found[owner]) if owner in found else NO_RELATION
+            for owner in owner_ids}
 
 
 @dataclass(frozen=True, slots=True)
