@@ -13,7 +13,7 @@ from pixtrio.edge import openapi
 from pixtrio.edge.compression import gzip_json
 from pixtrio.edge.http_errors import JsonRequest, install_error_handlers
 from pixtrio.edge.json_provider import OrjsonProvider
-from pixtrio.edge.routes import accounts, docs, feed, media, ops, posts, users, web
+from pixtrio.edge.routes import accounts, docs, feed, media, ops, posts, relations, users, web
 from pixtrio.edge.services import Services
 
 MAX_JSON_BODY = 1024 * 1024
@@ -73,6 +73,7 @@ def create_app(services: Services) -> QuartTrio:
     install_error_handlers(app)
     app.before_request(read_body_first)
     app.after_request(gzip_json)
-    for blueprint in (ops.bp, docs.bp, accounts.bp, users.bp, posts.bp, feed.bp, media.bp, web.bp):
+    for blueprint in (ops.bp, docs.bp, accounts.bp, users.bp, relations.bp, posts.bp, feed.bp,
+                      media.bp, web.bp):
         app.register_blueprint(blueprint)
     return app
