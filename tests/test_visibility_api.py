@@ -240,3 +240,28 @@ async def test_mutes_leave_the_feed_and_live_stream(client: httpx.AsyncClient,
     await settled_feed(client, fan_token,
                        [shown["post_id"], muted["post_id"], first["post_id"]])
     assert await usernames(client, fan_token, "/api/me/mutes") == []
+
+
+async def test_a_resume_replays_only_what_the_rule_allows_now(
+        client: httpx.AsyncClient, live_server: ServerProcess) -> None:
+    author_token, author = await register(client)
+    other_token, other = await register(client)
+    fan_token, _ = await register(client)
+    for name in (author["username"], other["username"]):
+        await client.post(f"/api/users/{name}/follow", headers=bearer(fan_token))
+    async with connect(live_server.url, fan_token) as fan_ws:
+        first = await post_photo(client, author_token, jpeg(64, 48))
+        inserted = await fan_ws.next_of(FeedInsert)
+        assert inserted.post["post_id"] == first["post_id"]
+        since = inserted.id
+    async with connect(live_server.url, author_token) as author_ws:
+        muted = await post_photo(client, author_token, jpeg(64, 48))
+        # the author's devices get it in the same delivery as the fan's stream
+        assert (await author_ws.next_of(FeedInsert)).post["post_id"] == muted["post_id"]
+    await client.post(f"/api/users/{author['username']}/mute", headers=bearer(fan_token))
+    shown = await post_photo(client, other_token, jpeg(64, 48))
+    await settled_feed(client, fan_token, [shown["post_id"]])  # the muted author's left
+    async with connect(live_server.url, fan_token, since=since) as resumed:
+        assert resumed.hello.recovered is True
+        replayed = await resumed.next_of(FeedInsert)  # the muted post's insert is skipped
+        assert replayed.post["post_id"] == shown["post_id"]

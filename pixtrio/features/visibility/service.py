@@ -3,7 +3,10 @@ any number of owners) and answering as if hidden things did not exist (`NotFound
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from typing import Any
+
+import orjson
 
 from pixtrio.features.errors import not_found
 from pixtrio.features.visibility.rule import (
@@ -91,3 +94,30 @@ class Visibility:
         """Whether the recipient may hear of the actor's activity (no block between them)."""
         relation = (await self.relations(recipient_id, [actor_id]))[actor_id]
         return shows_activity(relation)
+
+    async def replayable(self, viewer_id: int,
+                         events: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The (id, JSON) stream events a resuming session of the viewer may still be
+        sent, in order, by the rule as it stands now (one store round trip): a post insert
+        only if `in_feed`, a notification only if `shows_activity`. Relations change after
+        events are stored; live delivery was screened when the event was made."""
+        subjects = [_subject(orjson.loads(body)) for _, body in events]
+        relations = await self.relations(viewer_id, {s[1] for s in subjects if s is not None})
+        return [event for event, subject in zip(events, subjects, strict=True)
+                if subject is None or _allowed(viewer_id, *subject, relations)]
+
+
+def _subject(event: dict[str, Any]) -> tuple[str, int] | None:
+    """An event's type and the account it shows something of (a post's author, a
+    notification's actor); None for events that show no account."""
+    if event.get("t") == "feed.insert":
+        return "feed.insert", int(event["post"]["author"]["user_id"])
+    if event.get("t") == "notification":
+        return "notification", int(event["actor"]["user_id"])
+    return None
+
+
+def _allowed(viewer_id: int, kind: str, owner: int, relations: dict[int, Relation]) -> bool:
+    if kind == "feed.insert":
+        return in_feed(viewer_id, owner, relations[owner])
+    return shows_activity(relations[owner])
