@@ -90,11 +90,6 @@ class Visibility:
         muters = set(await self._store.muter_ids(author_id))
         return [c for c in candidates if c not in muters]
 
-    async def notifies(self, recipient_id: int, actor_id: int) -> bool:
-        """Whether the recipient may hear of the actor's activity (no block between them)."""
-        relation = (await self.relations(recipient_id, [actor_id]))[actor_id]
-        return shows_activity(relation)
-
     async def replayable(self, viewer_id: int,
                          events: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
         """The (id, JSON) stream events a resuming session of the viewer may still be
