@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from pixtrio.storage.sqlite import POSTS_WITH_HASHTAG_SQL, SCHEMA, SqliteStore, recent_ready_sql
+from pixtrio.storage.sqlite import (
+    POSTS_WITH_HASHTAG_SQL,
+    SCHEMA,
+    UPGRADES,
+    SqliteStore,
+    recent_ready_sql,
+)
 
 
 def posts_table(*, analyzed: bool) -> sqlite3.Connection:
@@ -89,5 +95,25 @@ async def test_opening_an_older_database_indexes_its_posts_hashtags(tmp_path: Pa
             await store.aclose()
     c = sqlite3.connect(path)
     assert c.execute("SELECT COUNT(*) FROM post_hashtags").fetchone()[0] == 4
-    assert c.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert c.execute("PRAGMA user_version").fetchone()[0] == len(UPGRADES)
     c.close()
+
+
+async def test_opening_an_older_database_makes_its_users_public(tmp_path: Path) -> None:
+    """A database from before private accounts gets `users.is_private`, false for all."""
+    path = tmp_path / "meta.db"
+    c = sqlite3.connect(path)
+    c.executescript(SCHEMA)
+    c.execute("PRAGMA user_version = 1")
+    c.execute("INSERT INTO users (user_id, username, email, password_hash, created_at)"
+              " VALUES (1, 'old', 'old@x.y', 'h', 0)")
+    c.commit()
+    c.close()
+    store = await SqliteStore.open(path)
+    try:
+        user = await store.get_user(1)
+        assert user is not None and user.is_private is False
+        updated = await store.update_profile(1, is_private=True)
+        assert updated is not None and updated.is_private is True
+    finally:
+        await store.aclose()
