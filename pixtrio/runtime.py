@@ -55,6 +55,7 @@ from pixtrio.features.posts.service import PostService
 from pixtrio.features.posts.uploads import UploadService
 from pixtrio.features.ratelimit import RateLimiter, budget
 from pixtrio.features.safety.hash_blocklist import HashBlocklist
+from pixtrio.features.visibility.service import Visibility
 from pixtrio.secret import load_or_create_secret
 from pixtrio.storage.blobs.filesystem import FilesystemBlobStore
 from pixtrio.storage.metadata import MetadataStore
@@ -202,6 +203,7 @@ def build_services(
             auth_timeout=settings.ws_auth_timeout, ping_interval=settings.ws_ping_interval,
             ping_timeout=settings.ws_ping_timeout, mailbox=settings.ws_mailbox,
             rate=settings.ws_rate, burst=settings.ws_burst),
+        screen=Visibility(store).replayable,
     )
     return Services(
         settings=settings,

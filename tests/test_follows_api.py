@@ -21,7 +21,7 @@ async def test_profile_follow_unfollow(client: httpx.AsyncClient) -> None:
 
     for _ in range(2):  # idempotent
         answer = await client.post(f"{bob_url}/follow", headers=bearer(ann_token))
-        assert answer.status_code == 200 and answer.json() == {"following": True}
+        assert answer.status_code == 200 and answer.json() == {"following": True, "requested": False}
     seen_by_ann = (await client.get(bob_url, headers=bearer(ann_token))).json()
     assert seen_by_ann["followers_count"] == 1 and seen_by_ann["followed_by_viewer"] is True
     assert (await client.get(f"/api/users/{ann['username']}")).json()["following_count"] == 1
@@ -30,7 +30,7 @@ async def test_profile_follow_unfollow(client: httpx.AsyncClient) -> None:
 
     for _ in range(2):
         answer = await client.delete(f"{bob_url}/follow", headers=bearer(ann_token))
-        assert answer.status_code == 200 and answer.json() == {"following": False}
+        assert answer.status_code == 200 and answer.json() == {"following": False, "requested": False}
     profile = (await client.get(bob_url, headers=bearer(ann_token))).json()
     assert profile["followers_count"] == 0 and profile["followed_by_viewer"] is False
 

@@ -182,8 +182,15 @@ async def test_suspension_signs_out_hides_content_and_unsuspend_restores_it(
     admin_token, admin = await staff(client, live_server.data_dir, "admin")
     token, user = await register(client)
     name = user["username"]
+    fan_token, _ = await register(client)
+    assert (await client.post(f"/api/users/{name}/follow", headers=bearer(fan_token))).status_code == 200
     post = await post_photo(client, token, jpeg(64, 48))
 
+    async def in_fans_feed() -> bool:
+        feed = (await client.get("/api/feed", headers=bearer(fan_token))).json()["posts"]
+        return post["post_id"] in [p["post_id"] for p in feed]
+
+    assert await in_fans_feed()
     async with connect(live_server.url, token) as ws:
         suspended = await client.post(f"/api/mod/users/{name}/suspend",
                                       headers=bearer(mod_token), json={"reason": "spam"})
@@ -201,6 +208,7 @@ async def test_suspension_signs_out_hides_content_and_unsuspend_restores_it(
         assert_error(await client.get(path, headers=bearer(mod_token)), 404, "not_found")
     assert_error(await client.post("/api/reports", headers=bearer(mod_token), json={
         "target": "user", "id": user["user_id"], "reason": "spam"}), 404)
+    assert not await in_fans_feed()  # already in the fan's timeline, hidden at read time
 
     assert_error(await client.post(f"/api/mod/users/{mod['username']}/suspend",
                                    headers=bearer(mod_token), json={}), 422)
@@ -216,6 +224,7 @@ async def test_suspension_signs_out_hides_content_and_unsuspend_restores_it(
     assert lifted.status_code == 204
     assert (await client.get(f"/api/users/{name}")).json()["posts_count"] == 1
     assert (await client.get(f"/api/posts/{post['post_id']}")).json()["post_id"] == post["post_id"]
+    assert await in_fans_feed()
     login = await client.post("/api/auth/login", json={"login": name, "password": "correct horse"})
     assert login.status_code == 200
     assert (await client.get("/api/me", headers=bearer(login.json()["token"]))).status_code == 200

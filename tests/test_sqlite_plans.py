@@ -142,6 +142,9 @@ async def test_opening_an_older_database_gives_its_users_a_role(tmp_path: Path) 
     store = await SqliteStore.open(path)
     try:
         user = await store.get_user(1)
-        assert user is not None and (user.role, user.suspended) == ("user", False)
+        assert user is not None and (user.role, user.suspended, user.is_private) == (
+            "user", False, False)
+        updated = await store.update_profile(1, is_private=True)
+        assert updated is not None and updated.is_private is True
     finally:
         await store.aclose()

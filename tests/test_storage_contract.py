@@ -26,6 +26,7 @@ from pixtrio.storage.metadata import MetadataStore
 from pixtrio.storage.mongo import MongoStore
 from pixtrio.storage.sqlite import SqliteStore
 from pixtrio.storage.types import (
+    NO_RELATION,
     AuditEntry,
     Comment,
     HashBlock,
@@ -35,6 +36,7 @@ from pixtrio.storage.types import (
     Post,
     PostHashes,
     PostStatus,
+    Relation,
     Report,
     Token,
     User,
@@ -199,6 +201,20 @@ async def test_update_profile(store: MetadataStore) -> None:
 
         assert await store.update_profile(next_id(), bio="ghost") is None
         assert await store.update_profile(next_id()) is None
+
+
+async def test_private_flag(store: MetadataStore) -> None:
+    with trio.fail_after(10):
+        user = await make_user(store)
+        assert user.is_private is False
+        updated = await store.update_profile(user.user_id, is_private=True)
+        assert updated is not None and updated.is_private is True
+        assert (await store.update_profile(user.user_id, bio="x")).is_private is True  # type: ignore[union-attr]
+        assert (await store.get_users([user.user_id]))[user.user_id].is_private is True
+        token = Token(os.urandom(32), user.user_id, T0)
+        await store.create_token(token)
+        assert (await store.get_token_user(token.token_hash)).is_private is True  # type: ignore[union-attr]
+        assert (await store.update_profile(user.user_id, is_private=False)).is_private is False  # type: ignore[union-attr]
 
 
 # tokens
@@ -474,6 +490,104 @@ async def test_follower_ids(store: MetadataStore) -> None:
         assert sorted(await store.following_ids(fans[0].user_id)) == [star.user_id]
         assert sorted(await store.following_ids(star.user_id)) == [fans[0].user_id]
         assert await store.following_ids(fans[1].user_id) == []
+
+
+# follow requests, blocks, mutes
+
+
+async def counts(store: MetadataStore, user: User) -> tuple[int, int]:
+    found = await store.get_user(user.user_id)
+    assert found is not None
+    return found.followers_count, found.following_count
+
+
+async def test_follow_requests(store: MetadataStore) -> None:
+    with trio.fail_after(10):
+        owner = await make_user(store)
+        fans = [await make_user(store) for _ in range(5)]
+        for fan in fans:
+            assert await store.request_follow(next_id(), fan.user_id, owner.user_id) is True
+        assert await store.request_follow(next_id(), fans[0].user_id, owner.user_id) is False
+        listed = await all_pages(store.list_follow_requests, owner.user_id)
+        assert [u.user_id for u in listed] == [f.user_id for f in reversed(fans)]
+        assert await store.list_follow_requests(fans[0].user_id, before=None, limit=5) == Page([], None)
+
+        rel = await store.relations(fans[0].user_id, [owner.user_id, fans[1].user_id])
+        assert rel == {owner.user_id: Relation(requested=True), fans[1].user_id: NO_RELATION}
+
+        assert await store.accept_follow_request(next_id(), fans[0].user_id, owner.user_id) is True
+        assert await store.accept_follow_request(next_id(), fans[0].user_id, owner.user_id) is False
+        assert await counts(store, owner) == (1, 0)
+        assert await counts(store, fans[0]) == (0, 1)
+        assert (await store.relations(fans[0].user_id, [owner.user_id]))[owner.user_id] == \
+            Relation(following=True)
+
+        assert await store.remove_follow_request(fans[1].user_id, owner.user_id) is True
+        assert await store.remove_follow_request(fans[1].user_id, owner.user_id) is False
+        assert await store.accept_follow_request(next_id(), fans[1].user_id, owner.user_id) is False
+        listed = await all_pages(store.list_follow_requests, owner.user_id)
+        assert [u.user_id for u in listed] == [f.user_id for f in reversed(fans[2:])]
+        assert await counts(store, owner) == (1, 0)
+
+
+async def test_block_removes_follows_and_requests_both_ways(store: MetadataStore) -> None:
+    with trio.fail_after(10):
+        a, b, c = [await make_user(store) for _ in range(3)]
+        await store.follow(next_id(), a.user_id, b.user_id)
+        await store.follow(next_id(), b.user_id, a.user_id)
+        await store.follow(next_id(), c.user_id, a.user_id)
+        await store.request_follow(next_id(), a.user_id, b.user_id)
+        await store.request_follow(next_id(), b.user_id, a.user_id)
+
+        assert await store.block(next_id(), a.user_id, b.user_id) is True
+        assert await store.block(next_id(), a.user_id, b.user_id) is False
+        assert await counts(store, a) == (1, 0)
+        assert await counts(store, b) == (0, 0)
+        assert await store.list_follow_requests(a.user_id, before=None, limit=5) == Page([], None)
+        assert await store.list_follow_requests(b.user_id, before=None, limit=5) == Page([], None)
+        assert await store.follower_ids(a.user_id) == [c.user_id]
+
+        rel = await store.relations(a.user_id, [b.user_id, c.user_id])
+        assert rel == {b.user_id: Relation(blocking=True), c.user_id: NO_RELATION}
+        assert (await store.relations(b.user_id, [a.user_id]))[a.user_id] == \
+            Relation(blocked_by=True)
+
+        await store.block(next_id(), b.user_id, a.user_id)
+        assert (await store.relations(b.user_id, [a.user_id]))[a.user_id] == \
+            Relation(blocking=True, blocked_by=True)
+        await store.block(next_id(), a.user_id, c.user_id)
+        assert [u.user_id for u in await all_pages(store.list_blocks, a.user_id, 1)] == \
+            [c.user_id, b.user_id]
+
+        assert await store.unblock(a.user_id, b.user_id) is True
+        assert await store.unblock(a.user_id, b.user_id) is False
+        assert (await store.relations(a.user_id, [b.user_id]))[b.user_id] == \
+            Relation(blocked_by=True)
+        assert await store.relations(a.user_id, []) == {}
+
+
+async def test_mutes(store: MetadataStore) -> None:
+    with trio.fail_after(10):
+        a, b, c = [await make_user(store) for _ in range(3)]
+        await store.follow(next_id(), a.user_id, b.user_id)
+        assert await store.mute(next_id(), a.user_id, b.user_id) is True
+        assert await store.mute(next_id(), a.user_id, b.user_id) is False
+        assert await store.mute(next_id(), c.user_id, b.user_id) is True
+        assert await store.mute(next_id(), a.user_id, c.user_id) is True
+        assert (await store.relations(a.user_id, [b.user_id]))[b.user_id] == \
+            Relation(following=True, muting=True)
+        assert (await store.relations(b.user_id, [a.user_id]))[a.user_id] == NO_RELATION
+        assert sorted(await store.muter_ids(b.user_id)) == sorted([a.user_id, c.user_id])
+        assert [u.user_id for u in await all_pages(store.list_mutes, a.user_id, 1)] == \
+            [c.user_id, b.user_id]
+        assert await store.unmute(a.user_id, b.user_id) is True
+        assert await store.unmute(a.user_id, b.user_id) is False
+        assert await store.muter_ids(b.user_id) == [c.user_id]
+        assert await counts(store, b) == (1, 0)  # a mute leaves the follow alone
+        await store.set_suspended(b.user_id, True)
+        assert (await store.relations(a.user_id, [b.user_id, c.user_id])) == {
+            b.user_id: Relation(following=True, owner_suspended=True),
+            c.user_id: Relation(muting=True)}
 
 
 # posts

@@ -83,6 +83,8 @@ class SessionSettings:
 SignIn = Callable[[str], Awaitable["SignedIn | None"]]
 StillSignedIn = Callable[[str], Awaitable[bool]]
 """Whether a token (by its hash) is still live."""
+Screen = Callable[[int, list[tuple[str, str]]], Awaitable[list[tuple[str, str]]]]
+"""Of a user's stored (id, JSON) events, those they may still see (the visibility rule)."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,8 @@ class _Ended(Exception):
 class SessionActor:
     def __init__(self, socket: Socket, codec: Codec, hub: Hub, events: EventStreams,
                  sign_in: SignIn, still_signed_in: StillSignedIn, settings: SessionSettings, *,
-                 signed_in: SignedIn | None = None, since: str | None = None) -> None:
+                 signed_in: SignedIn | None = None, since: str | None = None,
+                 screen: Screen | None = None) -> None:
         self.codec = codec
         self.session_id = secrets.token_hex(8)
         self.user_id = 0
@@ -112,6 +115,7 @@ class SessionActor:
         self._settings = settings
         self._signed_in = signed_in
         self._since = since
+        self._screen = screen
         self._early: list[tuple[str, str | bytes]] | None = []  # events before `hello`
         self._scope: trio.CancelScope | None = None
         self._end_code: int | None = None
@@ -204,13 +208,15 @@ class SessionActor:
     async def _greet(self, user: SessionUser) -> None:
         """Keep the user's stream, say hello, replay what was missed, then go live: the
         events that arrived meanwhile follow, less those the replay already held. The
-        replay (at most a stream's length) does not count against the mailbox."""
+        replay (at most a stream's length) does not count against the mailbox, and is
+        screened (`screen`) by who the user may see now."""
         resumed = await self._events.resume(self.user_id, self._since)
         recovered, replay = resumed.recovered, resumed.events
+        shown = await self._screen(self.user_id, replay) if self._screen and replay else replay
         hello = Hello(self.session_id, {"user_id": str(user.user_id), "username": user.username,
                                         "profile_pic": user.profile_pic}, recovered)
         self._socket.post(self.codec.encode(hello))
-        for event_id, event_json in replay:
+        for event_id, event_json in shown:
             self._socket.post(self.codec.encode(decode_event(event_id, event_json)))
         replayed_up_to = stream_id(replay[-1][0]) if replay else None
         early, self._early = self._early or [], None

@@ -23,6 +23,7 @@ from pixtrio.edge.routes import (
     moderation,
     ops,
     posts,
+    relations,
     users,
     web,
 )
@@ -86,7 +87,7 @@ def create_app(services: Services) -> QuartTrio:
     app.before_request(read_body_first)
     app.after_request(gzip_json)
     app.after_request(add_quota_headers)
-    for blueprint in (ops.bp, docs.bp, accounts.bp, users.bp, posts.bp, feed.bp, media.bp,
-                      moderation.bp, hash_blocklist.bp, web.bp):
+    for blueprint in (ops.bp, docs.bp, accounts.bp, users.bp, relations.bp, posts.bp, feed.bp,
+                      media.bp, moderation.bp, hash_blocklist.bp, web.bp):
         app.register_blueprint(blueprint)
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pixtrio.actors.hub import Hub
-from pixtrio.actors.session import SessionSettings, SignIn, StillSignedIn
+from pixtrio.actors.session import Screen, SessionSettings, SignIn, StillSignedIn
 from pixtrio.features.notify import Notifier
 from pixtrio.storage.redis.events import EventStreams
 
@@ -20,3 +20,5 @@ class Realtime:
     sign_in: SignIn
     still_signed_in: StillSignedIn
     settings: SessionSettings
+    screen: Screen | None = None
+    """What a resume may replay, by the visibility rule."""

@@ -97,7 +97,7 @@ class WebsocketEndpoint:
         since = parse_qs(urlsplit(request.target).query).get("since")
         return SessionActor(wire, codec, realtime.hub, realtime.events, realtime.sign_in,
                        realtime.still_signed_in, realtime.settings, signed_in=signed_in,
-                       since=since[0] if since else None)
+                       since=since[0] if since else None, screen=realtime.screen)
 
 
 def _header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:

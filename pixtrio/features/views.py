@@ -8,10 +8,12 @@ from typing import Any
 import orjson
 
 from pixtrio.features.media.keys import MediaKeys
-from pixtrio.storage.types import Comment, Post, Token, User
+from pixtrio.storage.types import NO_RELATION, Comment, Post, Relation, Token, User
 
 
-def user_view(user: User, *, followed_by_viewer: bool = False, with_email: bool = False) -> dict[str, Any]:
+def user_view(user: User, relation: Relation = NO_RELATION, *,
+              with_email: bool = False) -> dict[str, Any]:
+    """API.md's `user` as a viewer standing in `relation` to it sees it."""
     view: dict[str, Any] = {
         "user_id": str(user.user_id),
         "username": user.username,
@@ -21,7 +23,11 @@ def user_view(user: User, *, followed_by_viewer: bool = False, with_email: bool 
         "followers_count": user.followers_count,
         "following_count": user.following_count,
         "posts_count": user.posts_count,
-        "followed_by_viewer": followed_by_viewer,
+        "followed_by_viewer": relation.following,
+        "is_private": user.is_private,
+        "requested_by_viewer": relation.requested,
+        "blocked_by_viewer": relation.blocking,
+        "muted_by_viewer": relation.muting,
     }
     if with_email:
         view["email"] = user.email

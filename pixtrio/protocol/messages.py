@@ -141,8 +141,9 @@ class DmTyping(_Message, tag="dm.typing", frozen=True):
 
 
 class Notification(_Message, tag="notification", frozen=True):
-    """`actor` (API.md's author) followed the user (`kind` "follow"), or liked or
-    commented on their post `post_id` ("like", "comment")."""
+    """`actor` (API.md's author) followed the user (`kind` "follow"), asked to follow
+    their private account ("follow_request"), accepted their request ("follow_accepted"),
+    or liked or commented on their post `post_id` ("like", "comment")."""
     id: str
     kind: str
     actor: dict[str, Any]

@@ -56,6 +56,9 @@ class SessionsOut(BaseModel):
 class ProfileIn(BaseModel):
     display_name: str | None = Field(default=None, max_length=64)
     bio: str | None = Field(default=None, max_length=150)
+    is_private: bool | None = Field(
+        default=None, description="private: only followers see your posts and lists; "
+        "follows become requests. Going public accepts every pending request.")
 
 
 class ListQuery(BaseModel):
@@ -73,6 +76,10 @@ class UserOut(BaseModel):
     following_count: int
     posts_count: int
     followed_by_viewer: bool
+    is_private: bool
+    requested_by_viewer: bool = Field(description="the viewer asked to follow, unanswered")
+    blocked_by_viewer: bool
+    muted_by_viewer: bool
 
 
 class MeOut(UserOut):
@@ -91,6 +98,7 @@ class UserListOut(BaseModel):
 
 class FollowOut(BaseModel):
     following: bool
+    requested: bool = Field(description="a follow request awaits the private account's answer")
 
 
 class HealthOut(BaseModel):

@@ -23,6 +23,7 @@ from pixtrio.storage.types import (
     Post,
     PostHashes,
     PostStatus,
+    Relation,
     Report,
     ReportStatus,
     Role,
@@ -57,6 +58,7 @@ class UserStore(Protocol):
         display_name: str | None = None,
         bio: str | None = None,
         profile_pic: str | None = None,
+        is_private: bool | None = None,
     ) -> User | None:
         """Set the given (non-None) fields; the updated user, or None if it does not exist."""
         ...
@@ -138,6 +140,70 @@ class FollowStore(Protocol):
 
     async def following_ids(self, user_id: int) -> list[int]:
         """Every id `user_id` follows (to rebuild a timeline), in no promised order."""
+        ...
+
+
+class RelationStore(Protocol):
+    """Follow requests, blocks and mutes: what the visibility rule reads beside follows.
+
+    Lists of them page like follower lists: newest first, `before` an exclusive bound on
+    the edge (request, block, mute) id."""
+
+    async def request_follow(self, request_id: int, requester_id: int, target_id: int) -> bool:
+        """Record a pending follow request; False (and no change) if one is pending."""
+        ...
+
+    async def accept_follow_request(self, edge_id: int, requester_id: int,
+                                    target_id: int) -> bool:
+        """In one atomic step, remove the pending request and add the follow edge (with
+        its counters); False (and no change) if no request was pending."""
+        ...
+
+    async def remove_follow_request(self, requester_id: int, target_id: int) -> bool:
+        """Drop a pending request (declined or withdrawn); False if there was none."""
+        ...
+
+    async def list_follow_requests(
+        self, target_id: int, *, before: int | None, limit: int
+    ) -> Page[User]:
+        """Users with a pending request to follow `target_id`, newest request first."""
+        ...
+
+    async def block(self, edge_id: int, blocker_id: int, blocked_id: int) -> bool:
+        """In one atomic step, add the block and remove follows (with their counters) and
+        pending requests between the two, both ways. True if the block is new; the
+        follows and requests are removed either way."""
+        ...
+
+    async def unblock(self, blocker_id: int, blocked_id: int) -> bool:
+        """Remove the block; False if there was none."""
+        ...
+
+    async def list_blocks(self, blocker_id: int, *, before: int | None, limit: int) -> Page[User]:
+        """Users `blocker_id` blocks, most recent block first."""
+        ...
+
+    async def mute(self, edge_id: int, muter_id: int, muted_id: int) -> bool:
+        """Add the mute; False (and no change) if it existed."""
+        ...
+
+    async def unmute(self, muter_id: int, muted_id: int) -> bool:
+        """Remove the mute; False if there was none."""
+        ...
+
+    async def list_mutes(self, muter_id: int, *, before: int | None, limit: int) -> Page[User]:
+        """Users `muter_id` mutes, most recent mute first."""
+        ...
+
+    async def relations(self, viewer_id: int, owner_ids: Collection[int]) -> dict[int, Relation]:
+        """What `viewer_id` is to each of `owner_ids` (every id present, `NO_RELATION`
+        when nothing links them): follows, pending requests, blocks either way and mutes,
+        in one round trip."""
+        ...
+
+    async def muter_ids(self, user_id: int) -> list[int]:
+        """Every user who mutes `user_id` (to keep its live posts from them), in no
+        promised order."""
         ...
 
 
@@ -309,10 +375,10 @@ class HashBlocklistStore(Protocol):
         ...
 
 
-class MetadataStore(UserStore, TokenStore, FollowStore, PostStore, LikeStore, CommentStore,
-                    ModerationStore, HashBlocklistStore, Protocol):
-    """Everything the server keeps durably about users, follows, posts, likes, comments,
-    reports, moderator actions and the perceptual-hash blocklist."""
+class MetadataStore(UserStore, TokenStore, FollowStore, RelationStore, PostStore, LikeStore,
+                    CommentStore, ModerationStore, HashBlocklistStore, Protocol):
+    """Everything the server keeps durably about users, follows and other relations,
+    posts, likes, comments, reports, moderator actions and the perceptual-hash blocklist."""
 
     name: str
     operations: int

@@ -39,12 +39,14 @@ from pixtrio.storage.types import (
     Post,
     PostHashes,
     PostStatus,
+    Relation,
     Report,
     ReportStatus,
     Role,
     Token,
     User,
     ms_from_utc,
+    relations_from,
     utc_from_ms,
 )
 
@@ -76,6 +78,7 @@ def _user(doc: Mapping[str, Any]) -> User:
         created_at=utc_from_ms(doc["created_at"]),
         role=doc.get("role", "user"),
         suspended=doc.get("suspended", False),
+        is_private=bool(doc.get("is_private", False)),
     )
 
 
@@ -219,6 +222,7 @@ class MongoStore:
         self._hash_blocks: MongoCollection[Doc] = db["hash_blocks"]
         self._hash_matches: MongoCollection[Doc] = db["hash_matches"]
         self._post_hashes: MongoCollection[Doc] = db["post_hashes"]
+        self._relations: MongoCollection[Doc] = db["user_relations"]
         self._limiter = trio.CapacityLimiter(threads)
         self._closed = False
 
@@ -274,6 +278,13 @@ class MongoStore:
         self._comments.create_index([("post_id", ASCENDING), ("_id", ASCENDING)])
         self._comments.create_index([("author_id", ASCENDING), ("_id", ASCENDING)])
         self._reports.create_index([("status", ASCENDING), ("_id", DESCENDING)])
+        # follow requests, blocks and mutes, by kind
+        self._relations.create_index([("from_id", ASCENDING), ("to_id", ASCENDING),
+                                      ("kind", ASCENDING)], unique=True)
+        self._relations.create_index([("kind", ASCENDING), ("from_id", ASCENDING),
+                                      ("edge_id", DESCENDING)])
+        self._relations.create_index([("kind", ASCENDING), ("to_id", ASCENDING),
+                                      ("edge_id", DESCENDING)])
 
     async def _run(self, fn: Callable[[], R]) -> R:
         """Run `fn` in a worker thread under `pymongo.timeout` of the caller's deadline;
@@ -332,6 +343,7 @@ class MongoStore:
             "created_at": ms_from_utc(user.created_at),
             "role": "user",
             "suspended": False,
+            "is_private": False,
         }
 
         def run() -> User:
@@ -384,10 +396,12 @@ class MongoStore:
         display_name: str | None = None,
         bio: str | None = None,
         profile_pic: str | None = None,
+        is_private: bool | None = None,
     ) -> User | None:
-        changes = {
+        changes: dict[str, Any] = {
             k: v
-            for k, v in (("display_name", display_name), ("bio", bio), ("profile_pic", profile_pic))
+            for k, v in (("display_name", display_name), ("bio", bio), ("profile_pic", profile_pic),
+                         ("is_private", is_private))
             if v is not None
         }
 
@@ -581,6 +595,132 @@ class MongoStore:
         def run() -> list[int]:
             docs = self._follows.find({"follower_id": user_id}, {"_id": 0, "followee_id": 1})
             return [doc["followee_id"] for doc in docs]
+
+        return await self._run(run)
+
+    # follow requests, blocks, mutes (documents of user_relations, by kind)
+
+    def _add_relation_now(self, kind: str, edge_id: int, from_id: int, to_id: int) -> bool:
+        try:
+            self._relations.insert_one(
+                {"kind": kind, "from_id": from_id, "to_id": to_id, "edge_id": edge_id})
+        except DuplicateKeyError:  # the only unique index besides _id is the triple
+            return False
+        return True
+
+    def _remove_relation_now(self, kind: str, from_id: int, to_id: int) -> bool:
+        query = {"kind": kind, "from_id": from_id, "to_id": to_id}
+        return self._relations.delete_one(query).deleted_count > 0
+
+    async def _list_relation(self, kind: str, mine: str, theirs: str, user_id: int,
+                             before: int | None, limit: int) -> Page[User]:
+        query: Doc = {"kind": kind, mine: user_id}
+        if before is not None:
+            query["edge_id"] = {"$lt": before}
+
+        def run() -> Page[User]:
+            edges = list(self._relations.find(query, {"_id": 0, theirs: 1, "edge_id": 1})
+                         .sort("edge_id", DESCENDING).limit(limit + 1))
+            more = len(edges) > limit
+            edges = edges[:limit]
+            ids = [edge[theirs] for edge in edges]
+            users = {doc["_id"]: doc for doc in self._users.find({"_id": {"$in": ids}})}
+            return Page([_user(users[i]) for i in ids if i in users],
+                        edges[-1]["edge_id"] if more else None)
+
+        return await self._run(run)
+
+    async def request_follow(self, request_id: int, requester_id: int, target_id: int) -> bool:
+        return await self._run(
+            lambda: self._add_relation_now("request", request_id, requester_id, target_id))
+
+    async def accept_follow_request(self, edge_id: int, requester_id: int,
+                                    target_id: int) -> bool:
+        """Delete the request; only if that deleted it, add the follow (one thread call)."""
+
+        def run() -> bool:
+            if not self._remove_relation_now("request", requester_id, target_id):
+                return False
+            try:
+                self._follows.insert_one(
+                    {"follower_id": requester_id, "followee_id": target_id, "edge_id": edge_id})
+            except DuplicateKeyError:
+                return True
+            self._bump_follow_counts(requester_id, target_id, +1)
+            return True
+
+        return await self._run(run)
+
+    async def remove_follow_request(self, requester_id: int, target_id: int) -> bool:
+        return await self._run(
+            lambda: self._remove_relation_now("request", requester_id, target_id))
+
+    async def list_follow_requests(
+        self, target_id: int, *, before: int | None, limit: int
+    ) -> Page[User]:
+        return await self._list_relation("request", "to_id", "from_id", target_id, before, limit)
+
+    async def block(self, edge_id: int, blocker_id: int, blocked_id: int) -> bool:
+        """Insert the block first, then remove follows and requests both ways (one thread
+        call; no transaction: a crash in between leaves a block with follows, which the
+        visibility rule hides all the same, and a retried block removes them)."""
+
+        def run() -> bool:
+            added = self._add_relation_now("block", edge_id, blocker_id, blocked_id)
+            for a, b in ((blocker_id, blocked_id), (blocked_id, blocker_id)):
+                if self._follows.delete_one({"follower_id": a, "followee_id": b}).deleted_count:
+                    self._bump_follow_counts(a, b, -1)
+                self._remove_relation_now("request", a, b)
+            return added
+
+        return await self._run(run)
+
+    async def unblock(self, blocker_id: int, blocked_id: int) -> bool:
+        return await self._run(lambda: self._remove_relation_now("block", blocker_id, blocked_id))
+
+    async def list_blocks(self, blocker_id: int, *, before: int | None, limit: int) -> Page[User]:
+        return await self._list_relation("block", "from_id", "to_id", blocker_id, before, limit)
+
+    async def mute(self, edge_id: int, muter_id: int, muted_id: int) -> bool:
+        return await self._run(lambda: self._add_relation_now("mute", edge_id, muter_id, muted_id))
+
+    async def unmute(self, muter_id: int, muted_id: int) -> bool:
+        return await self._run(lambda: self._remove_relation_now("mute", muter_id, muted_id))
+
+    async def list_mutes(self, muter_id: int, *, before: int | None, limit: int) -> Page[User]:
+        return await self._list_relation("mute", "from_id", "to_id", muter_id, before, limit)
+
+    async def relations(self, viewer_id: int, owner_ids: Collection[int]) -> dict[int, Relation]:
+        """Three queries (follows, the other edges both ways, suspended owners) in one
+        thread call."""
+        ids = list(owner_ids)
+        if not ids:
+            return {}
+
+        def run() -> list[tuple[str, int]]:
+            edges = [("follow", doc["followee_id"]) for doc in self._follows.find(
+                {"follower_id": viewer_id, "followee_id": {"$in": ids}},
+                {"_id": 0, "followee_id": 1})]
+            for doc in self._relations.find(
+                {"$or": [{"from_id": viewer_id, "to_id": {"$in": ids}},
+                         {"kind": "block", "to_id": viewer_id, "from_id": {"$in": ids}}]},
+                {"_id": 0, "kind": 1, "from_id": 1, "to_id": 1},
+            ):
+                if doc["from_id"] == viewer_id:
+                    edges.append((doc["kind"], doc["to_id"]))
+                if doc["to_id"] == viewer_id:  # a block of the viewer (or of oneself)
+                    edges.append(("blocked_by", doc["from_id"]))
+            edges += [("suspended", doc["_id"]) for doc in self._users.find(
+                {"_id": {"$in": ids}, "suspended": True}, {"_id": 1})]
+            return edges
+
+        return relations_from(ids, await self._run(run))
+
+    async def muter_ids(self, user_id: int) -> list[int]:
+        def run() -> list[int]:
+            docs = self._relations.find({"kind": "mute", "to_id": user_id},
+                                        {"_id": 0, "from_id": 1})
+            return [doc["from_id"] for doc in docs]
 
         return await self._run(run)
 

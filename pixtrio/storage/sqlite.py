@@ -33,12 +33,14 @@ from pixtrio.storage.types import (
     Post,
     PostHashes,
     PostStatus,
+    Relation,
     Report,
     ReportStatus,
     Role,
     Token,
     User,
     ms_from_utc,
+    relations_from,
     utc_from_ms,
 )
 
@@ -117,6 +119,15 @@ CREATE TABLE IF NOT EXISTS token_sessions (
     user_agent TEXT NOT NULL DEFAULT '',
     ip TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS user_relations (
+    kind TEXT NOT NULL,
+    from_id INTEGER NOT NULL,
+    to_id INTEGER NOT NULL,
+    edge_id INTEGER NOT NULL,
+    PRIMARY KEY (from_id, to_id, kind)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS user_relations_from ON user_relations (kind, from_id, edge_id);
+CREATE INDEX IF NOT EXISTS user_relations_to ON user_relations (kind, to_id, edge_id);
 CREATE TABLE IF NOT EXISTS post_hashtags (
     tag TEXT NOT NULL,
     post_id INTEGER NOT NULL,
@@ -182,6 +193,8 @@ UPGRADES = (
     # 3, 4: users' role and suspension (columns, so every user read carries them)
     "ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'user'",
     "ALTER TABLE users ADD COLUMN suspended INTEGER NOT NULL DEFAULT 0",
+    # 5: private accounts
+    "ALTER TABLE users ADD COLUMN is_private INTEGER NOT NULL DEFAULT 0",
 )
 """Data changes that bring a database made by an older version up to date, each run once
 (in one transaction with the `user_version` it sets) after `SCHEMA` has made the tables."""
@@ -197,7 +210,7 @@ def recent_ready_sql(authors: int) -> str:
 
 USER_COLUMNS = (
     "user_id, username, email, password_hash, display_name, bio, profile_pic, "
-    "followers_count, following_count, posts_count, created_at, role, suspended"
+    "followers_count, following_count, posts_count, created_at, role, suspended, is_private"
 )
 POST_COLUMNS = (
     "post_id, author_id, kind, status, caption, location, alt_text, hashtags, media, "
@@ -239,6 +252,7 @@ def _user(row: sqlite3.Row) -> User:
         created_at=utc_from_ms(row["created_at"]),
         role=row["role"],
         suspended=bool(row["suspended"]),
+        is_private=bool(row["is_private"]),
     )
 
 
@@ -509,10 +523,12 @@ class SqliteStore:
         display_name: str | None = None,
         bio: str | None = None,
         profile_pic: str | None = None,
+        is_private: bool | None = None,
     ) -> User | None:
-        changes = {
+        changes: dict[str, Any] = {
             k: v
-            for k, v in (("display_name", display_name), ("bio", bio), ("profile_pic", profile_pic))
+            for k, v in (("display_name", display_name), ("bio", bio), ("profile_pic", profile_pic),
+                         ("is_private", is_private))
             if v is not None
         }
 
@@ -705,6 +721,126 @@ class SqliteStore:
     async def following_ids(self, user_id: int) -> list[int]:
         def run(c: sqlite3.Connection) -> list[int]:
             rows = c.execute("SELECT followee_id FROM follows WHERE follower_id = ?", (user_id,))
+            return [row[0] for row in rows]
+
+        return await self._read_in_thread(run)
+
+    # follow requests, blocks, mutes (rows of user_relations, by kind)
+
+    async def _add_relation(self, kind: str, edge_id: int, from_id: int, to_id: int) -> bool:
+        return await self._write(lambda c: c.execute(
+            "INSERT OR IGNORE INTO user_relations (kind, from_id, to_id, edge_id)"
+            " VALUES (?, ?, ?, ?)", (kind, from_id, to_id, edge_id),
+        ).rowcount > 0)
+
+    async def _remove_relation(self, kind: str, from_id: int, to_id: int) -> bool:
+        return await self._write(lambda c: c.execute(
+            "DELETE FROM user_relations WHERE kind = ? AND from_id = ? AND to_id = ?",
+            (kind, from_id, to_id),
+        ).rowcount > 0)
+
+    async def _list_relation(self, kind: str, mine: str, theirs: str, user_id: int,
+                             before: int | None, limit: int) -> Page[User]:
+        def run(c: sqlite3.Connection) -> Page[User]:
+            rows = c.execute(
+                f"SELECT r.edge_id, {', '.join('u.' + col for col in USER_COLUMNS.split(', '))}"
+                f" FROM user_relations r JOIN users u ON u.user_id = r.{theirs}"
+                f" WHERE r.kind = ? AND r.{mine} = ? AND r.edge_id < ?"
+                " ORDER BY r.edge_id DESC LIMIT ?",
+                (kind, user_id, before if before is not None else 2**63 - 1, limit + 1),
+            ).fetchall()
+            more = len(rows) > limit
+            rows = rows[:limit]
+            return Page([_user(r) for r in rows], rows[-1]["edge_id"] if more else None)
+
+        return await self._read(run)
+
+    async def request_follow(self, request_id: int, requester_id: int, target_id: int) -> bool:
+        return await self._add_relation("request", request_id, requester_id, target_id)
+
+    async def accept_follow_request(self, edge_id: int, requester_id: int,
+                                    target_id: int) -> bool:
+        def run(c: sqlite3.Connection) -> bool:
+            with _transaction(c):
+                if not c.execute(
+                    "DELETE FROM user_relations WHERE kind = 'request' AND from_id = ?"
+                    " AND to_id = ?", (requester_id, target_id),
+                ).rowcount:
+                    return False
+                if c.execute(
+                    "INSERT OR IGNORE INTO follows (follower_id, followee_id, edge_id)"
+                    " VALUES (?, ?, ?)", (requester_id, target_id, edge_id),
+                ).rowcount:
+                    _bump_follow_counts(c, requester_id, target_id, +1)
+                return True
+
+        return await self._write(run)
+
+    async def remove_follow_request(self, requester_id: int, target_id: int) -> bool:
+        return await self._remove_relation("request", requester_id, target_id)
+
+    async def list_follow_requests(
+        self, target_id: int, *, before: int | None, limit: int
+    ) -> Page[User]:
+        return await self._list_relation("request", "to_id", "from_id", target_id, before, limit)
+
+    async def block(self, edge_id: int, blocker_id: int, blocked_id: int) -> bool:
+        def run(c: sqlite3.Connection) -> bool:
+            with _transaction(c):
+                added = c.execute(
+                    "INSERT OR IGNORE INTO user_relations (kind, from_id, to_id, edge_id)"
+                    " VALUES ('block', ?, ?, ?)", (blocker_id, blocked_id, edge_id),
+                ).rowcount > 0
+                for a, b in ((blocker_id, blocked_id), (blocked_id, blocker_id)):
+                    if c.execute("DELETE FROM follows WHERE follower_id = ? AND followee_id = ?",
+                                 (a, b)).rowcount:
+                        _bump_follow_counts(c, a, b, -1)
+                    c.execute("DELETE FROM user_relations WHERE kind = 'request'"
+                              " AND from_id = ? AND to_id = ?", (a, b))
+                return added
+
+        return await self._write(run)
+
+    async def unblock(self, blocker_id: int, blocked_id: int) -> bool:
+        return await self._remove_relation("block", blocker_id, blocked_id)
+
+    async def list_blocks(self, blocker_id: int, *, before: int | None, limit: int) -> Page[User]:
+        return await self._list_relation("block", "from_id", "to_id", blocker_id, before, limit)
+
+    async def mute(self, edge_id: int, muter_id: int, muted_id: int) -> bool:
+        return await self._add_relation("mute", edge_id, muter_id, muted_id)
+
+    async def unmute(self, muter_id: int, muted_id: int) -> bool:
+        return await self._remove_relation("mute", muter_id, muted_id)
+
+    async def list_mutes(self, muter_id: int, *, before: int | None, limit: int) -> Page[User]:
+        return await self._list_relation("mute", "from_id", "to_id", muter_id, before, limit)
+
+    async def relations(self, viewer_id: int, owner_ids: Collection[int]) -> dict[int, Relation]:
+        ids = list(owner_ids)
+        if not ids:
+            return {}
+        marks = _placeholders(len(ids))
+
+        def run(c: sqlite3.Connection) -> list[tuple[str, int]]:
+            return [(row[0], row[1]) for row in c.execute(
+                f"SELECT 'follow', followee_id FROM follows WHERE follower_id = ?"
+                f" AND followee_id IN ({marks})"
+                f" UNION ALL SELECT kind, to_id FROM user_relations WHERE from_id = ?"
+                f" AND to_id IN ({marks})"
+                f" UNION ALL SELECT 'blocked_by', from_id FROM user_relations"
+                f" WHERE kind = 'block' AND to_id = ? AND from_id IN ({marks})"
+                f" UNION ALL SELECT 'suspended', user_id FROM users"
+                f" WHERE user_id IN ({marks}) AND suspended = 1",
+                (viewer_id, *ids, viewer_id, *ids, viewer_id, *ids, *ids),
+            )]
+
+        return relations_from(ids, await self._read(run))
+
+    async def muter_ids(self, user_id: int) -> list[int]:
+        def run(c: sqlite3.Connection) -> list[int]:
+            rows = c.execute("SELECT from_id FROM user_relations WHERE kind = 'mute'"
+                             " AND to_id = ?", (user_id,))
             return [row[0] for row in rows]
 
         return await self._read_in_thread(run)

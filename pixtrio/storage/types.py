@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
@@ -51,6 +52,43 @@ class User:
     role: Role = "user"
     suspended: bool = False
     """A suspended account cannot sign in and its content is hidden until it is unsuspended."""
+    is_private: bool = False
+    """Only followers see the account's content; follows of it are requests first."""
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """What one viewer is to one owner, as the visibility rule needs it."""
+
+    following: bool = False
+    """The viewer follows the owner."""
+    requested: bool = False
+    """The viewer asked to follow the owner, not yet answered."""
+    blocking: bool = False
+    """The viewer blocks the owner."""
+    blocked_by: bool = False
+    """The owner blocks the viewer."""
+    muting: bool = False
+    """The viewer mutes the owner."""
+    owner_suspended: bool = False
+    """The owner's account is suspended (known here too for the paths that have only the
+    owner's id: the feed, live events and replays)."""
+
+
+NO_RELATION = Relation()
+
+RELATION_FIELDS = {"follow": "following", "request": "requested", "block": "blocking",
+                   "blocked_by": "blocked_by", "mute": "muting", "suspended": "owner_suspended"}
+"""Each kind of edge an adapter reports, and the `Relation` field it sets."""
+
+
+def relations_from(owner_ids: Iterable[int], edges: Iterable[tuple[str, int]]) -> dict[int, Relation]:
+    """Every owner's `Relation`, from the (kind, owner id) edges an adapter found."""
+    found: dict[int, dict[str, bool]] = {}
+    for kind, owner in edges:
+        found.setdefault(owner, {})[RELATION_FIELDS[kind]] = True
+    return {owner: Relation(**found[owner]) if owner in found else NO_RELATION
+            for owner in owner_ids}
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,10 +91,13 @@ async def me() -> dict[str, Any]:
 @document_response(MeOut)
 @errors(400, 401, 413, 422, 503)
 async def update_me(data: ProfileIn) -> dict[str, Any]:
-    """Change the signed-in user's display name or bio."""
+    """Change the signed-in user's display name, bio or privacy (going public accepts
+    every pending follow request; going private keeps followers)."""
     user = await services().accounts.update_profile(
         await require_viewer(), display_name=data.display_name, bio=data.bio
     )
+    if data.is_private is not None:
+        user = await services().graph.set_private(user, data.is_private)
     return user_view(user, with_email=True)
 
 

@@ -120,7 +120,8 @@ async def tag_posts(tag: str, query_args: ListQuery) -> dict[str, Any]:
     """Ready posts with a hashtag (in any case), newest first."""
     s = services()
     before = s.cursors.decode("tagged", query_args.cursor)
-    page = await s.posts.with_hashtag(tag, before=before, limit=query_args.limit)
+    page = await s.posts.with_hashtag(await viewer(), tag, before=before,
+                                      limit=query_args.limit)
     return {
         "posts": await post_views(page.items),
         "next_cursor": s.cursors.encode("tagged", page.next_position),

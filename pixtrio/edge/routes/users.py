@@ -1,4 +1,4 @@
-"""Routes under /api/users: profiles, follows and follower lists."""
+"""Routes under /api/users: profiles, follows, follower lists, blocks and mutes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from quart import Blueprint
 from quart_schema import document_response, validate_querystring
 
 from pixtrio.edge.auth import require_viewer, signed_in, viewer
-from pixtrio.edge.openapi import errors
+from pixtrio.edge.openapi import errors, no_content
 from pixtrio.edge.ratelimits import rate_limited
 from pixtrio.edge.services import services
 from pixtrio.features.views import user_view
@@ -22,11 +22,10 @@ bp = Blueprint("users", __name__)
 @document_response(UserOut)
 @errors(401, 404, 503)
 async def profile(username: str) -> dict[str, Any]:
-    """A user's profile."""
-    me = await viewer()
-    user = await services().graph.find(username)
-    followed = await services().graph.follows(me, [user])
-    return user_view(user, followed_by_viewer=user.user_id in followed)
+    """A user's profile (a private account's header and counts to non-followers too;
+    404 when either blocks the other)."""
+    user, relation = await services().graph.profile(await viewer(), username)
+    return user_view(user, relation)
 
 
 @bp.post("/api/users/<username>/follow")
@@ -35,9 +34,9 @@ async def profile(username: str) -> dict[str, Any]:
 @document_response(FollowOut)
 @errors(401, 404, 422, 503)
 async def follow(username: str) -> dict[str, bool]:
-    """Follow a user."""
-    await services().graph.follow(await require_viewer(), username)
-    return {"following": True}
+    """Follow a user; for a private account, ask to (`requested`)."""
+    state = await services().graph.follow(await require_viewer(), username)
+    return {"following": state.following, "requested": state.requested}
 
 
 @bp.delete("/api/users/<username>/follow")
@@ -46,15 +45,17 @@ async def follow(username: str) -> dict[str, bool]:
 @document_response(FollowOut)
 @errors(401, 404, 503)
 async def unfollow(username: str) -> dict[str, bool]:
-    """Stop following a user."""
+    """Stop following a user, or withdraw a follow request."""
     await services().graph.unfollow(await require_viewer(), username)
-    return {"following": False}
+    return {"following": False, "requested": False}
 
 
-async def _user_list(page: Page[User], kind: str) -> dict[str, Any]:
-    followed = await services().graph.follows(await viewer(), page.items)
+async def user_list(page: Page[User], kind: str, *, everyone: bool = False) -> dict[str, Any]:
+    """API.md's `{users, next_cursor}` as the viewer sees them: users either blocks are
+    left out, unless `everyone` (the viewer's own list of blocks)."""
+    seen = await services().graph.seen_by(await viewer(), page.items, everyone=everyone)
     return {
-        "users": [user_view(u, followed_by_viewer=u.user_id in followed) for u in page.items],
+        "users": [user_view(u, relation) for u, relation in seen],
         "next_cursor": services().cursors.encode(kind, page.next_position),
     }
 
@@ -66,8 +67,9 @@ async def _user_list(page: Page[User], kind: str) -> dict[str, Any]:
 async def followers(username: str, query_args: ListQuery) -> dict[str, Any]:
     """A user's followers."""
     before = services().cursors.decode("followers", query_args.cursor)
-    page = await services().graph.followers(username, before=before, limit=query_args.limit)
-    return await _user_list(page, "followers")
+    page = await services().graph.followers(await viewer(), username, before=before,
+                                            limit=query_args.limit)
+    return await user_list(page, "followers")
 
 
 @bp.get("/api/users/<username>/following")
@@ -77,5 +79,52 @@ async def followers(username: str, query_args: ListQuery) -> dict[str, Any]:
 async def following(username: str, query_args: ListQuery) -> dict[str, Any]:
     """The users a user follows."""
     before = services().cursors.decode("following", query_args.cursor)
-    page = await services().graph.following(username, before=before, limit=query_args.limit)
-    return await _user_list(page, "following")
+    page = await services().graph.following(await viewer(), username, before=before,
+                                            limit=query_args.limit)
+    return await user_list(page, "following")
+
+
+@bp.post("/api/users/<username>/block")
+@signed_in
+@rate_limited("writes")
+@no_content
+@errors(401, 404, 422, 503)
+async def block(username: str) -> tuple[str, int]:
+    """Block a user: follows and requests between you go, both ways, and each of you
+    disappears for the other (idempotent)."""
+    await services().graph.block(await require_viewer(), username)
+    return "", 204
+
+
+@bp.delete("/api/users/<username>/block")
+@signed_in
+@rate_limited("writes")
+@no_content
+@errors(401, 404, 422, 503)
+async def unblock(username: str) -> tuple[str, int]:
+    """Unblock a user (idempotent)."""
+    await services().graph.unblock(await require_viewer(), username)
+    return "", 204
+
+
+@bp.post("/api/users/<username>/mute")
+@signed_in
+@rate_limited("writes")
+@no_content
+@errors(401, 404, 422, 503)
+async def mute(username: str) -> tuple[str, int]:
+    """Mute a user: their posts leave your feed and live stream; they notice nothing
+    (idempotent)."""
+    await services().graph.mute(await require_viewer(), username)
+    return "", 204
+
+
+@bp.delete("/api/users/<username>/mute")
+@signed_in
+@rate_limited("writes")
+@no_content
+@errors(401, 404, 422, 503)
+async def unmute(username: str) -> tuple[str, int]:
+    """Unmute a user (idempotent)."""
+    await services().graph.unmute(await require_viewer(), username)
+    return "", 204

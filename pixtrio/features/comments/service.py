@@ -10,6 +10,7 @@ from pixtrio.features.ids import IdGenerator
 from pixtrio.features.notify import Notifier
 from pixtrio.features.posts.service import PostService, visible
 from pixtrio.features.text import check_text, hashtags, is_blank, mentions
+from pixtrio.features.visibility.service import Visibility
 from pixtrio.storage.metadata import MetadataStore
 from pixtrio.storage.redis.post_cache import PostCache
 from pixtrio.storage.types import Comment, User
@@ -31,6 +32,7 @@ class CommentService:
         self._posts = posts
         self._cache = cache
         self._notifier = notifier
+        self._visibility = Visibility(store)
 
     async def create(self, viewer: User, post_id: int, text: str) -> Comment:
         """Comment on a post the viewer can see. Raises `NotFound`, or `InvalidField` for blank or
@@ -40,7 +42,7 @@ class CommentService:
             raise InvalidField("text", "must not be empty")
         if len(text) > MAX_COMMENT_CHARS:
             raise InvalidField("text", f"at most {MAX_COMMENT_CHARS} characters")
-        post = await self._posts.get(viewer, post_id)
+        post = await self._posts.get(viewer, post_id, action="comment")
         comment = Comment(comment_id=self._ids.next_id(), post_id=post_id,
                           author_id=viewer.user_id, text=text, created_at=datetime.now(UTC),
                           hashtags=hashtags(text), mentions=mentions(text))
@@ -53,10 +55,13 @@ class CommentService:
     async def page(self, viewer: User | None, post_id: int, *, after: int | None,
                    limit: int) -> CommentPage:
         """Comments of a post the viewer can see, oldest first, each with its author (a
-        comment whose author is gone is left out). Raises `NotFound`."""
+        comment whose author is gone, or blocks or is blocked by the viewer, is left out).
+        Raises `NotFound`."""
         await self._posts.get(viewer, post_id)
         page = await self._store.list_comments(post_id, after=after, limit=limit)
-        authors = await self._store.get_users({c.author_id for c in page.items})
+        users = await self._store.get_users({c.author_id for c in page.items})
+        shown = await self._visibility.viewable_users(viewer, list(users.values()))
+        authors = {u.user_id: u for u in shown}
         return CommentPage([(c, authors[c.author_id]) for c in page.items if c.author_id in authors],
                            page.next_position)
 

@@ -6,7 +6,9 @@ it are pulled: their recent posts are merged into each follower's page at read t
 (`service.FeedService`). A post can reach a timeline both ways around a threshold
 crossing; pages are deduplicated, and an author who drops below the threshold has their
 recent posts pushed (backfill), so crossing either way neither loses nor repeats a post.
-Follows and unfollows merge or take out the followee's recent posts at once.
+Follows and unfollows merge or take out the followee's recent posts at once. Posts go only
+to followers (so a private account's only where it may be seen; a block removes the
+follow); live inserts skip those who mute the author.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pixtrio.features.feed.service import FeedService
 from pixtrio.features.notify import Notifier
 from pixtrio.features.posts.reader import PostReader
 from pixtrio.features.views import author_view
+from pixtrio.features.visibility.service import Visibility
 from pixtrio.storage.metadata import MetadataStore
 from pixtrio.storage.redis.jobs import Job, JobQueue
 from pixtrio.storage.redis.mirrored_sets import MirroredSets
@@ -40,6 +43,7 @@ class FanOut:
         self._notifier = notifier
         self._following = following
         self.celebrity_threshold = celebrity_threshold
+        self._visibility = Visibility(store)
 
     # changes
 
@@ -119,7 +123,8 @@ class FanOut:
         if author_user is not None:  # online followers (and the author's devices) see it live
             [view] = await self._reader.views(None, [post],
                                               authors={author: author_view(author_user)})
-            await self._notifier.feed_insert([author, *followers], view)
+            audience = await self._visibility.feed_audience(author, followers)
+            await self._notifier.feed_insert([author, *audience], view)
 
     async def _fan_out_removal(self, post_id: int, author: int) -> None:
         """The author's own sets were cleaned by `post_deleted` before this was queued."""

@@ -3,7 +3,9 @@ of the pulled authors (celebrities) the viewer follows (the writing side is `fan
 
 Reading a page costs a constant number of round trips (docs/design.md: "The feed is
 hybrid fan-out"): pages are filtered to ready posts by the viewer or someone the viewer
-follows now, so a stale or racing timeline entry is never shown.
+follows now, so a stale or racing timeline entry is never shown, and then by the
+visibility rule (`visibility.rule.in_feed`: blocks either way and mutes), one store round
+trip a page.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 
 from pixtrio.features.posts.reader import PostReader
 from pixtrio.features.views import author_card
+from pixtrio.features.visibility.service import Visibility
 from pixtrio.storage.errors import StorageError
 from pixtrio.storage.metadata import MetadataStore
 from pixtrio.storage.redis.author_cards import AuthorCards
@@ -62,6 +65,7 @@ class FeedService:
         self._timelines = timelines
         self._reads = reads
         self._reader = reader
+        self._visibility = Visibility(store)
 
     async def page(self, viewer_id: int, *, before: int | None, limit: int,
                    token_hash_hex: str | None = None) -> FeedPage:
@@ -92,6 +96,9 @@ class FeedService:
             allowed |= await self._store.following_among(viewer_id, unknown)
         visible = [posts[p] for p in candidates
                    if p in posts and posts[p].status == "ready" and posts[p].author_id in allowed]
+        # The rule itself, from the store (one round trip): a block, mute or unfollow since
+        # the post reached the timeline hides it.
+        visible = await self._visibility.in_feed(viewer_id, visible)
         if len(visible) > limit:
             return FeedPage(visible[:limit], visible[limit - 1].post_id, read.counts,
                             read.liked, await self._authors_of(visible[:limit], read))

@@ -42,7 +42,7 @@ class LikeService:
         return await self._set(viewer, post_id, liked=False)
 
     async def _set(self, viewer: User, post_id: int, *, liked: bool) -> LikeState:
-        post = await self._posts.get(viewer, post_id)
+        post = await self._posts.get(viewer, post_id, action="like")
         if liked:
             changed = await self._store.add_like(post_id, viewer.user_id)
         else:

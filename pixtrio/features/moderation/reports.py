@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 from pixtrio.features.errors import InvalidField, not_found
 from pixtrio.features.ids import MAX_ID, IdGenerator
-from pixtrio.features.moderation.owners import is_visible_owner
 from pixtrio.features.posts.service import PostService
 from pixtrio.features.text import check_text
+from pixtrio.features.visibility.rule import owner_visible
 from pixtrio.storage.metadata import MetadataStore
 from pixtrio.storage.types import Comment, Page, Post, Report, ReportTarget, User
 
@@ -54,7 +54,7 @@ class ReportService:
             await self._posts.get(reporter, comment.post_id)
         else:
             user = await self._store.get_user(target_id)
-            if user is None or not is_visible_owner(user):
+            if user is None or not owner_visible(user):
                 raise not_found("user")
         report = Report(report_id=self._ids.next_id(), reporter_id=reporter.user_id,
                         target=target, target_id=target_id, reason=reason, text=text,

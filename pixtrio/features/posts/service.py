@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 from pixtrio.features.errors import Conflict, Forbidden, not_found
 from pixtrio.features.feed.fanout import FanOut
 from pixtrio.features.media.keys import MediaKeys
-from pixtrio.features.moderation.owners import is_visible_owner
 from pixtrio.features.posts.uploads import post_kind
 from pixtrio.features.text import check_text, hashtags, tag_key
+from pixtrio.features.visibility.rule import Interaction
+from pixtrio.features.visibility.service import Visibility
 from pixtrio.storage.blobs import BlobStore
 from pixtrio.storage.errors import Conflict as UniqueViolation
 from pixtrio.storage.metadata import MetadataStore
@@ -40,6 +41,7 @@ class PostService:
         self._fanout = fanout
         self._cache = cache
         self._counters = counters
+        self._visibility = Visibility(store)
 
     async def publish(
         self, viewer: User, post_id: int, *, caption: str, location: str, alt_text: str
@@ -85,15 +87,23 @@ class PostService:
             raise Conflict("this post has already been published", code="already_published")
         return post
 
-    async def get(self, viewer: User | None, post_id: int) -> Post:
-        """The post if the viewer may see it (its author's content included:
-        `is_visible_owner`). Raises `NotFound` otherwise."""
+    async def get(self, viewer: User | None, post_id: int, *,
+                  action: Interaction | None = None) -> Post:
+        """The post if the viewer may see it (by its status and the visibility rule), and
+        may do `action` to it when one is given. Raises `NotFound` otherwise."""
         post = await self._store.get_post(post_id)
         if post is None or not visible(post, viewer):
             raise not_found("post")
+        if viewer is not None and viewer.user_id == post.author_id:
+            return post
         author = await self._store.get_user(post.author_id)
-        if author is None or not is_visible_owner(author):
+        if author is None:
             raise not_found("post")
+        if action is None:
+            await self._visibility.content(viewer, author, "post")
+        else:
+            assert viewer is not None
+            await self._visibility.interaction(viewer, author, action, "post")
         return post
 
     async def delete(self, viewer: User, post_id: int) -> None:
@@ -116,16 +126,23 @@ class PostService:
     async def by_author(
         self, viewer: User | None, author: User, *, before: int | None, limit: int
     ) -> Page[Post]:
+        """The author's posts the viewer may see, newest first. Raises `NotFound` ("user")
+        when the viewer may not see the author's content."""
+        await self._visibility.content(viewer, author)
         own = viewer is not None and viewer.user_id == author.user_id
         return await self._store.list_posts_by_author(
             author.user_id, statuses=VISIBLE_TO_AUTHOR if own else VISIBLE_TO_ALL,
             before=before, limit=limit,
         )
 
-    async def with_hashtag(self, name: str, *, before: int | None, limit: int) -> Page[Post]:
-        """The ready posts tagged `name` (in any case), newest first. Raises `NotFound` for a
-        name no hashtag has (`tag_key`)."""
+    async def with_hashtag(self, viewer: User | None, name: str, *, before: int | None,
+                           limit: int) -> Page[Post]:
+        """The ready posts tagged `name` (in any case) that the viewer may see, newest
+        first (a page may come up short of `limit` and still have a cursor). Raises
+        `NotFound` for a name no hashtag has (`tag_key`)."""
         tag = tag_key(name)
         if tag is None:
             raise not_found("hashtag")
-        return await self._store.posts_with_hashtag(tag, before=before, limit=limit)
+        page = await self._store.posts_with_hashtag(tag, before=before, limit=limit)
+        return Page(await self._visibility.viewable_posts(viewer, page.items),
+                    page.next_position)
