@@ -6,14 +6,17 @@
 
 1. Seeds SQLite directly, before the server starts: `--users` users who each follow
    `--follows` others (every `--celebrities` celebrity, followed by everybody, plus
-   random others), `--posts` ready photo posts with realistic media JSON and captions
+   random others; each active viewer mutes `--mutes` regular followees and blocks
+   `--blocks` users it does not follow, whose follow of it goes), `--posts` ready photo
+   posts with realistic media JSON and captions
    spread over the last `--days` days (ids made from their `created_at` the way
    `server.ids` makes them), and a bearer token for each of `--viewers` active viewers.
 2. Starts the server on that data dir (its Redis the embedded Valkey, or with `--cluster`
    a throwaway 3-primary Valkey Cluster) and puts the celebrities into the pulled set
    (`keys.celebrities()`), as the server does once an author crosses the threshold.
 3. Checks one viewer's first two pages against the feed computed from the seed (posts of
-   the viewer and their followees, newest first, celebrity posts included); fails loudly
+   the viewer and their followees less the muted ones, newest first, celebrity posts
+   included); fails loudly
    if they differ.
 4. Cold pass: every active viewer's feed read once (builds their timeline from the store
    and fills the post cache); reports its wall time and reads per second.
@@ -213,6 +216,9 @@ def seed(data_dir: Path, args: argparse.Namespace) -> Seed:
     usernames = [f"celeb_{u}" if u in celebrity_set else f"user_{u:05d}" for u in everyone]
     viewers = rng.sample(regulars, min(args.viewers, len(regulars)))
     checked = viewers[:2]
+    viewer_set = set(viewers)
+    mutes: list[tuple[int, int]] = []  # (muter, muted) user ids
+    blocks: list[tuple[int, int]] = []  # (blocker, blocked) user ids
     followees: dict[int, list[int]] = {}
     followers_count = [0] * n
 
@@ -237,8 +243,14 @@ def seed(data_dir: Path, args: argparse.Namespace) -> Seed:
                 while len(chosen) > follows_each:
                     chosen.remove(next(x for x in chosen if x not in celebrity_set))
             ordered = sorted(chosen)
+            if u in viewer_set:  # each active viewer mutes two of their regular followees
+                muted = rng.sample([f for f in ordered if f not in celebrity_set], args.mutes)
+                mutes.extend((user_ids[u], user_ids[f]) for f in muted)
+                outside = [x for x in rng.sample(regulars, args.blocks + follows_each + 1)
+                           if x != u and x not in chosen]
+                blocks.extend((user_ids[u], user_ids[x]) for x in outside[:args.blocks])
             if u in checked:
-                followees[u] = ordered
+                followees[u] = [f for f in ordered if (user_ids[u], user_ids[f]) not in mutes]
             for f in ordered:
                 followers_count[f] += 1
                 edge_id = (((edge_base + edge // SEQUENCE_SPAN) << (WORKER_BITS + SEQUENCE_BITS))
@@ -251,6 +263,15 @@ def seed(data_dir: Path, args: argparse.Namespace) -> Seed:
     conn.execute("BEGIN")
     conn.executemany("INSERT INTO follows (follower_id, followee_id, edge_id) VALUES (?, ?, ?)",
                      edges())
+    # Blocks and mutes, as the visibility rule sees them: a blocked user's follow of the
+    # blocker goes (the blocker follows none of those it blocks).
+    conn.executemany("DELETE FROM follows WHERE follower_id = ? AND followee_id = ?",
+                     [(x, u) for u, x in blocks])
+    relation_edge = iter(range(edge_base << (WORKER_BITS + SEQUENCE_BITS), 1 << 62))
+    conn.executemany("INSERT INTO user_relations (kind, from_id, to_id, edge_id)"
+                     " VALUES (?, ?, ?, ?)",
+                     [(kind, a, b, next(relation_edge))
+                      for kind, pairs in (("mute", mutes), ("block", blocks)) for a, b in pairs])
     conn.execute("COMMIT")
     follows = n * follows_each
     log(f"seed: {follows:,} follows in {time.perf_counter() - started:.1f} s")
@@ -487,6 +508,10 @@ def add_seed_arguments(parser: argparse.ArgumentParser, *, users: int, follows: 
                         help="posts per celebrity")
     parser.add_argument("--days", type=int, default=30, help="the posts span this many days")
     parser.add_argument("--viewers", type=int, default=viewers, help="active viewers (tokens)")
+    parser.add_argument("--mutes", type=int, default=2,
+                        help="regular followees each active viewer mutes")
+    parser.add_argument("--blocks", type=int, default=2,
+                        help="users each active viewer blocks (their follow of the viewer goes)")
     parser.add_argument("--seed", type=int, default=1, help="random seed of the graph")
 
 

@@ -13,7 +13,7 @@ import trio
 
 from pixtrio.storage.redis import keys
 from pixtrio.storage.redis.client import RedisAddress, open_redis
-from pixtrio.testing.server_process import ServerProcess, wait_until
+from pixtrio.testing.server_process import TEST_RATE_LIMITS, ServerProcess, wait_until
 from pixtrio.testing.valkey import external_valkey
 from tests.support import images
 from tests.support.api import assert_error, bearer, register
@@ -24,7 +24,10 @@ async def test_a_publish_cut_short_by_redis_is_repaired_by_its_retry(
     data_dir: Path, tmp_path: Path
 ) -> None:
     async with external_valkey(tmp_path / "redis") as valkey:
-        env = {"PIXTRIO_REDIS_URL": valkey.url}
+        # publishing unlimited: its rate limit, kept in Redis, would refuse it (503) before
+        # the post is stored, and this is about a publish cut short after that
+        env = {"PIXTRIO_REDIS_URL": valkey.url,
+               "PIXTRIO_RATE_LIMITS": f"{TEST_RATE_LIMITS},posts=off"}
         with ServerProcess(data_dir, env=env) as server:
             async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
                 token, _ = await register(client)
@@ -41,6 +44,7 @@ async def test_a_publish_cut_short_by_redis_is_repaired_by_its_retry(
 
                 await wait_until(ready, "redis back")
                 stored = await client.get(f"/api/posts/{post_id}", headers=bearer(token))
+                assert stored.status_code == 200, stored.text
                 assert stored.json()["status"] == "processing", "the post was stored, its job lost"
                 retried = await publish(client, token, post_id, caption="first try")
                 assert retried["status"] == "processing" and retried["caption"] == "first try"

@@ -90,7 +90,7 @@ async def open_world(tmp: Path) -> AsyncIterator[World]:
         liked = liked_sets(redis, ttl_s=3600)
         reader = PostReader(store, cache, counters, keys)
         jobs = JobQueue(redis, "fanout")
-        notifier = Notifier(EventStreams(redis, lean, keep_s=300, maxlen=100))
+        notifier = Notifier(EventStreams(lean, keep_s=300, maxlen=100))
         timelines = Timelines(redis, lean, ttl_s=3600)
         following = following_sets(redis, ttl_s=3600)
         feed = FeedService(store, timelines, reader,
