@@ -59,7 +59,7 @@ from pixtrio.storage.redis.feed_reads import FeedReads
 from pixtrio.storage.redis.jobs import Job, JobQueue
 from pixtrio.storage.redis.lean import LeanRedis, pack, packed
 from pixtrio.storage.redis.like_counters import LikeCounters
-from pixtrio.storage.redis.mirrored_sets import following_sets, liked_sets
+from pixtrio.storage.redis.mirrored_sets import following_sets, liked_sets, suspended_set
 from pixtrio.storage.redis.post_cache import PostCache
 from pixtrio.storage.redis.timelines import (
     SCORE_SHIFT,
@@ -160,7 +160,8 @@ async def measure(followers: int, likers: int, runs: int, prefill: int,
         following = following_sets(redis, ttl_s=3600)
         feed = FeedService(store, timelines, reader,
                            FeedReads(lean, ttl_s=3600, token_ttl_s=600),
-                           AuthorCards(redis, ttl_s=600), following, liked)
+                           AuthorCards(redis, ttl_s=600), following, liked,
+                           suspended_set(redis, ttl_s=3600))
         fanout = FanOut(store, timelines, feed, reader, fanout_queue, notifier, following,
                         celebrity_threshold=max(followers, likers) + 1)
         posts = PostService(store, FilesystemBlobStore(tmp / "blobs"), JobQueue(redis, "m"),

@@ -71,7 +71,7 @@ from pixtrio.storage.redis.lean import LeanRedis, open_lean_redis
 from pixtrio.storage.redis.leases import hold_worker_lease, settle_new_lease_table
 from pixtrio.storage.redis.like_counters import LikeCounters
 from pixtrio.storage.redis.login_failures import LoginFailures
-from pixtrio.storage.redis.mirrored_sets import following_sets, liked_sets
+from pixtrio.storage.redis.mirrored_sets import following_sets, liked_sets, suspended_set
 from pixtrio.storage.redis.post_cache import PostCache
 from pixtrio.storage.redis.ratelimit import GcraLimiter
 from pixtrio.storage.redis.session_tokens import SessionTokens
@@ -173,9 +173,11 @@ def build_services(
     notifier = Notifier(events)
     timelines = Timelines(redis, lean, ttl_s=settings.timeline_ttl)
     following = following_sets(redis, ttl_s=settings.timeline_ttl)
+    suspended = suspended_set(redis, ttl_s=settings.timeline_ttl)
     feed = FeedService(store, timelines, reader,
                        FeedReads(lean, ttl_s=settings.timeline_ttl,
-                                 token_ttl_s=settings.session_token_ttl), cards, following, liked)
+                                 token_ttl_s=settings.session_token_ttl), cards, following, liked,
+                       suspended)
     fanout = FanOut(store, timelines, feed, reader, fanout_jobs, notifier, following,
                     celebrity_threshold=settings.celebrity_threshold)
     posts = PostService(store, blobs, jobs, video_jobs, media_keys, fanout, cache, counters)
@@ -236,7 +238,7 @@ def build_services(
         likes=likes,
         comments=comments,
         reports=ReportService(store, ids, posts),
-        moderation=ModerationService(store, posts, comments, revocations, audit),
+        moderation=ModerationService(store, posts, comments, revocations, audit, suspended),
         roles=RoleService(store, audit),
         audit=audit,
 

@@ -39,7 +39,7 @@ from pixtrio.storage.redis.feed_reads import FeedReads
 from pixtrio.storage.redis.jobs import JobQueue
 from pixtrio.storage.redis.lean import Call, LeanRedis
 from pixtrio.storage.redis.like_counters import LikeCounters
-from pixtrio.storage.redis.mirrored_sets import following_sets, liked_sets
+from pixtrio.storage.redis.mirrored_sets import following_sets, liked_sets, suspended_set
 from pixtrio.storage.redis.post_cache import PostCache
 from pixtrio.storage.redis.timelines import SCORE_SHIFT, Timelines, score
 from pixtrio.storage.sqlite import SqliteStore
@@ -123,7 +123,8 @@ async def open_world(tmp_path: Path, cluster: ValkeyCluster | None) -> AsyncIter
         following = following_sets(redis, ttl_s=3600)
         feed = FeedService(store, timelines, reader,
                            FeedReads(lean, ttl_s=3600, token_ttl_s=600),
-                           AuthorCards(redis, ttl_s=600), following, liked)
+                           AuthorCards(redis, ttl_s=600), following, liked,
+                           suspended_set(redis, ttl_s=3600))
         fanout = FanOut(store, timelines, feed, reader, jobs, notifier, following,
                         celebrity_threshold=THRESHOLD)
         posts = PostService(store, FilesystemBlobStore(tmp_path / "blobs"), JobQueue(redis, "m"),

@@ -584,10 +584,13 @@ async def test_mutes(store: MetadataStore) -> None:
         assert await store.unmute(a.user_id, b.user_id) is False
         assert await store.muter_ids(b.user_id) == [c.user_id]
         assert await counts(store, b) == (1, 0)  # a mute leaves the follow alone
+        assert sorted(await store.muted_ids(a.user_id)) == [c.user_id]
+        assert await store.suspended_ids() == []
         await store.set_suspended(b.user_id, True)
         assert (await store.relations(a.user_id, [b.user_id, c.user_id])) == {
             b.user_id: Relation(following=True, owner_suspended=True),
             c.user_id: Relation(muting=True)}
+        assert await store.suspended_ids() == [b.user_id]
 
 
 # posts

@@ -42,7 +42,7 @@ from pixtrio.storage.redis.events import EventStreams
 from pixtrio.storage.redis.feed_reads import FeedReads
 from pixtrio.storage.redis.jobs import JobQueue
 from pixtrio.storage.redis.like_counters import LikeCounters
-from pixtrio.storage.redis.mirrored_sets import following_sets, liked_sets
+from pixtrio.storage.redis.mirrored_sets import following_sets, liked_sets, suspended_set
 from pixtrio.storage.redis.post_cache import PostCache
 from pixtrio.storage.redis.timelines import Timelines
 from pixtrio.storage.sqlite import SqliteStore
@@ -95,7 +95,8 @@ async def open_world(tmp: Path) -> AsyncIterator[World]:
         following = following_sets(redis, ttl_s=3600)
         feed = FeedService(store, timelines, reader,
                            FeedReads(lean, ttl_s=3600, token_ttl_s=600),
-                           AuthorCards(redis, ttl_s=600), following, liked)
+                           AuthorCards(redis, ttl_s=600), following, liked,
+                           suspended_set(redis, ttl_s=3600))
         fanout = FanOut(store, timelines, feed, reader, jobs, notifier, following,
                         celebrity_threshold=1000)
         posts = PostService(store, FilesystemBlobStore(tmp / "blobs"), JobQueue(redis, "m"),

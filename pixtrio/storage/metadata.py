@@ -206,6 +206,14 @@ class RelationStore(Protocol):
         promised order."""
         ...
 
+    async def muted_ids(self, user_id: int) -> list[int]:
+        """Every user `user_id` mutes (to leave out of their feed), in no promised order."""
+        ...
+
+    async def suspended_ids(self) -> list[int]:
+        """Every suspended user (to hide their posts from feeds), in no promised order."""
+        ...
+
 
 class PostStore(Protocol):
     async def create_post(self, post: Post) -> None:

@@ -262,6 +262,7 @@ class MongoStore:
     def _create_indexes(self) -> None:
         self._users.create_index("username", unique=True)
         self._users.create_index("email", unique=True)
+        self._users.create_index("suspended", partialFilterExpression={"suspended": True})
         self._tokens.create_index("user_id")
         self._tokens.create_index("session_id", unique=True, sparse=True)
         self._follows.create_index([("follower_id", ASCENDING), ("followee_id", ASCENDING)],
@@ -723,6 +724,18 @@ class MongoStore:
             return [doc["from_id"] for doc in docs]
 
         return await self._run(run)
+
+    async def muted_ids(self, user_id: int) -> list[int]:
+        def run() -> list[int]:
+            docs = self._relations.find({"kind": "mute", "from_id": user_id},
+                                        {"_id": 0, "to_id": 1})
+            return [doc["to_id"] for doc in docs]
+
+        return await self._run(run)
+
+    async def suspended_ids(self) -> list[int]:
+        return await self._run(lambda: [doc["_id"] for doc in self._users.find(
+            {"suspended": True}, {"_id": 1})])
 
     # posts
 

@@ -59,8 +59,11 @@ class FanOut:
 
     async def followed(self, follower_id: int, followee_id: int) -> None:
         """After a follow in the store: merge the followee's recent posts into the
-        follower's timeline."""
-        await self._following.changed(follower_id, followee_id, present=True)
+        follower's timeline, and add the followee to the follower's feed sources unless
+        the follower mutes them."""
+        relation = (await self._store.relations(follower_id, [followee_id]))[followee_id]
+        if not relation.muting:
+            await self._following.changed(follower_id, followee_id, present=True)
         recent = await self._feed.recent_of(followee_id)
         await self._timelines.push_to_timelines([follower_id], recent)
         await self.classify(followee_id)
@@ -72,6 +75,16 @@ class FanOut:
         recent = await self._feed.recent_of(followee_id)
         await self._timelines.remove_from_timelines([follower_id], recent)
         await self.classify(followee_id)
+
+    async def muted(self, viewer_id: int, author_id: int) -> None:
+        """After a mute in the store: the author leaves the viewer's feed sources (their
+        posts already in the timeline are hidden at read time; the follow stays)."""
+        await self._following.changed(viewer_id, author_id, present=False)
+
+    async def unmuted(self, viewer_id: int, author_id: int) -> None:
+        """After an unmute in the store: a followed author is a feed source again."""
+        if await self._store.following_among(viewer_id, [author_id]):
+            await self._following.changed(viewer_id, author_id, present=True)
 
     async def forget_user(self, user_id: int) -> None:
         """Drop the user's timeline, recent set and following set (the account is gone)."""

@@ -2,10 +2,12 @@
 of the pulled authors (celebrities) the viewer follows (the writing side is `fanout.py`).
 
 Reading a page costs a constant number of round trips (docs/design.md: "The feed is
-hybrid fan-out"): pages are filtered to ready posts by the viewer or someone the viewer
-follows now, so a stale or racing timeline entry is never shown, and then by the
-visibility rule (`visibility.rule.in_feed`: blocks either way and mutes), one store round
-trip a page.
+hybrid fan-out"): pages are filtered by the visibility rule (`visibility.rule.in_feed`) to
+ready posts of the viewer or of someone the viewer follows now, does not mute, and who is
+not suspended, so a stale or racing timeline entry is never shown. Those facts come from
+Redis copies of the store (the viewer's `following` set holds whom they follow less whom
+they mute; a block removes follows both ways; the `suspended` set), read with the page:
+no store query once warm.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 
 from pixtrio.features.posts.reader import PostReader
 from pixtrio.features.views import author_card
+from pixtrio.features.visibility.rule import in_feed
 from pixtrio.features.visibility.service import Visibility
 from pixtrio.storage.errors import StorageError
 from pixtrio.storage.metadata import MetadataStore
@@ -23,7 +26,7 @@ from pixtrio.storage.redis.author_cards import AuthorCards
 from pixtrio.storage.redis.feed_reads import FeedReads, PageRead
 from pixtrio.storage.redis.mirrored_sets import MirroredSets
 from pixtrio.storage.redis.timelines import AUTHOR_RECENT_CAP, TIMELINE_CAP, Timelines
-from pixtrio.storage.types import Post
+from pixtrio.storage.types import NO_RELATION, Post, Relation
 
 log = logging.getLogger("pixtrio.feed")
 
@@ -57,11 +60,12 @@ class FeedService:
 
     def __init__(self, store: MetadataStore, timelines: Timelines, reader: PostReader,
                  reads: FeedReads, cards: AuthorCards, following: MirroredSets,
-                 liked: MirroredSets) -> None:
+                 liked: MirroredSets, suspended: MirroredSets) -> None:
         self._store = store
         self._cards = cards
         self._following = following
         self._liked = liked
+        self._suspended = suspended
         self._timelines = timelines
         self._reads = reads
         self._reader = reader
@@ -90,15 +94,16 @@ class FeedService:
         viewer_id = read.viewer_id
         candidates, exhausted = read.candidates, read.exhausted
         posts = await self._reader.complete(read.lookup)
-        allowed = read.followed | {viewer_id}
-        unknown = {p.author_id for p in posts.values()} - read.authors - allowed
-        if unknown:  # posts that were not cached: the script could not see their authors
-            allowed |= await self._store.following_among(viewer_id, unknown)
-        visible = [posts[p] for p in candidates
-                   if p in posts and posts[p].status == "ready" and posts[p].author_id in allowed]
-        # The rule itself, from the store (one round trip): a block, mute or unfollow since
-        # the post reached the timeline hides it.
-        visible = await self._visibility.in_feed(viewer_id, visible)
+        suspended = read.suspended if read.suspended_built else await self._suspended_now()
+        relations = {a: Relation(following=a in read.followed, owner_suspended=a in suspended)
+                     for a in read.authors}
+        unknown = {p.author_id for p in posts.values()} - read.authors - {viewer_id}
+        if unknown:  # posts that were not cached: the page read could not see their authors
+            relations |= await self._visibility.relations(viewer_id, unknown)
+        visible = [post for p in candidates if (post := posts.get(p)) is not None
+                   and post.status == "ready"
+                   and in_feed(viewer_id, post.author_id, relations.get(post.author_id,
+                                                                        NO_RELATION))]
         if len(visible) > limit:
             return FeedPage(visible[:limit], visible[limit - 1].post_id, read.counts,
                             read.liked, await self._authors_of(visible[:limit], read))
@@ -128,8 +133,7 @@ class FeedService:
                 return read
             viewer_id = viewer = read.viewer_id
             if not read.following_built:
-                await self._rebuild_mirror(self._following, viewer_id,
-                                           self._store.following_ids)
+                await self._rebuild_mirror(self._following, viewer_id, self.feed_sources)
             if not read.liked_built:
                 await self._rebuild_mirror(self._liked, viewer_id, self._store.liked_post_ids)
             if not (read.following_built and read.liked_built):
@@ -141,6 +145,19 @@ class FeedService:
             for author in read.unbuilt_pulled:
                 await self._rebuild(author, timeline=False)
         raise StorageError(f"the following or liked set of {viewer} could not be built")
+
+    async def feed_sources(self, user_id: int) -> list[int]:
+        """Whose posts the user's feed shows, from the store: whom they follow, less whom
+        they mute (what the `following` set holds)."""
+        muted = set(await self._store.muted_ids(user_id))
+        return [f for f in await self._store.following_ids(user_id) if f not in muted]
+
+    async def _suspended_now(self) -> set[int]:
+        """The suspended users, from the store (their Redis copy was missing: rebuilt)."""
+        seen = await self._suspended.version(0)
+        suspended = await self._store.suspended_ids()
+        await self._suspended.rebuild(0, suspended, seen)
+        return set(suspended)
 
     async def _rebuild_mirror(self, sets: MirroredSets, user_id: int,
                               members_of: Callable[[int], Awaitable[list[int]]]) -> None:

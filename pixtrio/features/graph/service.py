@@ -184,11 +184,13 @@ class GraphService:
         follow stays. Idempotent. Raises `NotFound`, or `InvalidField` for oneself."""
         target = await self._other(viewer, username, "mute")
         await self._store.mute(self._ids.next_id(), viewer.user_id, target.user_id)
+        await self._fanout.muted(viewer.user_id, target.user_id)  # a retry redoes it too
 
     async def unmute(self, viewer: User, username: str) -> None:
         """Idempotent. Raises `NotFound`, or `InvalidField` for oneself."""
         target = await self._other(viewer, username, "unmute")
         await self._store.unmute(viewer.user_id, target.user_id)
+        await self._fanout.unmuted(viewer.user_id, target.user_id)
 
     async def blocks(self, viewer: User, *, before: int | None, limit: int) -> Page[User]:
         return await self._store.list_blocks(viewer.user_id, before=before, limit=limit)

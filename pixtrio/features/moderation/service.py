@@ -14,6 +14,7 @@ from pixtrio.features.moderation.audit import AuditLog
 from pixtrio.features.posts.service import PostService
 from pixtrio.features.text import check_text
 from pixtrio.storage.metadata import MetadataStore
+from pixtrio.storage.redis.mirrored_sets import MirroredSets
 from pixtrio.storage.types import Report, User
 
 Resolution = Literal["dismiss", "remove", "suspend"]
@@ -21,12 +22,14 @@ Resolution = Literal["dismiss", "remove", "suspend"]
 
 class ModerationService:
     def __init__(self, store: MetadataStore, posts: PostService, comments: CommentService,
-                 revocations: Revocations, audit: AuditLog) -> None:
+                 revocations: Revocations, audit: AuditLog, suspended: MirroredSets) -> None:
         self._store = store
         self._posts = posts
         self._comments = comments
         self._revocations = revocations
         self._audit = audit
+        self._suspended = suspended
+        """The Redis copy of who is suspended, which feeds read (one set: user id 0)."""
 
     async def remove_post(self, actor: User, post_id: int, details: str = "") -> None:
         """Delete any post as its author's deletion would (live `post.deleted`). Raises
@@ -60,6 +63,7 @@ class ModerationService:
         user = await self._find(username)
         self._check_may_act_on(actor, user)
         await self._store.set_suspended(user.user_id, False)
+        await self._suspended.changed(0, user.user_id, present=False)
         await self._audit.record(actor, "user.unsuspend", "user", user.user_id, reason)
 
     async def resolve(self, actor: User, report_id: int, action: Resolution) -> Report:
@@ -118,6 +122,7 @@ class ModerationService:
     async def _suspend(self, actor: User, user: User, reason: str) -> None:
         self._check_may_act_on(actor, user)
         await self._store.set_suspended(user.user_id, True)
+        await self._suspended.changed(0, user.user_id, present=True)
         await self._revocations.revoke_all(user.user_id)
         await self._audit.record(actor, "user.suspend", "user", user.user_id, reason)
 

@@ -14,7 +14,8 @@ nodes concurrently; one pipelined send on one server), every script on one slot:
    step;
 2. for the first `want` candidates, their post-cache entries, generations and like
    counters (plain reads), which of them the viewer likes, and for the authors the
-   process remembers for them, which the viewer follows and their cards
+   process remembers for them, which the viewer follows (and does not mute: the
+   `following` set), which are suspended (`suspended_set`), and their cards
    (`author_cards`); other authors of cached entries take one more step.
 A page thus needs no metadata-store query for follows, likes or authors once warm.
 """
@@ -42,8 +43,10 @@ class PageRead:
     session-token cache; unless `following_built` and `liked_built`, nothing else was
     read. `candidates` are newest first; `counts` holds like totals of posts that
     have counters, `liked` the candidates the viewer likes; `authors` are those of the
-    cached candidates, `followed` those of them the viewer follows; `cards` the authors'
-    cards found, `card_generations` the generations of those missing."""
+    cached candidates, `followed` those of them the viewer follows (and does not mute),
+    `suspended` those suspended (only if `suspended_built`: else the set was missing);
+    `cards` the authors' cards found, `card_generations` the generations of those
+    missing."""
 
     viewer_id: int | None
     following_built: bool = False
@@ -57,6 +60,8 @@ class PageRead:
     liked: set[int] = field(default_factory=set)
     authors: set[int] = field(default_factory=set)
     followed: set[int] = field(default_factory=set)
+    suspended: set[int] = field(default_factory=set)
+    suspended_built: bool = True
     cards: dict[int, bytes] = field(default_factory=dict)
     card_generations: dict[int, str] = field(default_factory=dict)
 
@@ -180,33 +185,40 @@ class FeedReads:
         if rest:
             more = self._authors_read(rest, await self._client.execute(
                 self._author_calls(following, rest)))
-            authors = _Authors(authors.followed | more.followed, authors.cards | more.cards,
-                               authors.generations | more.generations)
+            authors = _Authors(authors.followed | more.followed,
+                               authors.suspended | more.suspended,
+                               authors.suspended_built and more.suspended_built,
+                               authors.cards | more.cards, authors.generations | more.generations)
         return replace(read, lookup=lookup, counts=counts, liked=liked_ids,
-                       authors={*known, *rest}, followed=authors.followed, cards=authors.cards,
-                       card_generations=authors.generations)
+                       authors={*known, *rest}, followed=authors.followed,
+                       suspended=authors.suspended, suspended_built=authors.suspended_built,
+                       cards=authors.cards, card_generations=authors.generations)
 
     def _author_calls(self, following: str, authors: list[int]) -> list[Call]:
-        """Calls reading which of `authors` the viewer follows and their cards."""
+        """Calls reading which of `authors` the viewer follows, which are suspended (the
+        set's built marker first), and their cards."""
         if not authors:
             return []
         return [command("SMISMEMBER", following, *authors, route=following),
+                command("SMISMEMBER", keys.suspended(), BUILT, *authors, route=keys.suspended()),
                 *self._client.reads([name for a in authors for name in (
                     keys.author_card(a), keys.author_card_generation(a))])]
 
     def _authors_read(self, authors: list[int], answers: list[Any]) -> _Authors:
         """What the answers of `_author_calls(authors)` say."""
         if not authors:
-            return _Authors(set(), {}, {})
+            return _Authors(set(), set(), True, {}, {})
         followed = {a for a, yes in zip(authors, answers[0], strict=True) if yes}
-        values = self._client.values(answers[1:])
+        built, *flags = answers[1]
+        suspended = {a for a, yes in zip(authors, flags, strict=True) if yes}
+        values = self._client.values(answers[2:])
         cards, generations = {}, {}
         for author, card, generation in zip(authors, values[0::2], values[1::2], strict=True):
             if card:
                 cards[author] = card
             else:
                 generations[author] = generation.decode() if generation else ""
-        return _Authors(followed, cards, generations)
+        return _Authors(followed, suspended, bool(built), cards, generations)
 
     def _remember(self, lookup: Lookup) -> None:
         """Remember the authors of the posts found; the oldest go past `AUTHORS_KEEP`."""
@@ -219,5 +231,7 @@ class FeedReads:
 
 class _Authors(NamedTuple):
     followed: set[int]
+    suspended: set[int]
+    suspended_built: bool
     cards: dict[int, bytes]
     generations: dict[int, str]

@@ -86,6 +86,16 @@ def liked_version(user_id: int) -> str:
     return f"{PREFIX}:liked:{{u:{user_id}}}:ver"
 
 
+def suspended() -> str:
+    """Set of the suspended users, a copy of the store's (see `mirrored_sets`)."""
+    return f"{PREFIX}:{{suspended}}"
+
+
+def suspended_version() -> str:
+    """Bumped on every suspension or its end (see `mirrored_sets`)."""
+    return f"{PREFIX}:{{suspended}}:ver"
+
+
 def celebrities() -> str:
     """Set of the authors whose posts are pulled at read time instead of pushed."""
     return f"{PREFIX}:{{celebrities}}"

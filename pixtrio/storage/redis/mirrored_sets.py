@@ -1,5 +1,6 @@
-"""Per-user sets of ids copied from the metadata store, for the feed's page script: whom
-each active user follows (`following_sets`) and which posts they like (`liked_sets`).
+"""Sets of ids copied from the metadata store, for the feed's page reads: whose posts
+reach each active user's feed (`following_sets`: whom they follow, less whom they mute),
+which posts they like (`liked_sets`), and who is suspended (`suspended_set`, one for all).
 
 The store is the record; a set is a copy that may be missing (expired with the
 timeline, evicted, lost with Redis) and is rebuilt from the store when a read finds it so.
@@ -62,9 +63,15 @@ class MirroredSets:
 
 
 def following_sets(client: coredis.Redis[str], *, ttl_s: int) -> MirroredSets:
-    """Whom each user follows."""
+    """Whom each user follows and does not mute: the authors their feed shows."""
     return MirroredSets(client, ttl_s=ttl_s, set_key=keys.following,
                         version_key=keys.following_version)
+
+
+def suspended_set(client: coredis.Redis[str], *, ttl_s: int) -> MirroredSets:
+    """The suspended users: one set for everyone (its `user_id` arguments are ignored)."""
+    return MirroredSets(client, ttl_s=ttl_s, set_key=lambda _: keys.suspended(),
+                        version_key=lambda _: keys.suspended_version())
 
 
 def liked_sets(client: coredis.Redis[str], *, ttl_s: int) -> MirroredSets:
