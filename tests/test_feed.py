@@ -226,7 +226,7 @@ async def test_a_warm_page_takes_two_round_trips_and_sees_a_new_pulled_author(
         world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """A warm page reads the pulled set, the viewer's sets and the pulled authors' recent
     posts in one round trip and what is cached about the candidates (authors included)
-    in a second; an author pulled since the last page costs one more and is not missed."""
+    in a second, and nothing from the store; an author pulled since the last page costs one more and is not missed."""
     reader, other, regular, star = [await world.user() for _ in range(4)]
     for fan, author in ((reader, regular), (reader, star)):
         await world.store.follow(world.ids.next_id(), fan.user_id, author.user_id)
@@ -244,8 +244,10 @@ async def test_a_warm_page_takes_two_round_trips_and_sees_a_new_pulled_author(
         return await execute(self, calls)
 
     monkeypatch.setattr(LeanRedis, "execute", counted)
+    store_calls = world.store.operations
     page = await world.feed.page(reader.user_id, before=None, limit=5)
     assert [p.post_id for p in page.posts] == posts[::-1] and steps == 2
+    assert world.store.operations == store_calls, "a warm page asks the store nothing"
     await world.store.follow(world.ids.next_id(), other.user_id, star.user_id)
     await world.fanout.followed(other.user_id, star.user_id)  # star is pulled from now on
     newest = await world.post(star)
@@ -447,6 +449,40 @@ async def test_a_lost_timeline_is_rebuilt_on_the_next_read(world: World) -> None
         made += [await world.post(author) for _ in range(2)]
     await world.redis.flushall()
     assert await world.all_pages(reader, 4) == sorted(made, reverse=True)
+
+
+async def test_muted_and_suspended_authors_leave_the_feed_and_come_back(world: World) -> None:
+    """A mute takes the author out of the viewer's feed sources, a suspension out of
+    everyone's (both read with the page, no store query), each undone by its reverse; the
+    Redis copies lost with Redis are rebuilt from the store on the next read."""
+    reader, muted, suspended, kept = [await world.user() for _ in range(4)]
+    for author in (muted, suspended, kept):
+        await world.store.follow(world.ids.next_id(), reader.user_id, author.user_id)
+        await world.fanout.followed(reader.user_id, author.user_id)
+    made = {a.user_id: await world.post(a) for a in (muted, suspended, kept)}
+    assert await world.all_pages(reader, 2) == sorted(made.values(), reverse=True)
+    suspensions = suspended_set(world.redis, ttl_s=3600)
+
+    await world.store.mute(world.ids.next_id(), reader.user_id, muted.user_id)
+    await world.fanout.muted(reader.user_id, muted.user_id)
+    await world.store.set_suspended(suspended.user_id, True)
+    await suspensions.changed(0, suspended.user_id, present=True)
+    assert await world.all_pages(reader, 2) == [made[kept.user_id]]
+    await world.redis.flushall()  # every copy lost: rebuilt from the store
+    assert await world.all_pages(reader, 2) == [made[kept.user_id]]
+
+    await world.store.unmute(reader.user_id, muted.user_id)
+    await world.fanout.unmuted(reader.user_id, muted.user_id)
+    await world.store.set_suspended(suspended.user_id, False)
+    await suspensions.changed(0, suspended.user_id, present=False)
+    assert await world.all_pages(reader, 2) == sorted(made.values(), reverse=True)
+    # following someone one mutes leaves them out of the feed sources
+    await world.store.unfollow(reader.user_id, muted.user_id)
+    await world.fanout.unfollowed(reader.user_id, muted.user_id)
+    await world.store.mute(world.ids.next_id(), reader.user_id, muted.user_id)
+    await world.store.follow(world.ids.next_id(), reader.user_id, muted.user_id)
+    await world.fanout.followed(reader.user_id, muted.user_id)
+    assert made[muted.user_id] not in await world.all_pages(reader, 2)
 
 
 async def test_fan_out_reaches_every_follower_in_batches(world: World) -> None:
