@@ -14,7 +14,7 @@ import trio
 from pixtrio.protocol.messages import CloseCode, Ping, Pong
 from pixtrio.storage.redis import keys
 from pixtrio.storage.redis.client import RedisAddress, open_redis
-from pixtrio.testing.server_process import ServerProcess, wait_until
+from pixtrio.testing.server_process import ServerProcess, two_servers, wait_until
 from tests.support.api import assert_error, bearer, register
 from tests.support.images import jpeg, png
 from tests.support.posts import post_photo
@@ -253,22 +253,19 @@ async def test_revocations_close_sockets_held_by_another_process(tmp_path: Path)
     """A password change and an account deletion made through one process close the
     sockets another process holds (the bus's revoke message)."""
     data = tmp_path / "data"
-    with ServerProcess(data) as first:
-        socket = next(e["redis"] for e in first.log_entries() if "redis" in e)
-        redis_url = "unix://" + socket.split("unix:", 1)[1]
-        with ServerProcess(data, env={"PIXTRIO_REDIS_URL": redis_url}) as second:
-            async with httpx.AsyncClient(base_url=first.url, timeout=30) as one:
-                token, user = await register(one)
-                other = await sign_in(one, user["username"])
-                async with connect(second.url, other) as doomed, \
-                        connect(second.url, token) as kept:
-                    changed = await one.post("/api/me/password", headers=bearer(token), json={
-                        "old_password": PASSWORD, "new_password": "n3w pass!"})
-                    assert changed.status_code == 204
-                    assert await doomed.closed_with(within=1) == CloseCode.UNAUTHENTICATED
-                    await kept.send(Ping())
-                    assert isinstance(await kept.next_of(Pong), Pong)
-                    deleted = await one.request("DELETE", "/api/me", headers=bearer(token),
-                                                json={"password": "n3w pass!"})
-                    assert deleted.status_code == 204
-                    assert await kept.closed_with(within=1) == CloseCode.UNAUTHENTICATED
+    with two_servers(data) as (first, second):
+        async with httpx.AsyncClient(base_url=first.url, timeout=30) as one:
+            token, user = await register(one)
+            other = await sign_in(one, user["username"])
+            async with connect(second.url, other) as doomed, \
+                    connect(second.url, token) as kept:
+                changed = await one.post("/api/me/password", headers=bearer(token), json={
+                    "old_password": PASSWORD, "new_password": "n3w pass!"})
+                assert changed.status_code == 204
+                assert await doomed.closed_with(within=1) == CloseCode.UNAUTHENTICATED
+                await kept.send(Ping())
+                assert isinstance(await kept.next_of(Pong), Pong)
+                deleted = await one.request("DELETE", "/api/me", headers=bearer(token),
+                                            json={"password": "n3w pass!"})
+                assert deleted.status_code == 204
+                assert await kept.closed_with(within=1) == CloseCode.UNAUTHENTICATED

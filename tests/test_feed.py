@@ -16,35 +16,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import coredis
 import pytest
 import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pixtrio.features.feed.fanout import FanOut
-from pixtrio.features.feed.service import FeedService
-from pixtrio.features.ids import IdGenerator
-from pixtrio.features.likes.service import LikeService
-from pixtrio.features.media.keys import MediaKeys
-from pixtrio.features.notify import Notifier
-from pixtrio.features.posts.reader import PostReader
-from pixtrio.features.posts.service import PostService
 from pixtrio.features.views import author_card, author_view
-from pixtrio.storage.blobs.filesystem import FilesystemBlobStore
 from pixtrio.storage.redis import keys
 from pixtrio.storage.redis.author_cards import AuthorCards
-from pixtrio.storage.redis.events import EventStreams
-from pixtrio.storage.redis.feed_reads import FeedReads
-from pixtrio.storage.redis.jobs import JobQueue
 from pixtrio.storage.redis.lean import Call, LeanRedis
-from pixtrio.storage.redis.like_counters import LikeCounters
-from pixtrio.storage.redis.mirrored_sets import following_sets, liked_sets, suspended_set
+from pixtrio.storage.redis.mirrored_sets import following_sets, suspended_set
 from pixtrio.storage.redis.post_cache import PostCache
-from pixtrio.storage.redis.timelines import SCORE_SHIFT, Timelines, score
-from pixtrio.storage.sqlite import SqliteStore
+from pixtrio.storage.redis.timelines import SCORE_SHIFT, score
 from pixtrio.storage.types import NewUser, Post, User
-from pixtrio.testing.valkey_cluster import ValkeyCluster, redis_clients
+from pixtrio.testing.valkey_cluster import ValkeyCluster
+from tests.support.services import InProcess, in_process
 
 THRESHOLD = 2
 PEOPLE = 4
@@ -52,25 +38,7 @@ PEOPLE = 4
 
 
 @dataclass
-class World:
-    store: SqliteStore
-    redis: coredis.Redis[str]
-    feed: FeedService
-    posts: PostService
-    likes: LikeService
-    reader: PostReader
-    counters: LikeCounters
-    fanout_jobs: JobQueue
-    fanout: FanOut
-    ids: IdGenerator
-
-    async def drain(self) -> None:
-        """Run every queued fan-out job, as the server's fan-out loop would."""
-        await self.fanout_jobs.ensure_group()
-        while (job := await self.fanout_jobs.take("test", block_ms=1)) is not None:
-            await self.fanout.handle(job)
-            await self.fanout_jobs.finish(job)
-
+class World(InProcess):
     async def user(self) -> User:
         user_id = self.ids.next_id()
         return await self.store.create_user(NewUser(user_id, f"u{user_id}", f"u{user_id}@x.y",
@@ -108,31 +76,9 @@ async def world(tmp_path: Path, cluster: ValkeyCluster | None) -> AsyncIterator[
 
 @asynccontextmanager
 async def open_world(tmp_path: Path, cluster: ValkeyCluster | None) -> AsyncIterator[World]:
-    """A store, a Valkey (or `cluster`) and the services on them, in `tmp_path`; closed
-    on exit."""
-    store = await SqliteStore.open(tmp_path / "meta.db")
-    async with redis_clients(tmp_path / "redis", cluster) as (redis, lean):
-        keys = MediaKeys(b"k" * 32)
-        cache = PostCache(redis, ttl_s=600)
-        counters = LikeCounters(redis)
-        liked = liked_sets(redis, ttl_s=3600)
-        reader = PostReader(store, cache, counters, keys)
-        jobs = JobQueue(redis, "fanout")
-        notifier = Notifier(EventStreams(lean, keep_s=300, maxlen=100))
-        timelines = Timelines(redis, lean, ttl_s=3600)
-        following = following_sets(redis, ttl_s=3600)
-        feed = FeedService(store, timelines, reader,
-                           FeedReads(lean, ttl_s=3600, token_ttl_s=600),
-                           AuthorCards(redis, ttl_s=600), following, liked,
-                           suspended_set(redis, ttl_s=3600))
-        fanout = FanOut(store, timelines, feed, reader, jobs, notifier, following,
-                        celebrity_threshold=THRESHOLD)
-        posts = PostService(store, FilesystemBlobStore(tmp_path / "blobs"), JobQueue(redis, "m"),
-                            JobQueue(redis, "v"), keys, fanout, cache, counters)
-        likes = LikeService(store, counters, liked, posts, notifier)
-        yield World(store, redis, feed, posts, likes, reader, counters, jobs, fanout,
-                    IdGenerator(7))
-    await store.aclose()
+    """The services on a store and a Valkey (or `cluster`) in `tmp_path`; closed on exit."""
+    async with in_process(tmp_path, cluster, celebrity_threshold=THRESHOLD) as built:
+        yield World(**vars(built))
 
 
 PERSON = st.integers(0, PEOPLE - 1)

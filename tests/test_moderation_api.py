@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from pixtrio.protocol.messages import CloseCode, PostDeleted
-from pixtrio.testing.server_process import ServerProcess
+from pixtrio.testing.server_process import ServerProcess, two_servers
 from tests.support.api import admin_cli, assert_error, bearer, register, staff
 from tests.support.images import jpeg
 from tests.support.posts import post_photo
@@ -256,15 +256,12 @@ async def test_suspension_closes_sockets_on_another_process_within_a_second(
     """Two server processes share one Valkey (the first's) and one SQLite store (one data
     directory, WAL): the suspend call goes to the first, the socket is held by the second."""
     data = tmp_path / "data"
-    with ServerProcess(data) as first:
-        socket = next(e["redis"] for e in first.log_entries() if "redis" in e)
-        redis_url = "unix://" + socket.split("unix:", 1)[1]
-        with ServerProcess(data, env={"PIXTRIO_REDIS_URL": redis_url}) as second:
-            async with httpx.AsyncClient(base_url=first.url, timeout=30) as one:
-                mod_token, _ = await staff(one, first.data_dir)
-                token, user = await register(one)
-                async with connect(second.url, token) as ws:
-                    answer = await one.post(f"/api/mod/users/{user['username']}/suspend",
-                                            headers=bearer(mod_token), json={})
-                    assert answer.status_code == 204, answer.text
-                    assert await ws.closed_with(within=1) == CloseCode.UNAUTHENTICATED
+    with two_servers(data) as (first, second):
+        async with httpx.AsyncClient(base_url=first.url, timeout=30) as one:
+            mod_token, _ = await staff(one, first.data_dir)
+            token, user = await register(one)
+            async with connect(second.url, token) as ws:
+                answer = await one.post(f"/api/mod/users/{user['username']}/suspend",
+                                        headers=bearer(mod_token), json={})
+                assert answer.status_code == 204, answer.text
+                assert await ws.closed_with(within=1) == CloseCode.UNAUTHENTICATED

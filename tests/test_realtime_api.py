@@ -29,7 +29,7 @@ from pixtrio.storage.redis import keys
 from pixtrio.storage.redis.client import RedisAddress, open_redis
 from pixtrio.storage.redis.events import EventStreams
 from pixtrio.storage.redis.lean import open_lean_redis
-from pixtrio.testing.server_process import ServerProcess
+from pixtrio.testing.server_process import ServerProcess, two_servers
 from tests.support.api import bearer, register
 from tests.support.images import jpeg
 from tests.support.posts import post_photo
@@ -149,20 +149,17 @@ async def test_one_port_serves_http_and_websockets(client: httpx.AsyncClient,
 async def test_two_processes_share_events_and_revocations(tmp_path: Path) -> None:
     """An event caused through one process reaches a session held by another."""
     data = tmp_path / "data"
-    with ServerProcess(data) as first:
-        socket = next(e["redis"] for e in first.log_entries() if "redis" in e)
-        redis_url = "unix://" + socket.split("unix:", 1)[1]
-        with ServerProcess(data, env={"PIXTRIO_REDIS_URL": redis_url}) as second:
-            async with httpx.AsyncClient(base_url=first.url, timeout=30) as one:
-                author_token, author = await register(one)
-                fan_token, fan = await register(one)
-                async with connect(second.url, author_token, codec=MSGPACK) as author_ws:
-                    await one.post(f"/api/users/{author['username']}/follow",
-                                   headers=bearer(fan_token))
-                    followed = await author_ws.next_of(Notification)
-                    assert followed.actor["username"] == fan["username"]
-                    await one.post("/api/auth/logout", headers=bearer(author_token))
-                    assert await author_ws.closed_with(within=1) == CloseCode.UNAUTHENTICATED
+    with two_servers(data) as (first, second):
+        async with httpx.AsyncClient(base_url=first.url, timeout=30) as one:
+            author_token, author = await register(one)
+            fan_token, fan = await register(one)
+            async with connect(second.url, author_token, codec=MSGPACK) as author_ws:
+                await one.post(f"/api/users/{author['username']}/follow",
+                               headers=bearer(fan_token))
+                followed = await author_ws.next_of(Notification)
+                assert followed.actor["username"] == fan["username"]
+                await one.post("/api/auth/logout", headers=bearer(author_token))
+                assert await author_ws.closed_with(within=1) == CloseCode.UNAUTHENTICATED
 
 
 async def test_a_client_that_stops_reading_gets_4008_while_another_keeps_up(

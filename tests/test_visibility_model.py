@@ -13,8 +13,7 @@ services; the websocket replay is `test_visibility_api.py`'s.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,29 +24,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from pixtrio.features.comments.service import CommentService
 from pixtrio.features.errors import NotFound
-from pixtrio.features.feed.fanout import FanOut
-from pixtrio.features.feed.service import FeedService
-from pixtrio.features.graph.service import GraphService
-from pixtrio.features.ids import IdGenerator
-from pixtrio.features.likes.service import LikeService
-from pixtrio.features.media.keys import MediaKeys
-from pixtrio.features.notify import Notifier
-from pixtrio.features.posts.reader import PostReader
-from pixtrio.features.posts.service import PostService
-from pixtrio.storage.blobs.filesystem import FilesystemBlobStore
-from pixtrio.storage.redis.author_cards import AuthorCards
-from pixtrio.storage.redis.events import EventStreams
-from pixtrio.storage.redis.feed_reads import FeedReads
-from pixtrio.storage.redis.jobs import JobQueue
-from pixtrio.storage.redis.like_counters import LikeCounters
-from pixtrio.storage.redis.mirrored_sets import following_sets, liked_sets, suspended_set
-from pixtrio.storage.redis.post_cache import PostCache
-from pixtrio.storage.redis.timelines import Timelines
-from pixtrio.storage.sqlite import SqliteStore
 from pixtrio.storage.types import NewUser, Post, User
-from pixtrio.testing.valkey import valkey_clients
+from tests.support.services import InProcess, in_process
 
 R = TypeVar("R")
 
@@ -58,54 +37,6 @@ STEPS = 25
 MIN_STEPS = 2000
 """Steps the whole run must take at least (hypothesis ends some examples early: they
 average about 21 of `STEPS`)."""
-
-
-@dataclass
-class World:
-    store: SqliteStore
-    ids: IdGenerator
-    graph: GraphService
-    posts: PostService
-    comments: CommentService
-    likes: LikeService
-    feed: FeedService
-    fanout: FanOut
-    fanout_jobs: JobQueue
-
-    async def drain(self) -> None:
-        """Run every queued fan-out job, as the server's fan-out loop would."""
-        await self.fanout_jobs.ensure_group()
-        while (job := await self.fanout_jobs.take("test", block_ms=1)) is not None:
-            await self.fanout.handle(job)
-            await self.fanout_jobs.finish(job)
-
-
-@asynccontextmanager
-async def open_world(tmp: Path) -> AsyncIterator[World]:
-    store = await SqliteStore.open(tmp / "meta.db")
-    async with valkey_clients(tmp / "redis") as (redis, lean):
-        keys = MediaKeys(b"k" * 32)
-        cache = PostCache(redis, ttl_s=600)
-        counters = LikeCounters(redis)
-        liked = liked_sets(redis, ttl_s=3600)
-        reader = PostReader(store, cache, counters, keys)
-        jobs = JobQueue(redis, "fanout")
-        notifier = Notifier(EventStreams(lean, keep_s=300, maxlen=100))
-        timelines = Timelines(redis, lean, ttl_s=3600)
-        following = following_sets(redis, ttl_s=3600)
-        feed = FeedService(store, timelines, reader,
-                           FeedReads(lean, ttl_s=3600, token_ttl_s=600),
-                           AuthorCards(redis, ttl_s=600), following, liked,
-                           suspended_set(redis, ttl_s=3600))
-        fanout = FanOut(store, timelines, feed, reader, jobs, notifier, following,
-                        celebrity_threshold=1000)
-        posts = PostService(store, FilesystemBlobStore(tmp / "blobs"), JobQueue(redis, "m"),
-                            JobQueue(redis, "v"), keys, fanout, cache, counters)
-        ids = IdGenerator(9)
-        yield World(store, ids, GraphService(store, ids, fanout, notifier), posts,
-                    CommentService(store, ids, posts, cache, notifier),
-                    LikeService(store, counters, liked, posts, notifier), feed, fanout, jobs)
-    await store.aclose()
 
 
 @dataclass
@@ -152,7 +83,7 @@ PERSON = st.integers(0, PEOPLE - 1)
 
 
 class VisibilityMachine(RuleBasedStateMachine):
-    world: World
+    world: InProcess
     steps = 0
 
     def __init__(self) -> None:
@@ -374,7 +305,7 @@ class VisibilityMachine(RuleBasedStateMachine):
 
 async def test_no_one_sees_what_the_rule_hides(tmp_path: Path) -> None:
     """At least `MIN_STEPS` steps, each followed by the whole matrix: 0 leaks."""
-    async with open_world(tmp_path) as world:
+    async with in_process(tmp_path, celebrity_threshold=1000) as world:
         VisibilityMachine.world = world
         VisibilityMachine.steps = 0
         machine_settings = settings(

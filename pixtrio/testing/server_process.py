@@ -8,7 +8,8 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -131,3 +132,14 @@ async def wait_until(condition: Callable[[], Awaitable[bool]], what: str, within
             await trio.sleep(0.05)
         return
     raise AssertionError(f"timed out waiting for {what}")
+
+
+@contextmanager
+def two_servers(data_dir: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """Two servers on one data dir (one SQLite store, in WAL) and the first's embedded
+    Valkey, as a fleet of two on one machine shares them; both stopped on exit."""
+    with ServerProcess(data_dir) as first:
+        socket = next(e["redis"] for e in first.log_entries() if "redis" in e)
+        redis_url = "unix://" + socket.split("unix:", 1)[1]
+        with ServerProcess(data_dir, env={"PIXTRIO_REDIS_URL": redis_url}) as second:
+            yield first, second
