@@ -8,6 +8,7 @@ import { More, usePages } from '../pages.js';
 import { useSession } from '../session.js';
 
 const STAFF = new Set(['moderator', 'admin']);
+const SOURCES = { image: 'an image', pdq: 'a PDQ hash', post: 'post' };
 const RESOLUTIONS = { dismiss: 'Dismissed', remove: 'Removed', suspend: 'Suspended' };
 
 function Report({ report, onResolved }) {
@@ -31,11 +32,10 @@ function Report({ report, onResolved }) {
   const label = `Report ${report.report_id}`;
   return html`
     <li class="mod-item">
-      <p><strong>${report.reason.replace('_', ' ')}</strong> · ${report.target}
+      <p><strong>${report.reason.replace('_', ' ')}</strong>${` · ${report.target}`}
         ${owner && html` by <a href=${`/${owner}`}>@${owner}</a>`}
         ${summary.owner_suspended && html` <span class="tag">suspended</span>`}
-        ${!summary.exists && html` <span class="tag">gone</span>`}
-        · <${Time} iso=${report.created_at} /></p>
+        ${!summary.exists && html` <span class="tag">gone</span>`}${' · '}<${Time} iso=${report.created_at} /></p>
       ${summary.text && html`<blockquote>${summary.text}</blockquote>`}
       ${summary.post_id && summary.exists && html`<p><a href=${`/p/${summary.post_id}`}>Open the post</a></p>`}
       ${report.text && html`<p>Reporter's note: ${report.text}</p>`}
@@ -128,8 +128,8 @@ function BlockEntry({ entry, onRemoved }) {
   return html`
     <li class="mod-item">
       <p><code class="pdq">${entry.pdq}</code></p>
-      <p class="hint">From ${entry.source === 'post' && entry.post_id ? `post ${entry.post_id}` : `a${entry.source === 'image' ? 'n image' : ' PDQ hash'}`}
-        · <${Time} iso=${entry.created_at} />${entry.note && ` · ${entry.note}`}</p>
+      <p class="hint">${`From ${SOURCES[entry.source] || entry.source}${entry.post_id ? ` ${entry.post_id}` : ''} · `}<${Time}
+        iso=${entry.created_at} />${entry.note && ` · ${entry.note}`}</p>
       <button type="button" class="quiet danger" aria-label=${`Remove the entry ${entry.pdq.slice(0, 12)}…`}
         onClick=${remove}>Remove</button>
       <p class="error" role="alert">${problem}</p>
@@ -211,9 +211,9 @@ function Audit() {
       <ul class="mod-list audit">
         ${actions.items.map((entry) => html`
           <li key=${entry.action_id}>
-            <${Time} iso=${entry.created_at} /> · ${entry.actor ? `@${entry.actor.username}` : 'command line'}
-            · <strong>${entry.action}</strong> ${entry.target_kind} ${entry.target_id}
-            ${entry.details && html` · <span class="details">${entry.details}</span>`}
+            <${Time} iso=${entry.created_at} />${` · ${entry.actor ? `@${entry.actor.username}` : 'command line'} · `}
+            <strong>${entry.action}</strong>${` ${entry.target_kind} ${entry.target_id}`}
+            ${entry.details && ` · ${entry.details}`}
           </li>`)}
       </ul>
       <${More} pages=${actions} what="the audit log" />
