@@ -59,7 +59,7 @@ export function RequestsScreen() {
     <p class="saved" role="status">${said}</p>
     ${empty && html`<p class="empty">No one is waiting.</p>`}
     ${people.items.length > 0 && html`
-      <ul class="people">
+      <ul class="people requests">
         ${people.items.map((person) => html`
           <${Request} key=${person.user_id} person=${person} onAnswered=${answered(person)} />`)}
       </ul>`}
