@@ -9,10 +9,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FilePayload, Page, expect
 
 from pixtrio.testing.browser import PageLog
 from pixtrio.testing.server_process import ServerProcess
+from tests.support.images import png
 from tests.support.web import (
     Account,
     expect_online,
@@ -191,6 +192,26 @@ def test_a_report_reaches_the_moderators_page_which_resolves_it_and_suspends(
     assert http.get("/api/me", headers=spammer.headers).status_code == 401
     form.get_by_role("button", name="Unsuspend").click()
     expect(form.get_by_role("status")).to_have_text(f"Unsuspended @{spammer.username}")
+
+    blocklist = mod.get_by_role("region", name="Photo blocklist")
+    blocklist.get_by_label("Note (optional)").fill("known spam picture")
+    blocklist.get_by_label("Block an image").set_input_files(
+        FilePayload(name="spam.png", mimeType="image/png", buffer=png(256, 256)))
+    blocklist.get_by_role("button", name="Add image").click()
+    expect(blocklist.get_by_role("status")).to_have_text("Added to the blocklist")
+    entries = http.get("/api/mod/hash-blocklist", headers=moderator.headers).json()["entries"]
+    added = next(e for e in entries if e["note"] == "known spam picture")
+    assert added["source"] == "image"
+    blocklist.get_by_label("Block a PDQ hash (64 hexadecimal digits)").fill("f" * 64)
+    blocklist.get_by_role("button", name="Add hash").click()
+    expect(blocklist.get_by_text("f" * 64)).to_be_visible()
+    blocklist.get_by_role("button", name=f"Remove the entry {added['pdq'][:12]}…").click()
+    expect(blocklist.get_by_role("status")).to_have_text("Removed from the blocklist")
+    entries = http.get("/api/mod/hash-blocklist", headers=moderator.headers).json()["entries"]
+    assert added["block_id"] not in {e["block_id"] for e in entries}
+
     mod.reload()
     audit = mod.get_by_role("region", name="Audit log").get_by_role("listitem")
     expect(audit.filter(has_text="user.unsuspend").filter(has_text=spammer_id)).to_have_count(1)
+    expect(audit.filter(has_text="hash.unblock")).not_to_have_count(0)
+    shots(mod, screenshot_dir, "mod-after")
