@@ -35,9 +35,15 @@ async def test_only_moderators_reach_the_mod_routes_and_the_cli_grants_roles(
         answer = await client.request(method, path, headers=bearer(token), json={})
         assert_error(answer, 403, "forbidden")
 
+    assert (await client.get("/api/me", headers=bearer(token))).json()["role"] == "user"
     granted = await admin_cli(live_server.data_dir, "grant", user["username"], "--role",
                               "moderator")
     assert granted.returncode == 0, granted.stderr
+    assert (await client.get("/api/me", headers=bearer(token))).json()["role"] == "moderator"
+    # The role is the signed-in user's own business: nobody else's view of them has it.
+    onlooker, _ = await register(client)
+    seen = await client.get(f"/api/users/{user['username']}", headers=bearer(onlooker))
+    assert "role" not in seen.json() and "email" not in seen.json()
     assert (await client.get("/api/mod/reports", headers=bearer(token))).status_code == 200
     grant = (await audit_log(client, token))[0]
     assert (grant["action"], grant["target_id"], grant["details"], grant["actor"]) == (

@@ -16,7 +16,7 @@ from pixtrio.testing.server_process import ServerProcess
 from tests.support.api import register, unique_name
 from tests.support.pages import csp, page_links
 
-CLIENT_ROUTES = ("/", "/login", "/signup", "/new", "/settings", "/p/1234567890",
+CLIENT_ROUTES = ("/", "/login", "/signup", "/new", "/settings", "/requests", "/mod", "/p/1234567890",
                  "/someone", "/Some.One_2", "/someone/followers", "/someone/following",
                  "/explore/tags/sunset", "/explore/tags/Caf%C3%A9", "/explore/tags/%D9%A3",
                  "/explore/tags/i%CC%87stanbul", "/explore/tags/" + "x" * 100)

@@ -2,6 +2,7 @@
 import { restore } from './account.js';
 import { focusMain, Header } from './header.js';
 import { html, render, useEffect, useRef, useState } from './html.js';
+import { startRequests, stopRequests } from './follow-requests.js';
 import { startLive, stopLive } from './live.js';
 import { startNotifications, stopNotifications } from './notifications.js';
 import { navigate, route, usePath } from './router.js';
@@ -36,7 +37,7 @@ function lazyScreen(load, name) {
 // Screens for signed-out visitors only; a signed-in one is told who they are.
 const GUEST_SCREENS = { login: LoginScreen, signup: SignupScreen };
 // Screens that only make sense signed in: a signed-out visitor is sent to /login.
-const MEMBER_SCREENS = new Set(['home', 'new', 'settings']);
+const MEMBER_SCREENS = new Set(['home', 'new', 'settings', 'requests', 'mod']);
 const SCREENS = {
   ...GUEST_SCREENS,
   home: HomeScreen,
@@ -47,6 +48,8 @@ const SCREENS = {
   following: lazyScreen(() => import('./screens/profile.js'), 'FollowListScreen'),
   settings: lazyScreen(() => import('./screens/settings.js'), 'SettingsScreen'),
   tag: lazyScreen(() => import('./screens/tag.js'), 'TagScreen'),
+  requests: lazyScreen(() => import('./screens/requests.js'), 'RequestsScreen'),
+  mod: lazyScreen(() => import('./screens/mod.js'), 'ModScreen'),
 };
 
 function Nothing() {
@@ -80,9 +83,11 @@ function App() {
   useEffect(() => {
     if (session.status === 'signed-in') {
       startNotifications();
+      startRequests();
       startLive();
     } else if (session.status === 'signed-out') {
       stopLive();
+      stopRequests();
       stopNotifications();
     }
   }, [session.status]);

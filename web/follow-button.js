@@ -1,39 +1,55 @@
-// The Follow / Following toggle for one person: it changes at once and goes back, with
-// the server's message, when the server refuses.
+// The Follow / Requested / Following button for one person: it changes at once and goes
+// back, with the server's message, when the server refuses. Following a private account
+// asks for approval ("Requested"); pressing "Requested" or "Following" undoes it.
 import { api } from './api.js';
 import { html, useEffect, useState } from './html.js';
 
-/** A toggle button following or unfollowing `user` ({username, followed_by_viewer}).
- * Calls `onChange(following)` when the shown state changes: at the click, and again
- * with the old state when the server refuses. */
+/** 'following', 'requested' or 'none': how the viewer stands to `user`. */
+export function followState(user) {
+  if (user.followed_by_viewer) return 'following';
+  return user.requested_by_viewer ? 'requested' : 'none';
+}
+
+const LABELS = { following: 'Following', requested: 'Requested', none: 'Follow' };
+
+/** The button for `user` ({username, is_private, followed_by_viewer, requested_by_viewer}).
+ * Calls `onChange(state)` when the shown state changes: at the click, with the server's
+ * answer, and with the old state when the server refuses. */
 export function FollowButton({ user, onChange }) {
-  const [following, setFollowing] = useState(Boolean(user.followed_by_viewer));
+  const [state, setState] = useState(followState(user));
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
-  useEffect(() => setFollowing(Boolean(user.followed_by_viewer)), [user.username, user.followed_by_viewer]);
+  useEffect(() => setState(followState(user)), [user.username, user.followed_by_viewer, user.requested_by_viewer]);
 
+  const show = (next) => {
+    setState(next);
+    if (onChange) onChange(next);
+  };
   const onClick = async () => {
     if (busy) return;
-    const next = !following;
-    setFollowing(next);
+    const before = state;
+    const asking = before === 'none';
+    show(asking ? (user.is_private ? 'requested' : 'following') : 'none');
     setBusy(true);
     setError(null);
-    if (onChange) onChange(next);
     try {
-      await api(next ? 'POST' : 'DELETE', `/api/users/${encodeURIComponent(user.username)}/follow`);
+      const answer = await api(asking ? 'POST' : 'DELETE', `/api/users/${encodeURIComponent(user.username)}/follow`);
+      show(answer.following ? 'following' : answer.requested ? 'requested' : 'none');
     } catch (failure) {
-      setFollowing(!next);
-      if (onChange) onChange(!next);
-      setError(`Could not ${next ? 'follow' : 'unfollow'} @${user.username}: ${failure.message}`);
+      show(before);
+      const what = asking ? 'follow' : before === 'requested' ? 'withdraw the request to follow' : 'unfollow';
+      setError(`Could not ${what} @${user.username}: ${failure.message}`);
     }
     setBusy(false);
   };
 
-  const label = following ? 'Following' : 'Follow';
+  const label = LABELS[state];
+  const hint = state === 'requested' ? ' (waiting for approval; press to withdraw)' : '';
   return html`
     <span class="follow">
-      <button type="button" aria-pressed=${following ? 'true' : 'false'} aria-label=${`${label} @${user.username}`}
-        aria-busy=${busy ? 'true' : 'false'} onClick=${onClick}>${label}</button>
+      <button type="button" class=${state} aria-pressed=${state === 'none' ? 'false' : 'true'}
+        aria-label=${`${label} @${user.username}${hint}`} aria-busy=${busy ? 'true' : 'false'}
+        onClick=${onClick}>${label}</button>
       ${error && html`<span class="error" role="alert">${error}</span>`}
     </span>`;
 }

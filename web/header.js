@@ -7,6 +7,7 @@ import { Time } from './format.js';
 import { html, useEffect, useRef, useState } from './html.js';
 import { useConnection } from './live.js';
 import { markAllRead, useNotifications } from './notifications.js';
+import { useRequests } from './follow-requests.js';
 import { navigate } from './router.js';
 
 const PANEL_ID = 'notifications-panel';
@@ -22,6 +23,8 @@ const ICONS = {
     + '-2.3-1.5-.4.2-.5 2.7H9.8l-.5-2.7-.4-.2-2.3 1.5-3-3 1.5-2.3-.2-.4-2.7-.5V9.8l2.7-.5.2-.4'
     + '-1.5-2.3 3-3 2.3 1.5.4-.2zM12 9a3 3 0 1 0 0 6 3 3 0 0 0 0-6z',
   signOut: 'M10 4H5v16h5M15 8l4 4-4 4M19 12H9',
+  requests: 'M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zM2 21v-1a6 6 0 0 1 6-6h2a6 6 0 0 1 6 6v1M19 8v6M16 11h6',
+  shield: 'M12 3 4 6v6c0 4.5 3.4 8.3 8 9 4.6-.7 8-4.5 8-9V6z',
 };
 
 function Icon({ name }) {
@@ -58,13 +61,16 @@ function NavLink({ href, icon, label, path }) {
 
 const SAID = {
   follow: 'started following you',
+  follow_request: 'asked to follow you',
+  follow_accepted: 'accepted your follow request',
   like: 'liked your post',
   comment: 'commented on your post',
 };
 
 function NotificationItem({ item }) {
   const { actor } = item;
-  const href = item.kind === 'follow' || !item.post_id ? `/${actor.username}` : `/p/${item.post_id}`;
+  let href = item.kind === 'follow' || !item.post_id ? `/${actor.username}` : `/p/${item.post_id}`;
+  if (item.kind === 'follow_request') href = '/requests';
   return html`
     <li class="notification">
       <${Avatar} user=${actor} size=${36} />
@@ -118,6 +124,18 @@ function Notifications({ path }) {
           : html`<ul>${items.map((item) => html`<${NotificationItem} key=${item.key} item=${item} />`)}</ul>`}
       </section>
     </div>`;
+}
+
+/** "Follow requests" with how many wait, shown only while some do. */
+function RequestsLink({ path }) {
+  const { count, more } = useRequests();
+  if (!count) return null;
+  const shown = more ? `${count}+` : String(count);
+  return html`
+    <a class="nav-item" href="/requests" aria-current=${path === '/requests' ? 'page' : undefined}>
+      <${Icon} name="requests" /><span class="label">Follow requests <span class="visually-hidden">(${shown} waiting)</span></span>
+      <span class="badge" aria-hidden="true">${shown}</span>
+    </a>`;
 }
 
 function Account({ session, path }) {
@@ -177,7 +195,10 @@ export function Header({ session, path }) {
         <nav class="main-nav" aria-label="Main">
           <${NavLink} href="/" icon="home" label="Home" path=${path} />
           <${NavLink} href="/new" icon="add" label="New post" path=${path} />
+          <${RequestsLink} path=${path} />
           <${Notifications} path=${path} />
+          ${['moderator', 'admin'].includes(session.user.role)
+            && html`<${NavLink} href="/mod" icon="shield" label="Moderation" path=${path} />`}
         </nav>`}
       <nav class="account-nav" aria-label="Account">
         ${session.status !== 'checking' && html`<${Account} session=${session} path=${path} />`}

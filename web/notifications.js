@@ -1,11 +1,12 @@
-// The signed-in person's notifications (follows, likes and comments), newest first, with an
+// The signed-in person's notifications (follows, follow requests and their acceptance,
+// likes and comments), newest first, with an
 // unread count. They come from the live connection only: the server keeps no list of past
 // notifications (there is no REST API for them), so the list lives in memory for this tab,
 // starts empty on each load and is forgotten on sign-out.
 import { subscribe } from './live.js';
 import { sharedState } from './shared-state.js';
 
-const KINDS = new Set(['follow', 'like', 'comment']);
+const KINDS = new Set(['follow', 'follow_request', 'follow_accepted', 'like', 'comment']);
 const KEPT = 50; // the newest ones; older ones drop off rather than grow the list forever
 const notes = sharedState({ items: [], unread: 0 });
 let unsubscribe = null;

@@ -1,5 +1,6 @@
 // One post as a card: who posted it and when, its media, likes (optimistic, rolled back
-// with a message on error), the caption, its comments, and deleting one's own post. The
+// with a message on error), the caption, its comments, deleting one's own post and
+// reporting someone else's (its "…" menu). The
 // screen showing the card owns the post object; the card asks it for changes.
 import { api } from './api.js';
 import { Avatar } from './avatar.js';
@@ -7,6 +8,8 @@ import { Comments } from './comments.js';
 import { RichText, Time } from './format.js';
 import { html, useEffect, useRef, useState } from './html.js';
 import { PostMedia } from './media.js';
+import { MoreMenu } from './more-menu.js';
+import { ReportDialog } from './report-dialog.js';
 import { useSession } from './session.js';
 
 /** `post` with its counts moved by a live `notification` about it (someone else liked or
@@ -107,6 +110,7 @@ export function PostCard({ post, viewer, onUpdate, onDeleted, eager = false, com
   const [setLiked, likeProblem] = useLike(post, onUpdate);
   const [problem, setProblem] = useState(null);
   const [showComments, setShowComments] = useState(commentsOpen);
+  const [reporting, setReporting] = useState(false);
   const { status } = useSession();
   const { author } = post;
   const own = viewer && viewer.user_id === author.user_id;
@@ -129,6 +133,8 @@ export function PostCard({ post, viewer, onUpdate, onDeleted, eager = false, com
             aria-label="Like" onClick=${() => setLiked(!post.liked_by_viewer)}><${Heart} /></button>`}
         ${ready && html`<span class="likes">${plural(post.like_count, 'like', 'likes')}</span>`}
         ${own && html`<${DeletePost} post=${post} onDeleted=${onDeleted} onProblem=${setProblem} />`}
+        ${viewer && !own && html`<${MoreMenu} label=${`More for the post by ${author.username}`}
+          items=${[{ label: 'Report', danger: true, onSelect: () => setReporting(true) }]} />`}
       </div>
       <p class="error" role="alert">${likeProblem || problem}</p>
       <div class="post-body">
@@ -144,5 +150,6 @@ export function PostCard({ post, viewer, onUpdate, onDeleted, eager = false, com
           <${Comments} id=${commentsId} post=${post} viewer=${viewer} onCount=${onCommentCount} />`}
         ${status === 'signed-out' && html`<p class="hint"><a href="/login">Sign in</a> to like or comment.</p>`}
       </div>
+      ${reporting && html`<${ReportDialog} target="post" id=${post.post_id} onClose=${() => setReporting(false)} />`}
     </article>`;
 }

@@ -17,6 +17,8 @@ const ROUTES = [
   [/^\/signup$/, () => ({ name: 'signup', title: 'Sign up' })],
   [/^\/new$/, () => ({ name: 'new', title: 'New post' })],
   [/^\/settings$/, () => ({ name: 'settings', title: 'Settings' })],
+  [/^\/requests$/, () => ({ name: 'requests', title: 'Follow requests' })],
+  [/^\/mod$/, () => ({ name: 'mod', title: 'Moderation' })],
   [/^\/explore\/tags\/([^/]+)$/, (m) => ({ name: 'tag', title: 'Hashtag', tag: decoded(m[1]) })],
   [/^\/p\/([0-9]+)$/, (m) => ({ name: 'post', title: 'Post', postId: m[1] })],
   [/^\/([A-Za-z0-9._]+)\/(followers|following)$/,

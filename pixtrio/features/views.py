@@ -13,7 +13,8 @@ from pixtrio.storage.types import NO_RELATION, Comment, Post, Relation, Token, U
 
 def user_view(user: User, relation: Relation = NO_RELATION, *,
               with_email: bool = False) -> dict[str, Any]:
-    """API.md's `user` as a viewer standing in `relation` to it sees it."""
+    """API.md's `user` as a viewer standing in `relation` to it sees it; `with_email` is
+    the signed-in user's own view (`me`), which adds their email and role."""
     view: dict[str, Any] = {
         "user_id": str(user.user_id),
         "username": user.username,
@@ -31,6 +32,7 @@ def user_view(user: User, relation: Relation = NO_RELATION, *,
     }
     if with_email:
         view["email"] = user.email
+        view["role"] = user.role
     return view
 
 

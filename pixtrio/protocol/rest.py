@@ -84,6 +84,8 @@ class UserOut(BaseModel):
 
 class MeOut(UserOut):
     email: str
+    role: Literal["user", "moderator", "admin"] = Field(
+        description="what the signed-in user may do: moderators and admins reach /api/mod")
 
 
 class AuthOut(BaseModel):

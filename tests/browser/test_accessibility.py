@@ -1,5 +1,6 @@
-"""axe-core on every screen of the app, signed out and signed in, and with the
-notifications panel open: no serious or critical violation anywhere.
+"""axe-core on every screen of the app, signed out and signed in (as a moderator with a
+private account and a follow request waiting), and with the notifications panel, a
+profile's "…" menu and the report dialog open: no serious or critical violation anywhere.
 
 axe-core comes with the `axe-playwright-python` package (its `axe.min.js`), so nothing is
 fetched at run time; it is evaluated into each page through the DevTools protocol, which
@@ -21,7 +22,16 @@ from pixtrio.testing.browser import PageLog
 from pixtrio.testing.server_process import ServerProcess
 from tests.support.api import unique_name
 from tests.support.images import jpeg
-from tests.support.web import Account, expect_online, follow, keep_token, ready, register, share
+from tests.support.web import (
+    Account,
+    expect_online,
+    follow,
+    grant,
+    keep_token,
+    ready,
+    register,
+    share,
+)
 
 pytestmark = pytest.mark.slow
 FAILING = {"serious", "critical"}
@@ -31,27 +41,42 @@ UNKNOWN = "no_such_user_xyz"
 @dataclass(frozen=True)
 class Seeded:
     author: Account  # has a photo post and a follower
-    reader: Account  # follows the author
+    reader: Account  # follows the author; a private moderator, asked to follow by someone
+    shy: Account  # private, followed by nobody
     post_id: str
     tag: str
 
 
 @pytest.fixture(scope="module")
-def seeded(http: httpx.Client) -> Seeded:
+def seeded(http: httpx.Client, live_server: ServerProcess) -> Seeded:
     """Two people, one following the other, and a photo post with a hashtag (published,
-    maybe still processing: the test waits for it once its pages are opening)."""
-    author, reader = register(http, "axe"), register(http, "axe")
+    maybe still processing: the test waits for it once its pages are opening); the reader
+    is a private moderator with a follow request waiting and a report in the queue, and a
+    third account is private."""
+    author, reader, shy, asker = (register(http, "axe") for _ in range(4))
     follow(http, reader, author)
+    grant(live_server.data_dir, reader)
+    for private in (reader, shy):
+        assert http.patch("/api/me", headers=private.headers, json={"is_private": True}).status_code == 200
+    follow(http, asker, reader)
     tag = f"light{unique_name('')}".replace("_", "")
     post_id = share(http, author, jpeg(96, 64), caption=f"Morning #{tag} with @{reader.username}",
                     alt_text="A gradient of green and pink")
-    return Seeded(author, reader, post_id, tag)
+    reported = http.post("/api/reports", headers=asker.headers,
+                         json={"target": "user", "id": author_id(http, author), "reason": "spam"})
+    assert reported.status_code == 201, reported.text
+    return Seeded(author, reader, shy, post_id, tag)
+
+
+def author_id(http: httpx.Client, who: Account) -> str:
+    return str(http.get("/api/me", headers=who.headers).json()["user_id"])
 
 
 def paths(seeded: Seeded) -> list[str]:
     a = seeded.author.username
     return ["/", "/login", "/signup", "/new", "/settings", f"/p/{seeded.post_id}", f"/{a}",
-            f"/{a}/followers", f"/{a}/following", f"/explore/tags/{seeded.tag}", f"/{UNKNOWN}"]
+            f"/{a}/followers", f"/{a}/following", f"/explore/tags/{seeded.tag}", f"/{UNKNOWN}",
+            "/requests", "/mod", f"/{seeded.shy.username}"]
 
 
 def report(where: str, violations: list[dict[str, Any]]) -> list[str]:
@@ -106,10 +131,11 @@ class Auditor:
         self.found += report(f"{self.who}, {what}", results["violations"])
 
 
-def unexpected(log: PageLog) -> list[str]:
-    """The page's errors but the 404s the unknown profile provokes (Chromium logs each)."""
-    return [error for error in log.errors
-            if not ("status of 404" in error and f"/api/users/{UNKNOWN}" in error)]
+def unexpected(log: PageLog, seeded: Seeded) -> list[str]:
+    """The page's errors but the 404s the unknown profile and the private one's posts
+    provoke (Chromium logs each)."""
+    return [error for error in log.errors if not ("status of 404" in error and (
+        f"/api/users/{UNKNOWN}" in error or f"/api/users/{seeded.shy.username}/posts" in error))]
 
 
 def test_every_page_has_no_serious_violations(
@@ -131,9 +157,17 @@ def test_every_page_has_no_serious_violations(
     page.get_by_role("button", name="Notifications, 1 unread").click()
     expect(page.get_by_role("region", name="Notifications").get_by_role("link")).to_have_count(1)
     member.audit("notifications open")
+    page.keyboard.press("Escape")
+
+    member.visit(f"/{seeded.author.username}")
+    page.get_by_role("button", name=f"More for @{seeded.author.username}").click()
+    member.audit("profile menu open")
+    page.get_by_role("button", name="Report").click()
+    expect(page.get_by_role("dialog", name="Report this account")).to_be_visible()
+    member.audit("report dialog open")
 
     found = guest.found + member.found
     assert not found, f"{len(found)} serious or critical accessibility violations:\n" + "\n".join(found)
     for log in logs:
         assert log.foreign(base) == []
-        assert unexpected(log) == []
+        assert unexpected(log, seeded) == []

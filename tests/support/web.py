@@ -9,16 +9,21 @@ media workers are another process: waiting for a post to be processed is polling
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 from playwright.sync_api import Locator, Page, expect
 
 from pixtrio.testing.browser import PageLog
+from pixtrio.testing.server_process import REPO
 from tests.support.api import bearer, unique_name
 from tests.support.images import jpeg
 
@@ -57,6 +62,15 @@ def register(http: httpx.Client, prefix: str = "web", **profile: str) -> Account
         changed = http.patch("/api/me", headers=account.headers, json=profile)
         assert changed.status_code == 200, changed.text
     return account
+
+
+def grant(data_dir: Path, who: Account, role: str = "moderator") -> None:
+    """Gives `who` `role` with `pixtrio admin grant`, as an operator would."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pixtrio.cli", "admin", "grant", who.username, "--role", role,
+         "--data-dir", str(data_dir)],
+        cwd=REPO, env=dict(os.environ), capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
 
 
 def follow(http: httpx.Client, who: Account, whom: Account) -> None:

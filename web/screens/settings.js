@@ -1,9 +1,11 @@
-// The /settings screen (signed in only): the person's display name and bio, and a new
-// profile picture, previewed before it is sent. What is saved shows in the header at once.
+// The /settings screen (signed in only): the person's display name and bio, a new
+// profile picture, previewed before it is sent, whether the account is private, and the
+// accounts they blocked or muted. What is saved shows in the header at once.
 import { api } from '../api.js';
 import { Avatar } from '../avatar.js';
 import { html, useEffect, useRef, useState } from '../html.js';
 import { signedIn, useSession } from '../session.js';
+import { PeopleSettings, PrivacyForm } from './safety-settings.js';
 
 const PROFILE_FIELDS = ['display_name', 'bio'];
 
@@ -130,7 +132,8 @@ function PictureForm({ user }) {
     </form>`;
 }
 
-/** /settings: edit the signed-in person's profile and picture (app.js shows it signed in only). */
+/** /settings: the signed-in person's profile, picture, privacy, blocks and mutes (app.js
+ * shows it signed in only). */
 export function SettingsScreen() {
   const { user } = useSession();
   if (!user) return null;
@@ -138,5 +141,8 @@ export function SettingsScreen() {
     <h1>Settings</h1>
     <p><a href=${`/${user.username}`}>View your profile</a></p>
     <${ProfileForm} user=${user} />
-    <${PictureForm} user=${user} />`;
+    <${PictureForm} user=${user} />
+    <${PrivacyForm} user=${user} />
+    <${PeopleSettings} which="blocks" />
+    <${PeopleSettings} which="mutes" />`;
 }

@@ -56,6 +56,8 @@ def shell() -> Response:
 @bp.get("/signup")
 @bp.get("/new")
 @bp.get("/settings")
+@bp.get("/requests")
+@bp.get("/mod")
 @hide
 async def app_page() -> Response:
     """The app shell; the client picks the screen from the path."""

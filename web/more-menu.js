@@ -1,0 +1,49 @@
+// The "…" button and the short list of actions it opens (a disclosure, not an ARIA menu:
+// the actions are ordinary buttons reached with Tab). Escape or a click elsewhere closes
+// it; Escape gives focus back to the button.
+import { html, useEffect, useRef, useState } from './html.js';
+
+let counter = 0;
+
+/** "…" named `label` (say "More for @ann"), opening `items`: `[{label, onSelect, danger?}]`.
+ * Choosing one closes the list first, then calls its `onSelect()`. */
+export function MoreMenu({ label, items }) {
+  const [open, setOpen] = useState(false);
+  const [id] = useState(() => `more-${(counter += 1)}`);
+  const box = useRef(null);
+  const button = useRef(null);
+  useEffect(() => {
+    if (!open) return undefined;
+    const first = box.current.querySelector('ul button');
+    if (first) first.focus();
+    const onKey = (event) => {
+      if (event.key !== 'Escape') return;
+      setOpen(false);
+      button.current.focus();
+    };
+    const onPointer = (event) => { if (!box.current.contains(event.target)) setOpen(false); };
+    document.addEventListener('keydown', onKey);
+    document.addEventListener('pointerdown', onPointer);
+    return () => {
+      document.removeEventListener('keydown', onKey);
+      document.removeEventListener('pointerdown', onPointer);
+    };
+  }, [open]);
+  const choose = (item) => {
+    setOpen(false);
+    button.current.focus();
+    item.onSelect();
+  };
+  return html`
+    <div class="more-menu" ref=${box}>
+      <button type="button" class="more-button" ref=${button} aria-label=${label}
+        aria-expanded=${open ? 'true' : 'false'} aria-controls=${id} onClick=${() => setOpen(!open)}>…</button>
+      <ul id=${id} hidden=${!open}>
+        ${items.map((item) => html`
+          <li key=${item.label}>
+            <button type="button" class=${item.danger ? 'quiet danger' : 'quiet'} onClick=${() => choose(item)}>
+              ${item.label}</button>
+          </li>`)}
+      </ul>
+    </div>`;
+}
