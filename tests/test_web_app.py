@@ -270,3 +270,14 @@ async def test_a_registered_name_is_a_page_and_reserved_names_cannot_register(
             assert answer.status_code == 422, (name, answer.text)
             error = answer.json()["error"]
             assert error["code"] == "invalid_field" and error["message"].startswith("username:")
+
+
+def test_every_top_level_path_of_the_app_is_a_reserved_username() -> None:
+    """`/<username>` is a profile, so no account may take the first segment of a route."""
+    from pixtrio.edge.app import create_app
+    from pixtrio.features.accounts.service import RESERVED_USERNAMES
+
+    app = create_app(None)  # type: ignore[arg-type]  # only its URL map is read
+    firsts = {rule.rule.split("/")[1] for rule in app.url_map.iter_rules()}
+    firsts -= {"", "<username>"}
+    assert firsts <= RESERVED_USERNAMES, sorted(firsts - RESERVED_USERNAMES)

@@ -35,8 +35,8 @@ EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.][^@\s]*\.[^@\s]+")
 RESERVED_USERNAMES = frozenset({
     "about", "accounts", "admin", "api", "assets", "direct", "docs", "explore", "favicon.ico",
     "healthz", "help", "login", "logout", "media", "messages", "metrics", "mod", "new",
-    "notifications", "openapi.json", "p", "readyz", "robots.txt", "search", "settings",
-    "signup", "static", "stories", "tags", "upload", "ws",
+    "notifications", "openapi.json", "p", "readyz", "requests", "robots.txt", "search",
+    "settings", "signup", "static", "stories", "tags", "upload", "ws",
 })
 """Top-level paths of the server and the web client (today's and the screens planned):
 `/<username>` deep-links a profile, so no account may take one of these names."""
