@@ -48,6 +48,7 @@ from pixtrio.features.feed.service import FeedService
 from pixtrio.features.ids import IdGenerator
 from pixtrio.features.likes.service import LikeService
 from pixtrio.features.media.keys import MediaKeys
+from pixtrio.features.media.signing import MediaSigner
 from pixtrio.features.notify import Notifier
 from pixtrio.features.posts.reader import PostReader
 from pixtrio.features.posts.service import PostService
@@ -156,7 +157,7 @@ async def measure(followers: int, likers: int, runs: int, prefill: int,
         fanout_queue = JobQueue(redis, "fanout")
         notifier = Notifier(EventStreams(lean, keep_s=300, maxlen=1000))
         timelines = TimedTimelines(redis, lean, ttl_s=3600)
-        reader = PostReader(store, cache, counters, media_keys)
+        reader = PostReader(store, cache, counters, media_keys, MediaSigner(b"b" * 32, ttl_s=14400))
         following = following_sets(redis, ttl_s=3600)
         feed = FeedService(store, timelines, reader,
                            FeedReads(lean, ttl_s=3600, token_ttl_s=600),

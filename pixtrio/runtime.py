@@ -44,6 +44,8 @@ from pixtrio.features.ids import MAX_WORKER, IdGenerator
 from pixtrio.features.likes.service import LikeService
 from pixtrio.features.media.keys import MediaKeys
 from pixtrio.features.media.photo_job import PhotoJobs
+from pixtrio.features.media.privacy import MediaPrivacy
+from pixtrio.features.media.signing import MediaSigner
 from pixtrio.features.media.video_job import VideoJobs, VideoSettings
 from pixtrio.features.moderation.audit import AuditLog
 from pixtrio.features.moderation.reports import ReportService
@@ -161,6 +163,7 @@ def build_services(
     """Every service of one process, wired to the stores it uses."""
     blobs = FilesystemBlobStore(settings.data_dir / "media")
     media_keys = MediaKeys(secret)
+    media_signer = MediaSigner(secret, ttl_s=settings.media_url_ttl)
     jobs = JobQueue(redis, "media")
     video_jobs = JobQueue(redis, "video")
     fanout_jobs = JobQueue(redis, "fanout")
@@ -168,7 +171,7 @@ def build_services(
     cards = AuthorCards(redis, ttl_s=settings.post_cache_ttl)
     liked = liked_sets(redis, ttl_s=settings.timeline_ttl)
     counters = LikeCounters(redis)
-    reader = PostReader(store, cache, counters, media_keys)
+    reader = PostReader(store, cache, counters, media_keys, media_signer)
     events = EventStreams(lean, keep_s=settings.events_keep, maxlen=settings.events_maxlen)
     notifier = Notifier(events)
     timelines = Timelines(redis, lean, ttl_s=settings.timeline_ttl)
@@ -221,6 +224,8 @@ def build_services(
         graph=graph,
         blobs=blobs,
         media_keys=media_keys,
+        media_signer=media_signer,
+        media_privacy=MediaPrivacy(store, ttl_s=settings.media_privacy_ttl),
         media_jobs=jobs,
         video_jobs=video_jobs,
         uploads=UploadService(secret, ids, blobs, UploadClaims(redis), media_keys,

@@ -33,6 +33,7 @@ from pixtrio.features.graph.service import GraphService
 from pixtrio.features.ids import IdGenerator
 from pixtrio.features.likes.service import LikeService
 from pixtrio.features.media.keys import MediaKeys
+from pixtrio.features.media.signing import MediaSigner
 from pixtrio.features.notify import Notifier
 from pixtrio.features.posts.reader import PostReader
 from pixtrio.features.posts.service import PostService
@@ -88,7 +89,7 @@ async def open_world(tmp: Path) -> AsyncIterator[World]:
         cache = PostCache(redis, ttl_s=600)
         counters = LikeCounters(redis)
         liked = liked_sets(redis, ttl_s=3600)
-        reader = PostReader(store, cache, counters, keys)
+        reader = PostReader(store, cache, counters, keys, MediaSigner(b"k" * 32, ttl_s=14400))
         jobs = JobQueue(redis, "fanout")
         notifier = Notifier(EventStreams(lean, keep_s=300, maxlen=100))
         timelines = Timelines(redis, lean, ttl_s=3600)

@@ -198,7 +198,7 @@ class RelationStore(Protocol):
     async def relations(self, viewer_id: int, owner_ids: Collection[int]) -> dict[int, Relation]:
         """What `viewer_id` is to each of `owner_ids` (every id present, `NO_RELATION`
         when nothing links them): follows, pending requests, blocks either way and mutes,
-        in one round trip."""
+        and whether each owner is suspended or private, in one round trip."""
         ...
 
     async def muter_ids(self, user_id: int) -> list[int]:

@@ -831,8 +831,10 @@ class SqliteStore:
                 f" UNION ALL SELECT 'blocked_by', from_id FROM user_relations"
                 f" WHERE kind = 'block' AND to_id = ? AND from_id IN ({marks})"
                 f" UNION ALL SELECT 'suspended', user_id FROM users"
-                f" WHERE user_id IN ({marks}) AND suspended = 1",
-                (viewer_id, *ids, viewer_id, *ids, viewer_id, *ids, *ids),
+                f" WHERE user_id IN ({marks}) AND suspended = 1"
+                f" UNION ALL SELECT 'private', user_id FROM users"
+                f" WHERE user_id IN ({marks}) AND is_private = 1",
+                (viewer_id, *ids, viewer_id, *ids, viewer_id, *ids, *ids, *ids),
             )]
 
         return relations_from(ids, await self._read(run))

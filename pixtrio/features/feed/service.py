@@ -50,6 +50,8 @@ class FeedPage:
     """The posts the viewer likes."""
     authors: dict[int, bytes]
     """The `author_view` of each post's author, in JSON."""
+    private: set[int]
+    """The private authors among them, whose media URLs are signed."""
 
 
 class FeedService:
@@ -98,12 +100,12 @@ class FeedService:
                    if p in posts and posts[p].status == "ready" and posts[p].author_id in allowed]
         # The rule itself, from the store (one round trip): a block, mute or unfollow since
         # the post reached the timeline hides it.
-        visible = await self._visibility.in_feed(viewer_id, visible)
+        visible, private = await self._visibility.in_feed(viewer_id, visible)
         if len(visible) > limit:
             return FeedPage(visible[:limit], visible[limit - 1].post_id, read.counts,
-                            read.liked, await self._authors_of(visible[:limit], read))
+                            read.liked, await self._authors_of(visible[:limit], read), private)
         return FeedPage(visible, None if exhausted or not candidates else candidates[-1],
-                        read.counts, read.liked, await self._authors_of(visible, read))
+                        read.counts, read.liked, await self._authors_of(visible, read), private)
 
     async def _authors_of(self, posts: list[Post], read: PageRead) -> dict[int, bytes]:
         """The card (`author_view` in JSON) of each post's author: those the page read

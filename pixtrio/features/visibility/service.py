@@ -79,10 +79,14 @@ class Visibility:
         relations = await self.relations(viewer_id, [u.user_id for u in users])
         return [u for u in users if can_see_profile(viewer_id, u, relations[u.user_id])]
 
-    async def in_feed(self, viewer_id: int, posts: list[Post]) -> list[Post]:
-        """`posts` (in order) that belong in the viewer's feed (one store round trip)."""
-        relations = await self.relations(viewer_id, {p.author_id for p in posts})
-        return [p for p in posts if in_feed(viewer_id, p.author_id, relations[p.author_id])]
+    async def in_feed(self, viewer_id: int, posts: list[Post]) -> tuple[list[Post], set[int]]:
+        """`posts` (in order) that belong in the viewer's feed, and which of their authors
+        (the viewer included) are private: one store round trip."""
+        owners = {p.author_id for p in posts}
+        # The viewer is asked about too, for their privacy: no edge links one to oneself.
+        relations = await self._store.relations(viewer_id, owners) if owners else {}
+        shown = [p for p in posts if in_feed(viewer_id, p.author_id, relations[p.author_id])]
+        return shown, {o for o, r in relations.items() if r.owner_private}
 
     async def feed_audience(self, author_id: int, candidates: list[int]) -> list[int]:
         """Those of `candidates` whose live stream may carry the author's new post: not
