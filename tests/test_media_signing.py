@@ -39,3 +39,18 @@ def test_anything_else_fails() -> None:
     other = MediaSigner(b"t" * 32, ttl_s=600)  # another server's secret
     assert not other.verify(PATH, exp, sig, NOW)
     assert MediaSigner(b"s" * 32, ttl_s=1).signature(PATH, 5) == signer.signature(PATH, 5)
+
+
+def test_a_playlist_signs_what_it_names() -> None:
+    signer = MediaSigner(b"s" * 32, ttl_s=600)
+    folder = "/media/p/123/abcdef0123456789/hls"
+    text = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4.0,\nseg000.ts\n#EXT-X-ENDLIST\n"
+    lines = signer.sign_playlist(text, f"{folder}/720/index.m3u8", 1800).splitlines()
+    assert lines[:3] + lines[4:] == ["#EXTM3U", "#EXT-X-TARGETDURATION:4", "#EXTINF:4.0,",
+                                     "#EXT-X-ENDLIST"]
+    path, exp, sig = parts(f"{folder}/720/{lines[3]}")
+    assert signer.verify(path, exp, sig, 1000) and path == f"{folder}/720/seg000.ts"
+    [rung] = [line for line in signer.sign_playlist(
+        "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n720/index.m3u8\n", f"{folder}/master.m3u8",
+        1800).splitlines() if not line.startswith("#")]
+    assert signer.verify(*parts(f"{folder}/{rung}"), 1000)

@@ -78,6 +78,18 @@ async def private_cache_control(key: str) -> str | None:
     return f"private, max-age={int(exp) - int(now)}"
 
 
+async def signed_playlist(key: str, content_type: str, cache_control: str) -> Response:
+    """A private video's HLS playlist, fetched under a valid signed URL, with the URIs it
+    names signed until the same expiry (whole, without ETag or ranges: it changes with the
+    expiry and is small)."""
+    s = services()
+    text = b"".join([chunk async for chunk in s.blobs.read(key)]).decode()
+    body = s.media_signer.sign_playlist(text, s.media_keys.url(key), int(request.args["exp"]))
+    headers = {"Cache-Control": cache_control, "X-Content-Type-Options": "nosniff",
+               "Content-Security-Policy": "default-src 'none'"}
+    return Response(body, 200, headers, content_type=content_type)
+
+
 @bp.get("/media/<path:key>")
 @errors(404, 416, 503)
 @extra(
@@ -104,6 +116,8 @@ async def media(key: str) -> Response:
     info = await s.blobs.head(key)
     if info is None:
         raise not_found("media")
+    if cache_control and key.endswith(".m3u8"):
+        return await signed_playlist(key, info.content_type, cache_control)
     headers = {
         "ETag": info.etag,
         "Cache-Control": cache_control or (PLAYLIST if key.endswith(".m3u8") else IMMUTABLE),

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import math
+import posixpath
 import re
 
 BUCKET_S = 600
@@ -48,3 +49,17 @@ class MediaSigner:
         if exp is None or sig is None or not _EXP.fullmatch(exp) or int(exp) <= now:
             return False
         return hmac.compare_digest(sig.encode(errors="replace"), self.signature(path, int(exp)).encode())
+
+    def sign_playlist(self, text: str, path: str, exp: int) -> str:
+        """The HLS playlist `text` served at `path`, each relative URI in it (rungs,
+        segments) signed until `exp`: a player resolves them against the playlist's path
+        and drops its query, so each needs a signature of its own."""
+        folder = path.rsplit("/", 1)[0]
+        lines = []
+        for line in text.splitlines():
+            uri = line.strip()
+            if uri and not uri.startswith(("#", "/")) and "://" not in uri:
+                target = posixpath.normpath(f"{folder}/{uri}")
+                line = f"{uri}?exp={exp}&sig={self.signature(target, exp)}"
+            lines.append(line)
+        return "\n".join(lines) + "\n"
