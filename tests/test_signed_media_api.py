@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 import pytest
@@ -17,9 +18,10 @@ from pixtrio.features.media.signing import MediaSigner
 from pixtrio.protocol.messages import FeedInsert
 from pixtrio.secret import load_or_create_secret
 from pixtrio.testing.server_process import ServerProcess
+from tests.support import videos
 from tests.support.api import assert_error, bearer, register, unique_name
 from tests.support.images import jpeg, png
-from tests.support.posts import post_photo
+from tests.support.posts import post_photo, publish, settled, upload
 from tests.support.ws import connect
 
 PRIVACY_TTL = 0.5
@@ -160,3 +162,26 @@ async def test_private_media_is_signed_and_public_media_unchanged(
     assert again.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     for view in await views_of(client, fan_token, name, post_id, tag):
         assert all("?" not in u for u in media_urls(view))
+
+
+async def test_a_private_video_plays_through_signed_playlists(
+        client: httpx.AsyncClient, tmp_path: Path) -> None:
+    token, _ = await register(client)
+    answer = await client.patch("/api/me", headers=bearer(token), json={"is_private": True})
+    assert answer.status_code == 200
+    source = videos.clip(tmp_path / "in.mp4", size=(320, 240), seconds=2, audio=False)
+    post_id, _ = await upload(client, token, source.read_bytes(), "video/mp4")
+    await publish(client, token, post_id)
+    post = await settled(client, token, post_id, within=120)
+    assert post["status"] == "ready", post
+    await fetched_private(client, post["mp4_url"])
+    master = (await fetched_private(client, post["hls_url"])).text
+    [rung] = [line for line in master.splitlines() if line and not line.startswith("#")]
+    rung_url = urljoin(post["hls_url"], rung)
+    segments = [line for line in (await fetched_private(client, rung_url)).text.splitlines()
+                if line and not line.startswith("#")]
+    assert segments
+    for segment in segments:
+        segment_url = urljoin(rung_url, segment)
+        assert (await fetched_private(client, segment_url)).content
+        assert_error(await client.get(segment_url.split("?")[0]), 404, "not_found")
