@@ -48,6 +48,7 @@ from pixtrio.features.feed.service import FeedService
 from pixtrio.features.ids import IdGenerator
 from pixtrio.features.likes.service import LikeService
 from pixtrio.features.media.keys import MediaKeys
+from pixtrio.features.media.signing import MediaSigner
 from pixtrio.features.notify import Notifier
 from pixtrio.features.posts.reader import PostReader
 from pixtrio.features.posts.service import PostService
@@ -59,7 +60,12 @@ from pixtrio.storage.redis.feed_reads import FeedReads
 from pixtrio.storage.redis.jobs import Job, JobQueue
 from pixtrio.storage.redis.lean import LeanRedis, pack, packed
 from pixtrio.storage.redis.like_counters import LikeCounters
-from pixtrio.storage.redis.mirrored_sets import following_sets, liked_sets, suspended_set
+from pixtrio.storage.redis.mirrored_sets import (
+    following_sets,
+    liked_sets,
+    private_set,
+    suspended_set,
+)
 from pixtrio.storage.redis.post_cache import PostCache
 from pixtrio.storage.redis.timelines import (
     SCORE_SHIFT,
@@ -156,12 +162,12 @@ async def measure(followers: int, likers: int, runs: int, prefill: int,
         fanout_queue = JobQueue(redis, "fanout")
         notifier = Notifier(EventStreams(lean, keep_s=300, maxlen=1000))
         timelines = TimedTimelines(redis, lean, ttl_s=3600)
-        reader = PostReader(store, cache, counters, media_keys)
+        reader = PostReader(store, cache, counters, media_keys, MediaSigner(b"b" * 32, ttl_s=14400))
         following = following_sets(redis, ttl_s=3600)
         feed = FeedService(store, timelines, reader,
                            FeedReads(lean, ttl_s=3600, token_ttl_s=600),
                            AuthorCards(redis, ttl_s=600), following, liked,
-                           suspended_set(redis, ttl_s=3600))
+                           suspended_set(redis, ttl_s=3600), private_set(redis, ttl_s=3600))
         fanout = FanOut(store, timelines, feed, reader, fanout_queue, notifier, following,
                         celebrity_threshold=max(followers, likers) + 1)
         posts = PostService(store, FilesystemBlobStore(tmp / "blobs"), JobQueue(redis, "m"),

@@ -77,6 +77,10 @@ class Settings:
     session_token_ttl: int = 24 * 3600
     known_address_ttl: int = 30 * 24 * 3600
     stuck_after: float = 300.0
+    media_url_ttl: int = 4 * 3600
+    """Seconds a private account's signed media URLs last at least (rounded up to 10 min)."""
+    media_privacy_ttl: float = 30.0
+    """Seconds the media origin trusts its memory of whether an account is private."""
 
     @property
     def video_visibility_timeout(self) -> float:
@@ -157,6 +161,8 @@ class Settings:
             session_token_ttl=int(number("SESSION_TOKEN_TTL", int, cls.session_token_ttl)),
             known_address_ttl=int(number("KNOWN_ADDRESS_TTL", int, cls.known_address_ttl)),
             stuck_after=number("STUCK_AFTER", float, cls.stuck_after),
+            media_url_ttl=int(number("MEDIA_URL_TTL", int, cls.media_url_ttl)),
+            media_privacy_ttl=number("MEDIA_PRIVACY_TTL", float, cls.media_privacy_ttl),
         )
         settings.check()
         return settings
@@ -179,7 +185,8 @@ class Settings:
                      "like_flush_interval", "timeline_ttl", "post_cache_ttl",
                      "ws_auth_timeout", "ws_ping_interval", "ws_ping_timeout", "ws_mailbox",
                      "ws_rate", "ws_burst", "events_keep", "events_maxlen",
-                     "session_token_ttl", "known_address_ttl", "stuck_after"):
+                     "session_token_ttl", "known_address_ttl", "stuck_after", "media_url_ttl",
+                     "media_privacy_ttl"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"PIXTRIO_{name.upper()} must be positive")
         if self.media_visibility_timeout <= self.media_job_timeout:

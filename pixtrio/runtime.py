@@ -44,6 +44,8 @@ from pixtrio.features.ids import MAX_WORKER, IdGenerator
 from pixtrio.features.likes.service import LikeService
 from pixtrio.features.media.keys import MediaKeys
 from pixtrio.features.media.photo_job import PhotoJobs
+from pixtrio.features.media.privacy import MediaPrivacy
+from pixtrio.features.media.signing import MediaSigner
 from pixtrio.features.media.video_job import VideoJobs, VideoSettings
 from pixtrio.features.moderation.audit import AuditLog
 from pixtrio.features.moderation.reports import ReportService
@@ -71,7 +73,12 @@ from pixtrio.storage.redis.lean import LeanRedis, open_lean_redis
 from pixtrio.storage.redis.leases import hold_worker_lease, settle_new_lease_table
 from pixtrio.storage.redis.like_counters import LikeCounters
 from pixtrio.storage.redis.login_failures import LoginFailures
-from pixtrio.storage.redis.mirrored_sets import following_sets, liked_sets, suspended_set
+from pixtrio.storage.redis.mirrored_sets import (
+    following_sets,
+    liked_sets,
+    private_set,
+    suspended_set,
+)
 from pixtrio.storage.redis.post_cache import PostCache
 from pixtrio.storage.redis.ratelimit import GcraLimiter
 from pixtrio.storage.redis.session_tokens import SessionTokens
@@ -161,6 +168,7 @@ def build_services(
     """Every service of one process, wired to the stores it uses."""
     blobs = FilesystemBlobStore(settings.data_dir / "media")
     media_keys = MediaKeys(secret)
+    media_signer = MediaSigner(secret, ttl_s=settings.media_url_ttl)
     jobs = JobQueue(redis, "media")
     video_jobs = JobQueue(redis, "video")
     fanout_jobs = JobQueue(redis, "fanout")
@@ -168,16 +176,17 @@ def build_services(
     cards = AuthorCards(redis, ttl_s=settings.post_cache_ttl)
     liked = liked_sets(redis, ttl_s=settings.timeline_ttl)
     counters = LikeCounters(redis)
-    reader = PostReader(store, cache, counters, media_keys)
+    reader = PostReader(store, cache, counters, media_keys, media_signer)
     events = EventStreams(lean, keep_s=settings.events_keep, maxlen=settings.events_maxlen)
     notifier = Notifier(events)
     timelines = Timelines(redis, lean, ttl_s=settings.timeline_ttl)
     following = following_sets(redis, ttl_s=settings.timeline_ttl)
     suspended = suspended_set(redis, ttl_s=settings.timeline_ttl)
+    private = private_set(redis, ttl_s=settings.timeline_ttl)
     feed = FeedService(store, timelines, reader,
                        FeedReads(lean, ttl_s=settings.timeline_ttl,
                                  token_ttl_s=settings.session_token_ttl), cards, following, liked,
-                       suspended)
+                       suspended, private)
     fanout = FanOut(store, timelines, feed, reader, fanout_jobs, notifier, following,
                     celebrity_threshold=settings.celebrity_threshold)
     posts = PostService(store, blobs, jobs, video_jobs, media_keys, fanout, cache, counters)
@@ -193,7 +202,7 @@ def build_services(
     account_jobs = JobQueue(redis, "accounts")
     accounts = AccountService(store, ids, Passwords(), failures, session_tokens,
                               sessions, revocations, account_jobs)
-    graph = GraphService(store, ids, fanout, notifier)
+    graph = GraphService(store, ids, fanout, notifier, private)
     likes = LikeService(store, counters, liked, posts, notifier)
     comments = CommentService(store, ids, posts, cache, notifier)
     audit = AuditLog(store, ids)
@@ -223,6 +232,8 @@ def build_services(
         graph=graph,
         blobs=blobs,
         media_keys=media_keys,
+        media_signer=media_signer,
+        media_privacy=MediaPrivacy(store, ttl_s=settings.media_privacy_ttl),
         media_jobs=jobs,
         video_jobs=video_jobs,
         uploads=UploadService(secret, ids, blobs, UploadClaims(redis), media_keys,

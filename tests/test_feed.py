@@ -346,7 +346,7 @@ async def test_spliced_json_views_are_the_views(world: World) -> None:
     for _ in range(2):  # the second time from the post cache and the kept views
         page = await world.feed.page(fan.user_id, before=None, limit=5)
         spliced = await world.reader.views_json(page.posts, page.authors, page.like_counts,
-                                                page.liked)
+                                                page.liked, page.private)
         views = await world.reader.views(fan, page.posts, counts=page.like_counts)
         assert json.loads(b"[" + b",".join(spliced) + b"]") == views
         assert [v["post_id"] for v in views] == [str(p) for p in reversed(made)]
@@ -365,7 +365,7 @@ async def test_liked_by_viewer_comes_from_liked_sets_that_follow_every_like(
     async def liked(viewer: User) -> set[int]:
         page = await world.feed.page(viewer.user_id, before=None, limit=5)
         views = await world.reader.views_json(page.posts, page.authors, page.like_counts,
-                                              page.liked)
+                                              page.liked, page.private)
         return {int(v["post_id"]) for v in map(json.loads, views) if v["liked_by_viewer"]}
 
     await world.likes.like(fan, first)  # before the fan's set exists: the store has it

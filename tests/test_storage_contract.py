@@ -591,6 +591,14 @@ async def test_mutes(store: MetadataStore) -> None:
             b.user_id: Relation(following=True, owner_suspended=True),
             c.user_id: Relation(muting=True)}
         assert await store.suspended_ids() == [b.user_id]
+        assert await store.private_ids() == []
+        await store.update_profile(c.user_id, is_private=True)
+        await store.update_profile(a.user_id, is_private=True)  # the viewer may be asked of
+        assert (await store.relations(a.user_id, [a.user_id, b.user_id, c.user_id])) == {
+            a.user_id: Relation(owner_private=True),
+            b.user_id: Relation(following=True, owner_suspended=True),
+            c.user_id: Relation(muting=True, owner_private=True)}
+        assert sorted(await store.private_ids()) == sorted([a.user_id, c.user_id])
 
 
 # posts

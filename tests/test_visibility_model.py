@@ -7,18 +7,21 @@ Runs the feature services in process (a real SQLite and a real Valkey, as
 machine runs in a worker thread and each step's calls go to the test's trio loop.
 Checked after every step, for every viewer (each user and the signed-out): profile (and
 the relation it shows), an owner's posts list, every post by id, every post's comments,
-followers and following lists, and each user's whole feed. Routes call these same
+followers and following lists, and each user's whole feed; and that the media URLs shown
+of a private author's post are signed, a public one's not. Routes call these same
 services; the websocket replay is `test_visibility_api.py`'s.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
 import trio
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -26,7 +29,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 
 from pixtrio.features.errors import NotFound
 from pixtrio.storage.types import NewUser, Post, User
-from tests.support.services import InProcess, in_process
+from tests.support.services import SIGNER, InProcess, in_process
 
 R = TypeVar("R")
 
@@ -196,8 +199,10 @@ class VisibilityMachine(RuleBasedStateMachine):
         self.model.posts.append((self.run(self._post, self.users[author]), author))
 
     async def _post(self, author: User) -> int:
-        post = Post(post_id=self.world.ids.next_id(), author_id=author.user_id, kind="photo",
-                    status="processing", created_at=datetime.now(UTC))
+        post_id = self.world.ids.next_id()
+        post = Post(post_id=post_id, author_id=author.user_id, kind="photo",
+                    status="processing", created_at=datetime.now(UTC),
+                    media={"variants": {"320": {"webp": f"p/{post_id}/t/320.webp"}}})
         await self.world.store.create_post(post)
         await self.world.store.set_post_status(post.post_id, "ready")
         await self.world.fanout.post_ready(post.post_id)
@@ -284,11 +289,13 @@ class VisibilityMachine(RuleBasedStateMachine):
         m, w = self.model, self.world
         allowed = m.content(v, author)
         try:
-            await w.posts.get(viewer, post_id)
+            post = await w.posts.get(viewer, post_id)
         except NotFound:
             assert not allowed, ("post", v, post_id)
         else:
             assert allowed, ("post", v, post_id)
+            [view] = await w.reader.views(viewer, [post])
+            self._check_media(view, author)
         try:
             page = await w.comments.page(viewer, post_id, after=None, limit=100)
         except NotFound:
@@ -300,7 +307,21 @@ class VisibilityMachine(RuleBasedStateMachine):
 
     async def _feed(self, viewer: User) -> list[int]:
         page = await self.world.feed.page(viewer.user_id, before=None, limit=MAX_POSTS + 1)
+        views = await self.world.reader.views_json(page.posts, page.authors, page.like_counts,
+                                                   page.liked, page.private)
+        authors = dict((p, a) for p, a in self.model.posts)
+        for view in map(orjson.loads, views):
+            self._check_media(view, authors[int(view["post_id"])])
         return [p.post_id for p in page.posts]
+
+    def _check_media(self, view: dict[str, Any], author: int) -> None:
+        """A private author's media URL carries a valid signature; a public one's none."""
+        path, _, query = view["media_url"].partition("?")
+        if not self.model.private[author]:
+            assert query == "", view
+            return
+        args = dict(pair.split("=", 1) for pair in query.split("&"))
+        assert SIGNER.verify(path, args.get("exp"), args.get("sig"), time.time()), view
 
 
 async def test_no_one_sees_what_the_rule_hides(tmp_path: Path) -> None:

@@ -54,10 +54,16 @@ def header(name: str, description: str) -> dict[str, Any]:
             "schema": {"type": "string"}}
 
 
+def query(name: str, description: str) -> dict[str, Any]:
+    """An optional query string parameter (for routes without a querystring model)."""
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": {"type": "string"}}
+
+
 def extra(*, responses: dict[int, dict[str, Any]],
           parameters: tuple[dict[str, Any], ...] = ()) -> Callable[[T], T]:
     """Document what quart-schema's decorators cannot: answers that are not JSON (`body`)
-    and request headers (`header`)."""
+    and request headers (`header`) or query parameters (`query`)."""
 
     def decorator(route: T) -> T:
         setattr(route, EXTRA, (responses, parameters))

@@ -22,6 +22,8 @@ from pixtrio.features.graph.service import GraphService
 from pixtrio.features.ids import IdGenerator
 from pixtrio.features.likes.service import LikeService
 from pixtrio.features.media.keys import MediaKeys
+from pixtrio.features.media.privacy import MediaPrivacy
+from pixtrio.features.media.signing import MediaSigner
 from pixtrio.features.moderation.audit import AuditLog
 from pixtrio.features.moderation.reports import ReportService
 from pixtrio.features.moderation.roles import RoleService
@@ -54,6 +56,8 @@ class Services:
     graph: GraphService
     blobs: BlobStore
     media_keys: MediaKeys
+    media_signer: MediaSigner
+    media_privacy: MediaPrivacy
     media_jobs: JobQueue
     video_jobs: JobQueue
     uploads: UploadService

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -72,12 +73,18 @@ def viewed_by(
     return view
 
 
-def post_fields(post: Post, media_keys: MediaKeys) -> dict[str, Any]:
+def post_fields(post: Post, media_keys: MediaKeys,
+                sign: Callable[[str], str] | None = None) -> dict[str, Any]:
     """What API.md's `post` says of `post` alone, the same for every viewer: `viewed_by`
-    makes the answer. Its author, like count and like state are left as None."""
+    makes the answer. Its author, like count and like state are left as None. `sign`, if
+    given, turns each media URL into a signed one (a private author's post)."""
     media = post.media
+
+    def url(key: str) -> str:
+        return sign(media_keys.url(key)) if sign else media_keys.url(key)
+
     variants = {
-        size: {fmt: media_keys.url(key) for fmt, key in formats.items()}
+        size: {fmt: url(key) for fmt, key in formats.items()}
         for size, formats in media.get("variants", {}).items()
     }
     sizes = sorted(variants, key=int)
@@ -105,8 +112,8 @@ def post_fields(post: Post, media_keys: MediaKeys) -> dict[str, Any]:
         "created_at": rfc3339(post.created_at),
     }
     if post.kind == "video":
-        view["hls_url"] = media_keys.url(media["hls"]) if "hls" in media else None
-        view["mp4_url"] = media_keys.url(media["mp4"]) if "mp4" in media else None
+        view["hls_url"] = url(media["hls"]) if "hls" in media else None
+        view["mp4_url"] = url(media["mp4"]) if "mp4" in media else None
         view["duration_s"] = media.get("duration_s")
     if post.status == "failed":
         view["failure_reason"] = post.failure_reason

@@ -198,7 +198,7 @@ class RelationStore(Protocol):
     async def relations(self, viewer_id: int, owner_ids: Collection[int]) -> dict[int, Relation]:
         """What `viewer_id` is to each of `owner_ids` (every id present, `NO_RELATION`
         when nothing links them): follows, pending requests, blocks either way and mutes,
-        in one round trip."""
+        and whether each owner is suspended or private, in one round trip."""
         ...
 
     async def muter_ids(self, user_id: int) -> list[int]:
@@ -212,6 +212,10 @@ class RelationStore(Protocol):
 
     async def suspended_ids(self) -> list[int]:
         """Every suspended user (to hide their posts from feeds), in no promised order."""
+        ...
+
+    async def private_ids(self) -> list[int]:
+        """Every private account (to sign their media in feeds), in no promised order."""
         ...
 
 

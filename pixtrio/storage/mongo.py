@@ -263,6 +263,7 @@ class MongoStore:
         self._users.create_index("username", unique=True)
         self._users.create_index("email", unique=True)
         self._users.create_index("suspended", partialFilterExpression={"suspended": True})
+        self._users.create_index("is_private", partialFilterExpression={"is_private": True})
         self._tokens.create_index("user_id")
         self._tokens.create_index("session_id", unique=True, sparse=True)
         self._follows.create_index([("follower_id", ASCENDING), ("followee_id", ASCENDING)],
@@ -692,8 +693,8 @@ class MongoStore:
         return await self._list_relation("mute", "from_id", "to_id", muter_id, before, limit)
 
     async def relations(self, viewer_id: int, owner_ids: Collection[int]) -> dict[int, Relation]:
-        """Three queries (follows, the other edges both ways, suspended owners) in one
-        thread call."""
+        """Three queries (follows, the other edges both ways, suspended or private owners)
+        in one thread call."""
         ids = list(owner_ids)
         if not ids:
             return {}
@@ -711,8 +712,14 @@ class MongoStore:
                     edges.append((doc["kind"], doc["to_id"]))
                 if doc["to_id"] == viewer_id:  # a block of the viewer (or of oneself)
                     edges.append(("blocked_by", doc["from_id"]))
-            edges += [("suspended", doc["_id"]) for doc in self._users.find(
-                {"_id": {"$in": ids}, "suspended": True}, {"_id": 1})]
+            for doc in self._users.find(
+                {"_id": {"$in": ids}, "$or": [{"suspended": True}, {"is_private": True}]},
+                {"_id": 1, "suspended": 1, "is_private": 1},
+            ):
+                if doc.get("suspended"):
+                    edges.append(("suspended", doc["_id"]))
+                if doc.get("is_private"):
+                    edges.append(("private", doc["_id"]))
             return edges
 
         return relations_from(ids, await self._run(run))
@@ -736,6 +743,10 @@ class MongoStore:
     async def suspended_ids(self) -> list[int]:
         return await self._run(lambda: [doc["_id"] for doc in self._users.find(
             {"suspended": True}, {"_id": 1})])
+
+    async def private_ids(self) -> list[int]:
+        return await self._run(lambda: [doc["_id"] for doc in self._users.find(
+            {"is_private": True}, {"_id": 1})])
 
     # posts
 

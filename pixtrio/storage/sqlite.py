@@ -197,6 +197,8 @@ UPGRADES = (
     "ALTER TABLE users ADD COLUMN is_private INTEGER NOT NULL DEFAULT 0",
     # 6: the suspended few, found without reading every user
     "CREATE INDEX IF NOT EXISTS users_suspended ON users (user_id) WHERE suspended = 1",
+    # 7: the private accounts, likewise
+    "CREATE INDEX IF NOT EXISTS users_private ON users (user_id) WHERE is_private = 1",
 )
 """Data changes that bring a database made by an older version up to date, each run once
 (in one transaction with the `user_version` it sets) after `SCHEMA` has made the tables."""
@@ -833,8 +835,10 @@ class SqliteStore:
                 f" UNION ALL SELECT 'blocked_by', from_id FROM user_relations"
                 f" WHERE kind = 'block' AND to_id = ? AND from_id IN ({marks})"
                 f" UNION ALL SELECT 'suspended', user_id FROM users"
-                f" WHERE user_id IN ({marks}) AND suspended = 1",
-                (viewer_id, *ids, viewer_id, *ids, viewer_id, *ids, *ids),
+                f" WHERE user_id IN ({marks}) AND suspended = 1"
+                f" UNION ALL SELECT 'private', user_id FROM users"
+                f" WHERE user_id IN ({marks}) AND is_private = 1",
+                (viewer_id, *ids, viewer_id, *ids, viewer_id, *ids, *ids, *ids),
             )]
 
         return relations_from(ids, await self._read(run))
@@ -858,6 +862,12 @@ class SqliteStore:
     async def suspended_ids(self) -> list[int]:
         def run(c: sqlite3.Connection) -> list[int]:
             return [row[0] for row in c.execute("SELECT user_id FROM users WHERE suspended = 1")]
+
+        return await self._read_in_thread(run)
+
+    async def private_ids(self) -> list[int]:
+        def run(c: sqlite3.Connection) -> list[int]:
+            return [row[0] for row in c.execute("SELECT user_id FROM users WHERE is_private = 1")]
 
         return await self._read_in_thread(run)
 

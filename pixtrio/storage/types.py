@@ -73,12 +73,15 @@ class Relation:
     owner_suspended: bool = False
     """The owner's account is suspended (known here too for the paths that have only the
     owner's id: the feed, live events and replays)."""
+    owner_private: bool = False
+    """The owner's account is private (for the feed, which signs such owners' media URLs)."""
 
 
 NO_RELATION = Relation()
 
 RELATION_FIELDS = {"follow": "following", "request": "requested", "block": "blocking",
-                   "blocked_by": "blocked_by", "mute": "muting", "suspended": "owner_suspended"}
+                   "blocked_by": "blocked_by", "mute": "muting", "suspended": "owner_suspended",
+                   "private": "owner_private"}
 """Each kind of edge an adapter reports, and the `Relation` field it sets."""
 
 

@@ -17,6 +17,7 @@ from pixtrio.features.graph.service import GraphService
 from pixtrio.features.ids import IdGenerator
 from pixtrio.features.likes.service import LikeService
 from pixtrio.features.media.keys import MediaKeys
+from pixtrio.features.media.signing import MediaSigner
 from pixtrio.features.notify import Notifier
 from pixtrio.features.posts.reader import PostReader
 from pixtrio.features.posts.service import PostService
@@ -26,11 +27,19 @@ from pixtrio.storage.redis.events import EventStreams
 from pixtrio.storage.redis.feed_reads import FeedReads
 from pixtrio.storage.redis.jobs import JobQueue
 from pixtrio.storage.redis.like_counters import LikeCounters
-from pixtrio.storage.redis.mirrored_sets import following_sets, liked_sets, suspended_set
+from pixtrio.storage.redis.mirrored_sets import (
+    following_sets,
+    liked_sets,
+    private_set,
+    suspended_set,
+)
 from pixtrio.storage.redis.post_cache import PostCache
 from pixtrio.storage.redis.timelines import Timelines
 from pixtrio.storage.sqlite import SqliteStore
 from pixtrio.testing.valkey_cluster import ValkeyCluster, redis_clients
+
+SIGNER = MediaSigner(b"k" * 32, ttl_s=14400)
+"""Signs the media URLs of private accounts' posts in these services."""
 
 
 @dataclass
@@ -66,15 +75,16 @@ async def in_process(tmp: Path, cluster: ValkeyCluster | None = None, *,
         cache = PostCache(redis, ttl_s=600)
         counters = LikeCounters(redis)
         liked = liked_sets(redis, ttl_s=3600)
-        reader = PostReader(store, cache, counters, keys)
+        reader = PostReader(store, cache, counters, keys, SIGNER)
         jobs = JobQueue(redis, "fanout")
         notifier = Notifier(EventStreams(lean, keep_s=300, maxlen=100))
         timelines = Timelines(redis, lean, ttl_s=3600)
         following = following_sets(redis, ttl_s=3600)
+        private = private_set(redis, ttl_s=3600)
         feed = FeedService(store, timelines, reader,
                            FeedReads(lean, ttl_s=3600, token_ttl_s=600),
                            AuthorCards(redis, ttl_s=600), following, liked,
-                           suspended_set(redis, ttl_s=3600))
+                           suspended_set(redis, ttl_s=3600), private)
         fanout = FanOut(store, timelines, feed, reader, jobs, notifier, following,
                         celebrity_threshold=celebrity_threshold)
         posts = PostService(store, FilesystemBlobStore(tmp / "blobs"), JobQueue(redis, "m"),
@@ -83,5 +93,5 @@ async def in_process(tmp: Path, cluster: ValkeyCluster | None = None, *,
         yield InProcess(store, redis, ids, reader, counters, feed, fanout, jobs, posts,
                         LikeService(store, counters, liked, posts, notifier),
                         CommentService(store, ids, posts, cache, notifier),
-                        GraphService(store, ids, fanout, notifier))
+                        GraphService(store, ids, fanout, notifier, private))
     await store.aclose()

@@ -59,7 +59,8 @@ async def feed(query_args: ListQuery) -> Response:
             raise invalid_token()
         page = await s.feed.page(signed.user.user_id, before=before, limit=query_args.limit,
                                  token_hash_hex=token_hash_hex)
-    posts = await s.reader.views_json(page.posts, page.authors, page.like_counts, page.liked)
+    posts = await s.reader.views_json(page.posts, page.authors, page.like_counts, page.liked,
+                                      page.private)
     cursor = orjson.dumps(s.cursors.encode("feed", page.next_position))
     return Response(b'{"posts":[%s],"next_cursor":%s}' % (b",".join(posts), cursor),
                     content_type="application/json")

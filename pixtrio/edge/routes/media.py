@@ -1,15 +1,21 @@
-"""The media origin: `GET /media/<key>` serves renditions the way a CDN wants them."""
+"""The media origin: `GET /media/<key>` serves renditions the way a CDN wants them.
+
+A private account's post media answers only under a signed URL (`?exp=&sig=`, made by
+`MediaSigner`), privately cacheable until it expires; anything else for it is a 404, as if
+it did not exist. Avatars and public posts' media keep their immutable public answers."""
 
 from __future__ import annotations
 
 import re
+import time
 
 from quart import Blueprint, Response, request
 
 from pixtrio.edge.http_errors import HttpError
-from pixtrio.edge.openapi import body, errors, extra, header
+from pixtrio.edge.openapi import body, errors, extra, header, query
 from pixtrio.edge.services import services
 from pixtrio.features.errors import not_found
+from pixtrio.features.ids import parse_id
 from pixtrio.features.media.renditions import CONTENT_TYPES
 from pixtrio.storage.blobs import check_key
 
@@ -50,6 +56,40 @@ def etag_matches(header: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
+async def private_cache_control(key: str) -> str | None:
+    """None for public media; for a private post's media under a valid signed URL, the
+    `Cache-Control` lasting until the URL expires. Raises `NotFound` for a private post's
+    media without one, and for a post key of no post."""
+    s = services()
+    raw_id = s.media_keys.post_of(key)
+    if raw_id is None:
+        return None  # an avatar: public even for a private account
+    post_id = parse_id(raw_id)
+    private = await s.media_privacy.post_private(post_id) if post_id is not None else None
+    if private is None:
+        raise not_found("media")
+    if not private:
+        return None
+    now = time.time()
+    exp, sig = request.args.get("exp"), request.args.get("sig")
+    if not s.media_signer.verify(s.media_keys.url(key), exp, sig, now):
+        raise not_found("media")
+    assert exp is not None  # verified
+    return f"private, max-age={int(exp) - int(now)}"
+
+
+async def signed_playlist(key: str, content_type: str, cache_control: str) -> Response:
+    """A private video's HLS playlist, fetched under a valid signed URL, with the URIs it
+    names signed until the same expiry (whole, without ETag or ranges: it changes with the
+    expiry and is small)."""
+    s = services()
+    text = b"".join([chunk async for chunk in s.blobs.read(key)]).decode()
+    body = s.media_signer.sign_playlist(text, s.media_keys.url(key), int(request.args["exp"]))
+    headers = {"Cache-Control": cache_control, "X-Content-Type-Options": "nosniff",
+               "Content-Security-Policy": "default-src 'none'"}
+    return Response(body, 200, headers, content_type=content_type)
+
+
 @bp.get("/media/<path:key>")
 @errors(404, 416, 503)
 @extra(
@@ -59,7 +99,9 @@ def etag_matches(header: str | None, etag: str) -> bool:
         304: body("The file is unchanged since the ETag given in If-None-Match."),
     },
     parameters=(header("Range", "one range, `bytes=first-last`, `bytes=first-` or `bytes=-n`"),
-                header("If-None-Match", "ETags held by the client")),
+                header("If-None-Match", "ETags held by the client"),
+                query("exp", "a signed URL's expiry (unix seconds): private accounts' media"),
+                query("sig", "a signed URL's signature: private accounts' media")),
 )
 async def media(key: str) -> Response:
     """Serve a rendition from the media origin, with ETag and byte ranges."""
@@ -68,12 +110,17 @@ async def media(key: str) -> Response:
         check_key(key)
     except ValueError:
         raise not_found("media") from None
-    info = await s.blobs.head(key) if s.media_keys.servable(key) else None
+    if not s.media_keys.servable(key):
+        raise not_found("media")
+    cache_control = await private_cache_control(key)
+    info = await s.blobs.head(key)
     if info is None:
         raise not_found("media")
+    if cache_control and key.endswith(".m3u8"):
+        return await signed_playlist(key, info.content_type, cache_control)
     headers = {
         "ETag": info.etag,
-        "Cache-Control": PLAYLIST if key.endswith(".m3u8") else IMMUTABLE,
+        "Cache-Control": cache_control or (PLAYLIST if key.endswith(".m3u8") else IMMUTABLE),
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "default-src 'none'",
         "Accept-Ranges": "bytes",

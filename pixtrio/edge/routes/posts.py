@@ -15,7 +15,7 @@ from pixtrio.edge.ratelimits import rate_limited
 from pixtrio.edge.services import services
 from pixtrio.features.errors import not_found
 from pixtrio.features.ids import parse_id
-from pixtrio.features.views import author_view, rfc3339
+from pixtrio.features.views import rfc3339
 from pixtrio.protocol.rest import (
     ListQuery,
     PostListOut,
@@ -39,8 +39,7 @@ def parse_post_id(raw: str) -> int:
 
 async def post_views(posts: list[Post], authors: dict[int, User] | None = None) -> list[dict[str, Any]]:
     """API.md's `post` for each post, as the current viewer sees it (batched)."""
-    cards = {u: author_view(user) for u, user in authors.items()} if authors is not None else None
-    return await services().reader.views(await viewer(), posts, cards)
+    return await services().reader.views(await viewer(), posts, authors)
 
 
 @bp.post("/api/posts/upload-url")

@@ -18,7 +18,6 @@ import logging
 from pixtrio.features.feed.service import FeedService
 from pixtrio.features.notify import Notifier
 from pixtrio.features.posts.reader import PostReader
-from pixtrio.features.views import author_view
 from pixtrio.features.visibility.service import Visibility
 from pixtrio.storage.metadata import MetadataStore
 from pixtrio.storage.redis.jobs import Job, JobQueue
@@ -134,8 +133,7 @@ class FanOut:
             await self._timelines.push_to_timelines(followers, [post_id])
             log.info("post %d fanned out to %d timelines", post_id, len(followers))
         if author_user is not None:  # online followers (and the author's devices) see it live
-            [view] = await self._reader.views(None, [post],
-                                              authors={author: author_view(author_user)})
+            [view] = await self._reader.views(None, [post], authors={author: author_user})
             audience = await self._visibility.feed_audience(author, followers)
             await self._notifier.feed_insert([author, *audience], view)
 

@@ -4,10 +4,10 @@ of the pulled authors (celebrities) the viewer follows (the writing side is `fan
 Reading a page costs a constant number of round trips (docs/design.md: "The feed is
 hybrid fan-out"): pages are filtered by the visibility rule (`visibility.rule.in_feed`) to
 ready posts of the viewer or of someone the viewer follows now, does not mute, and who is
-not suspended, so a stale or racing timeline entry is never shown. Those facts come from
-Redis copies of the store (the viewer's `following` set holds whom they follow less whom
-they mute; a block removes follows both ways; the `suspended` set), read with the page:
-no store query once warm.
+not suspended, so a stale or racing timeline entry is never shown; private authors' posts
+get signed media URLs. Those facts come from Redis copies of the store (the viewer's
+`following` set holds whom they follow less whom they mute; a block removes follows both
+ways; the `suspended` and `private` sets), read with the page: no store query once warm.
 """
 
 from __future__ import annotations
@@ -53,6 +53,8 @@ class FeedPage:
     """The posts the viewer likes."""
     authors: dict[int, bytes]
     """The `author_view` of each post's author, in JSON."""
+    private: set[int]
+    """The private authors among them, whose media URLs are signed."""
 
 
 class FeedService:
@@ -60,12 +62,13 @@ class FeedService:
 
     def __init__(self, store: MetadataStore, timelines: Timelines, reader: PostReader,
                  reads: FeedReads, cards: AuthorCards, following: MirroredSets,
-                 liked: MirroredSets, suspended: MirroredSets) -> None:
+                 liked: MirroredSets, suspended: MirroredSets, private: MirroredSets) -> None:
         self._store = store
         self._cards = cards
         self._following = following
         self._liked = liked
         self._suspended = suspended
+        self._private = private
         self._timelines = timelines
         self._reads = reads
         self._reader = reader
@@ -94,21 +97,26 @@ class FeedService:
         viewer_id = read.viewer_id
         candidates, exhausted = read.candidates, read.exhausted
         posts = await self._reader.complete(read.lookup)
-        suspended = read.suspended if read.suspended_built else await self._suspended_now()
-        relations = {a: Relation(following=a in read.followed, owner_suspended=a in suspended)
+        suspended = read.suspended if read.suspended_built else await self._flagged_now(
+            self._suspended, self._store.suspended_ids)
+        private = read.private if read.private_built else await self._flagged_now(
+            self._private, self._store.private_ids)
+        relations = {a: Relation(following=a in read.followed, owner_suspended=a in suspended,
+                                 owner_private=a in private)
                      for a in read.authors}
-        unknown = {p.author_id for p in posts.values()} - read.authors - {viewer_id}
+        unknown = {p.author_id for p in posts.values()} - read.authors
         if unknown:  # posts that were not cached: the page read could not see their authors
-            relations |= await self._visibility.relations(viewer_id, unknown)
+            relations |= await self._store.relations(viewer_id, unknown)
         visible = [post for p in candidates if (post := posts.get(p)) is not None
                    and post.status == "ready"
                    and in_feed(viewer_id, post.author_id, relations.get(post.author_id,
                                                                         NO_RELATION))]
+        private = {a for a, relation in relations.items() if relation.owner_private}
         if len(visible) > limit:
             return FeedPage(visible[:limit], visible[limit - 1].post_id, read.counts,
-                            read.liked, await self._authors_of(visible[:limit], read))
+                            read.liked, await self._authors_of(visible[:limit], read), private)
         return FeedPage(visible, None if exhausted or not candidates else candidates[-1],
-                        read.counts, read.liked, await self._authors_of(visible, read))
+                        read.counts, read.liked, await self._authors_of(visible, read), private)
 
     async def _authors_of(self, posts: list[Post], read: PageRead) -> dict[int, bytes]:
         """The card (`author_view` in JSON) of each post's author: those the page read
@@ -152,12 +160,15 @@ class FeedService:
         muted = set(await self._store.muted_ids(user_id))
         return [f for f in await self._store.following_ids(user_id) if f not in muted]
 
-    async def _suspended_now(self) -> set[int]:
-        """The suspended users, from the store (their Redis copy was missing: rebuilt)."""
-        seen = await self._suspended.version(0)
-        suspended = await self._store.suspended_ids()
-        await self._suspended.rebuild(0, suspended, seen)
-        return set(suspended)
+    @staticmethod
+    async def _flagged_now(copy: MirroredSets,
+                           flagged: Callable[[], Awaitable[list[int]]]) -> set[int]:
+        """The users with an account-wide flag (suspended, private), from the store; its
+        Redis copy was missing, and is rebuilt."""
+        seen = await copy.version(0)
+        users = await flagged()
+        await copy.rebuild(0, users, seen)
+        return set(users)
 
     async def _rebuild_mirror(self, sets: MirroredSets, user_id: int,
                               members_of: Callable[[int], Awaitable[list[int]]]) -> None:

@@ -13,6 +13,7 @@ from pixtrio.features.notify import Notifier
 from pixtrio.features.visibility.rule import can_see_profile, owner_visible
 from pixtrio.features.visibility.service import Visibility
 from pixtrio.storage.metadata import MetadataStore
+from pixtrio.storage.redis.mirrored_sets import MirroredSets
 from pixtrio.storage.types import Page, Relation, User
 
 ACCEPT_BATCH = 100
@@ -27,11 +28,13 @@ class FollowState:
 
 class GraphService:
     def __init__(self, store: MetadataStore, ids: IdGenerator, fanout: FanOut,
-                 notifier: Notifier) -> None:
+                 notifier: Notifier, private: MirroredSets) -> None:
         self._store = store
         self._ids = ids
         self._fanout = fanout
         self._notifier = notifier
+        self._private = private
+        """The Redis copy of which accounts are private, which feeds read (one set: id 0)."""
         self._visibility = Visibility(store)
 
     async def find(self, username: str) -> User:
@@ -117,6 +120,7 @@ class GraphService:
         updated = await self._store.update_profile(viewer.user_id, is_private=is_private)
         if updated is None:
             raise NotAuthenticated("this account no longer exists")
+        await self._private.changed(0, viewer.user_id, present=is_private)
         while not is_private:
             page = await self._store.list_follow_requests(viewer.user_id, before=None,
                                                           limit=ACCEPT_BATCH)

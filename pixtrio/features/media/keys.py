@@ -50,5 +50,11 @@ class MediaKeys:
         return url[len(prefix):] if url.startswith(prefix) else None
 
     @staticmethod
+    def post_of(key: str) -> str | None:
+        """The post id part of a post rendition's key (unchecked text), or None."""
+        parts = key.split("/", 2)
+        return parts[1] if parts[0] == "p" and len(parts) == 3 else None
+
+    @staticmethod
     def servable(key: str) -> bool:
         return key.startswith(SERVABLE_PREFIXES)

@@ -1,14 +1,18 @@
 """Loading posts through the Redis post cache and shaping them for a viewer, batched:
-the same few round trips for one post or a page of a hundred."""
+the same few round trips for one post or a page of a hundred. A private author's posts show
+signed media URLs (`MediaSigner`), made at render time and kept until their expiry turns."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection, Mapping
+from functools import partial
 from typing import Any
 
 import orjson
 
 from pixtrio.features.media.keys import MediaKeys
+from pixtrio.features.media.signing import MediaSigner
 from pixtrio.features.views import author_view, post_fields, viewed_by
 from pixtrio.storage.metadata import MetadataStore
 from pixtrio.storage.redis.like_counters import LikeCounters
@@ -24,11 +28,12 @@ VIEWS_KEEP = DECODED_KEEP
 
 class PostReader:
     def __init__(self, store: MetadataStore, cache: PostCache, counters: LikeCounters,
-                 media_keys: MediaKeys) -> None:
+                 media_keys: MediaKeys, signer: MediaSigner) -> None:
         self._store = store
         self._cache = cache
         self._counters = counters
         self._keys = media_keys
+        self._signer = signer
         self._fields: dict[int, _Kept] = {}
 
     async def load(self, post_ids: Collection[int]) -> dict[int, Post]:
@@ -53,38 +58,42 @@ class PostReader:
         await self._counters.start(post_id)
 
     async def views(self, viewer: User | None, posts: list[Post],
-                    authors: Mapping[int, dict[str, Any]] | None = None,
+                    authors: Mapping[int, User] | None = None,
                     counts: dict[int, int] | None = None) -> list[dict[str, Any]]:
         """API.md's `post` for each of `posts` (in order) whose author exists, with like
         counts from the counters (read unless given) and `liked_by_viewer` from the
-        durable likes. `authors` maps author ids to their `author_view` (read from the
-        store unless given). A post without counters shows its stored count and is
-        recounted at the next flush."""
+        durable likes. `authors` maps author ids to their users (read from the store
+        unless given); a private author's media URLs are signed. A post without counters
+        shows its stored count and is recounted at the next flush."""
         if not posts:
             return []
         if authors is None:
-            users = await self._store.get_users({p.author_id for p in posts})
-            authors = {u: author_view(user) for u, user in users.items()}
+            authors = await self._store.get_users({p.author_id for p in posts})
+        cards = {u: author_view(user) for u, user in authors.items()}
         counts, liked = await self._viewer_state(viewer, posts, counts)
+        exp = self._signer.expiry(time.time())
         return [
-            viewed_by(self._kept(p).fields, p, authors[p.author_id],
-                      liked_by_viewer=p.post_id in liked,
+            viewed_by(self._kept(p, exp if authors[p.author_id].is_private else None).fields,
+                      p, cards[p.author_id], liked_by_viewer=p.post_id in liked,
                       like_count=counts.get(p.post_id, p.like_count))
             for p in posts if p.author_id in authors
         ]
 
     async def views_json(self, posts: list[Post], authors: Mapping[int, bytes],
-                         counts: dict[int, int], liked: set[int]) -> list[bytes]:
+                         counts: dict[int, int], liked: set[int],
+                         private: Collection[int]) -> list[bytes]:
         """`views` in JSON (the same objects, keys in another order), given each author's
-        `author_view` in JSON, the like counts and the posts the viewer likes: spliced from
-        the kept JSON of each post's viewer-independent part, so an answer encodes nothing
-        but its counts and like states."""
+        `author_view` in JSON, the like counts, the posts the viewer likes and the private
+        authors: spliced from the kept JSON of each post's viewer-independent part, so an
+        answer encodes nothing but its counts and like states."""
         if not posts:
             return []
         await self._mark_lost(posts, counts)
+        exp = self._signer.expiry(time.time()) if private else None
         return [
             b'%s,"author":%s,"like_count":%d,"liked_by_viewer":%s}' % (
-                self._kept(p).head, authors[p.author_id], counts.get(p.post_id, p.like_count),
+                self._kept(p, exp if p.author_id in private else None).head,
+                authors[p.author_id], counts.get(p.post_id, p.like_count),
                 b"true" if p.post_id in liked else b"false")
             for p in posts if p.author_id in authors
         ]
@@ -107,31 +116,40 @@ class PostReader:
         if lost:
             await self._counters.mark_dirty(lost)
 
-    def _kept(self, post: Post) -> _Kept:
+    def _kept(self, post: Post, signed_until: int | None = None) -> _Kept:
         """What `post_fields(post)` gives, kept while the post cache hands out this same
         `Post` (it does while the entry is unchanged); the oldest kept is dropped past
-        `VIEWS_KEEP`."""
+        `VIEWS_KEEP`. With `signed_until`, the same with media URLs signed until then,
+        kept beside it until another expiry is asked for."""
         kept = self._fields.get(post.post_id)
-        if kept is not None and kept.post is post:
+        if kept is None or kept.post is not post:
+            kept = _Kept(post, post_fields(post, self._keys))
+            self._fields.pop(post.post_id, None)
+            self._fields[post.post_id] = kept
+            if len(self._fields) > VIEWS_KEEP:
+                del self._fields[next(iter(self._fields))]
+        if signed_until is None:
             return kept
-        kept = _Kept(post, post_fields(post, self._keys))
-        self._fields.pop(post.post_id, None)
-        self._fields[post.post_id] = kept
-        if len(self._fields) > VIEWS_KEEP:
-            del self._fields[next(iter(self._fields))]
-        return kept
+        if kept.signed is None or kept.signed_until != signed_until:
+            sign = partial(self._signer.sign_until, exp=signed_until)
+            kept.signed = _Kept(post, post_fields(post, self._keys, sign))
+            kept.signed_until = signed_until
+        return kept.signed
 
 
 class _Kept:
     """A post's viewer-independent view, and the same in JSON without its closing brace
     and the viewer's fields (`head`, made on first use)."""
 
-    __slots__ = ("_head", "fields", "post")
+    __slots__ = ("_head", "fields", "post", "signed", "signed_until")
 
     def __init__(self, post: Post, fields: dict[str, Any]) -> None:
         self.post = post
         self.fields = fields
         self._head: bytes | None = None
+        self.signed: _Kept | None = None
+        """The same with media URLs signed until `signed_until` (private authors)."""
+        self.signed_until = 0
 
     @property
     def head(self) -> bytes:

@@ -15,7 +15,8 @@ nodes concurrently; one pipelined send on one server), every script on one slot:
 2. for the first `want` candidates, their post-cache entries, generations and like
    counters (plain reads), which of them the viewer likes, and for the authors the
    process remembers for them, which the viewer follows (and does not mute: the
-   `following` set), which are suspended (`suspended_set`), and their cards
+   `following` set), which are suspended or private (`suspended_set`, `private_set`),
+   and their cards
    (`author_cards`); other authors of cached entries take one more step.
 A page thus needs no metadata-store query for follows, likes or authors once warm.
 """
@@ -44,7 +45,8 @@ class PageRead:
     read. `candidates` are newest first; `counts` holds like totals of posts that
     have counters, `liked` the candidates the viewer likes; `authors` are those of the
     cached candidates, `followed` those of them the viewer follows (and does not mute),
-    `suspended` those suspended (only if `suspended_built`: else the set was missing);
+    `suspended` those suspended (only if `suspended_built`: else the set was missing),
+    `private` those private (only if `private_built`);
     `cards` the authors' cards found, `card_generations` the generations of those
     missing."""
 
@@ -62,6 +64,8 @@ class PageRead:
     followed: set[int] = field(default_factory=set)
     suspended: set[int] = field(default_factory=set)
     suspended_built: bool = True
+    private: set[int] = field(default_factory=set)
+    private_built: bool = True
     cards: dict[int, bytes] = field(default_factory=dict)
     card_generations: dict[int, str] = field(default_factory=dict)
 
@@ -188,37 +192,44 @@ class FeedReads:
             authors = _Authors(authors.followed | more.followed,
                                authors.suspended | more.suspended,
                                authors.suspended_built and more.suspended_built,
+                               authors.private | more.private,
+                               authors.private_built and more.private_built,
                                authors.cards | more.cards, authors.generations | more.generations)
         return replace(read, lookup=lookup, counts=counts, liked=liked_ids,
                        authors={*known, *rest}, followed=authors.followed,
                        suspended=authors.suspended, suspended_built=authors.suspended_built,
+                       private=authors.private, private_built=authors.private_built,
                        cards=authors.cards, card_generations=authors.generations)
 
     def _author_calls(self, following: str, authors: list[int]) -> list[Call]:
-        """Calls reading which of `authors` the viewer follows, which are suspended (the
-        set's built marker first), and their cards."""
+        """Calls reading which of `authors` the viewer follows, which are suspended and
+        which private (each set's built marker first), and their cards."""
         if not authors:
             return []
         return [command("SMISMEMBER", following, *authors, route=following),
-                command("SMISMEMBER", keys.suspended(), BUILT, *authors, route=keys.suspended()),
+                *(command("SMISMEMBER", flags, BUILT, *authors, route=flags)
+                  for flags in (keys.suspended(), keys.private_accounts())),
                 *self._client.reads([name for a in authors for name in (
                     keys.author_card(a), keys.author_card_generation(a))])]
 
     def _authors_read(self, authors: list[int], answers: list[Any]) -> _Authors:
         """What the answers of `_author_calls(authors)` say."""
         if not authors:
-            return _Authors(set(), set(), True, {}, {})
+            return _Authors(set(), set(), True, set(), True, {}, {})
         followed = {a for a, yes in zip(authors, answers[0], strict=True) if yes}
-        built, *flags = answers[1]
-        suspended = {a for a, yes in zip(authors, flags, strict=True) if yes}
-        values = self._client.values(answers[2:])
+        suspended_built, *suspended_flags = answers[1]
+        suspended = {a for a, yes in zip(authors, suspended_flags, strict=True) if yes}
+        private_built, *private_flags = answers[2]
+        private = {a for a, yes in zip(authors, private_flags, strict=True) if yes}
+        values = self._client.values(answers[3:])
         cards, generations = {}, {}
         for author, card, generation in zip(authors, values[0::2], values[1::2], strict=True):
             if card:
                 cards[author] = card
             else:
                 generations[author] = generation.decode() if generation else ""
-        return _Authors(followed, suspended, bool(built), cards, generations)
+        return _Authors(followed, suspended, bool(suspended_built), private, bool(private_built),
+                        cards, generations)
 
     def _remember(self, lookup: Lookup) -> None:
         """Remember the authors of the posts found; the oldest go past `AUTHORS_KEEP`."""
@@ -233,5 +244,7 @@ class _Authors(NamedTuple):
     followed: set[int]
     suspended: set[int]
     suspended_built: bool
+    private: set[int]
+    private_built: bool
     cards: dict[int, bytes]
     generations: dict[int, str]

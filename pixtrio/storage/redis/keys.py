@@ -96,6 +96,16 @@ def suspended_version() -> str:
     return f"{PREFIX}:{{suspended}}:ver"
 
 
+def private_accounts() -> str:
+    """Set of the private accounts, a copy of the store's (see `mirrored_sets`)."""
+    return f"{PREFIX}:{{private}}"
+
+
+def private_accounts_version() -> str:
+    """Bumped on every switch to private or public (see `mirrored_sets`)."""
+    return f"{PREFIX}:{{private}}:ver"
+
+
 def celebrities() -> str:
     """Set of the authors whose posts are pulled at read time instead of pushed."""
     return f"{PREFIX}:{{celebrities}}"

@@ -1,6 +1,7 @@
 """Sets of ids copied from the metadata store, for the feed's page reads: whose posts
 reach each active user's feed (`following_sets`: whom they follow, less whom they mute),
-which posts they like (`liked_sets`), and who is suspended (`suspended_set`, one for all).
+which posts they like (`liked_sets`), who is suspended (`suspended_set`, one for all) and
+whose account is private (`private_set`, one for all).
 
 The store is the record; a set is a copy that may be missing (expired with the
 timeline, evicted, lost with Redis) and is rebuilt from the store when a read finds it so.
@@ -72,6 +73,12 @@ def suspended_set(client: coredis.Redis[str], *, ttl_s: int) -> MirroredSets:
     """The suspended users: one set for everyone (its `user_id` arguments are ignored)."""
     return MirroredSets(client, ttl_s=ttl_s, set_key=lambda _: keys.suspended(),
                         version_key=lambda _: keys.suspended_version())
+
+
+def private_set(client: coredis.Redis[str], *, ttl_s: int) -> MirroredSets:
+    """The private accounts: one set for everyone (its `user_id` arguments are ignored)."""
+    return MirroredSets(client, ttl_s=ttl_s, set_key=lambda _: keys.private_accounts(),
+                        version_key=lambda _: keys.private_accounts_version())
 
 
 def liked_sets(client: coredis.Redis[str], *, ttl_s: int) -> MirroredSets:
