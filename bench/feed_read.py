@@ -7,7 +7,8 @@
 1. Seeds SQLite directly, before the server starts: `--users` users who each follow
    `--follows` others (every `--celebrities` celebrity, followed by everybody, plus
    random others; each active viewer mutes `--mutes` regular followees and blocks
-   `--blocks` users it does not follow, whose follow of it goes), `--posts` ready photo
+   `--blocks` users it does not follow, whose follow of it goes; `--private` of the
+   regulars are private accounts, their media signed), `--posts` ready photo
    posts with realistic media JSON and captions
    spread over the last `--days` days (ids made from their `created_at` the way
    `server.ids` makes them), and a bearer token for each of `--viewers` active viewers.
@@ -306,13 +307,15 @@ def seed(data_dir: Path, args: argparse.Namespace) -> Seed:
     conn.executemany(
         "INSERT INTO posts (post_id, author_id, kind, status, caption, location, alt_text,"
         " hashtags, media, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", post_rows())
+    private = {u for u in regulars if rng.random() < args.private}
     conn.executemany(
         "INSERT INTO users (user_id, username, email, password_hash, display_name, bio,"
-        " followers_count, following_count, posts_count, created_at)"
-        " VALUES (?, ?, ?, 'x', ?, ?, ?, ?, ?, ?)",
+        " followers_count, following_count, posts_count, created_at, is_private)"
+        " VALUES (?, ?, ?, 'x', ?, ?, ?, ?, ?, ?, ?)",
         [(user_ids[u], usernames[u], f"{usernames[u]}@example.com",
           usernames[u].replace("_", " ").title(), "Photos, mostly." if u % 3 else "",
-          followers_count[u], follows_each, posts_count[u], id_time_ms(user_ids[u]))
+          followers_count[u], follows_each, posts_count[u], id_time_ms(user_ids[u]),
+          int(u in private))
          for u in everyone])
     tokens = {u: secrets.token_urlsafe(32) for u in viewers}
     conn.executemany("INSERT INTO tokens (token_hash, user_id, created_at) VALUES (?, ?, ?)",
@@ -512,6 +515,9 @@ def add_seed_arguments(parser: argparse.ArgumentParser, *, users: int, follows: 
                         help="regular followees each active viewer mutes")
     parser.add_argument("--blocks", type=int, default=2,
                         help="users each active viewer blocks (their follow of the viewer goes)")
+    parser.add_argument("--private", type=float, default=0.1,
+                        help="share of regular users whose account is private (their posts'"
+                             " media URLs signed)")
     parser.add_argument("--seed", type=int, default=1, help="random seed of the graph")
 
 
