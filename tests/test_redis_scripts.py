@@ -3,6 +3,7 @@ it is handed (all of one slot) are the only ones it touches."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from importlib.resources import files
 from pathlib import Path
@@ -143,13 +144,20 @@ async def test_cache_fill_only_on_the_generation_seen_and_never_over_a_value(
 
 
 async def test_cache_changed_bumps_the_generation_and_keeps_a_tombstone(clients: Clients) -> None:
+    """Generations never repeat: the first starts from the clock in microseconds, so one
+    that expired comes back above every value it had."""
     redis, lean = clients
     keys_ = ["px:post:{p:9}", "px:post:{p:9}:gen"]
+    before_us = int(time.time() * 1_000_000)
     await run(lean, ("cache_changed",), keys_, ["v1", 60, "deleted"])
-    assert await redis.get(keys_[0]) == "v1" and await redis.get(keys_[1]) == "1"
+    first = int(await redis.get(keys_[1]) or 0)
+    assert await redis.get(keys_[0]) == "v1" and before_us - 5_000_000 < first
     await run(lean, ("cache_changed",), keys_, ["deleted", 60, "deleted"])
     await run(lean, ("cache_changed",), keys_, ["v2", 60, "deleted"])
-    assert await redis.get(keys_[0]) == "deleted" and await redis.get(keys_[1]) == "3"
+    assert await redis.get(keys_[0]) == "deleted" and int(await redis.get(keys_[1]) or 0) == first + 2
+    await redis.delete([keys_[1]])  # the generation expired
+    await run(lean, ("cache_changed",), keys_, ["deleted", 60, "deleted"])
+    assert int(await redis.get(keys_[1]) or 0) > first + 2
 
 
 VIEWER = ["px:timeline:{u:10}", "px:following:{u:10}", "px:liked:{u:10}", "px:toks:{u:10}"]

@@ -33,6 +33,7 @@ from pixtrio.storage.redis.post_cache import Lookup, PostCache
 from pixtrio.storage.redis.scripts import source
 from pixtrio.storage.redis.session_tokens import parse_user_id
 from pixtrio.storage.redis.timelines import SENTINEL, member, score
+from pixtrio.storage.types import Post
 
 _VIEWER = Script(source("feed_below.part", "feed_viewer"))
 _RECENT = Script(source("feed_below.part", "feed_recent"))
@@ -76,6 +77,10 @@ so a page asks about the authors of the posts it remembers with the entries them
 More than the decoded entries kept (`DECODED_KEEP`): the pages of many viewers span more
 posts than that, and an id and its author cost about a hundred bytes, not kilobytes."""
 
+HELD_KEEP = 8192
+"""Posts whose cache entry is held in process with its generation: a page then reads only
+the generation of a held post, and the entry (about a kilobyte) only when that moved."""
+
 VIEWERS_KEEP = 4096
 """Token hashes whose user is remembered in process (a token never changes hands), so a
 page reads the viewer's sets in the same round trip as the token's entry."""
@@ -88,6 +93,7 @@ class FeedReads:
         self._token_ttl_s = token_ttl_s
         self._authors: dict[int, int] = {}
         self._viewers: dict[str, int] = {}
+        self._held = _Held(HELD_KEEP)
         self._celebrities: list[bytes] = []
 
     def remember_token(self, token_hash_hex: str, viewer_id: int) -> None:
@@ -170,18 +176,38 @@ class FeedReads:
 
     async def _read_candidates(self, read: PageRead, following: str, liked: str) -> PageRead:
         """`read` with what is cached about its candidates and their authors: the authors
-        remembered in process in the same round trip as the entries, any others after."""
+        remembered in process in the same round trip as the entries, any others after.
+        Held entries (`HELD_KEEP`) are not read again while their generation stands; those
+        whose generation moved are, in one more round trip."""
         ids = read.candidates
         known = sorted({a for p in ids if (a := self._authors.get(p)) is not None})
-        reads = self._client.reads([name for p in ids for name in (
-            keys.post_cache(p), keys.post_generation(p), keys.like_count(p))])
+        held = [p for p in ids if p in self._held]
+        unheld = [p for p in ids if p not in self._held]
+        reads = self._client.reads([
+            *(name for p in held for name in (keys.post_generation(p), keys.like_count(p))),
+            *(name for p in unheld for name in (
+                keys.post_cache(p), keys.post_generation(p), keys.like_count(p)))])
         answers = await self._client.execute([
             *reads, command("SMISMEMBER", liked, *ids, route=liked),
             *self._author_calls(following, known)])
         values = self._client.values(answers[:len(reads)])
-        lookup = PostCache.parse(ids, values[0::3],
-                                 [g.decode() if g else None for g in values[1::3]])
-        counts = {p: int(c) for p, c in zip(ids, values[2::3], strict=True) if c is not None}
+        split = 2 * len(held)
+        generations = dict(zip(held, values[0:split:2], strict=True))
+        counts = {p: int(c) for p, c in (*zip(held, values[1:split:2], strict=True),
+                                          *zip(unheld, values[split + 2::3], strict=True))
+                  if c is not None}
+        lookup = PostCache.parse(unheld, values[split::3], [
+            g.decode() if g else None for g in values[split + 1::3]])
+        self._hold(lookup, dict(zip(unheld, values[split + 1::3], strict=True)))
+        moved = []
+        for post_id, generation in generations.items():
+            kept_generation, post = self._held[post_id]
+            if generation == kept_generation:
+                lookup.found[post_id] = post
+            else:
+                moved.append(post_id)
+        if moved:
+            lookup = self._merge(lookup, await self._reread(moved))
         liked_ids = {p for p, yes in zip(ids, answers[len(reads)], strict=True) if yes}
         authors = self._authors_read(known, answers[len(reads) + 1:])
         self._remember(lookup)
@@ -231,6 +257,28 @@ class FeedReads:
         return _Authors(followed, suspended, bool(suspended_built), private, bool(private_built),
                         cards, generations)
 
+    async def _reread(self, post_ids: list[int]) -> Lookup:
+        """The entries and generations of held posts that changed (held anew)."""
+        self._held.drop(post_ids)
+        values = self._client.values(await self._client.execute(self._client.reads([
+            name for p in post_ids for name in (keys.post_cache(p), keys.post_generation(p))])))
+        lookup = PostCache.parse(post_ids, values[0::2],
+                                 [g.decode() if g else None for g in values[1::2]])
+        self._hold(lookup, dict(zip(post_ids, values[1::2], strict=True)))
+        return lookup
+
+    @staticmethod
+    def _merge(first: Lookup, second: Lookup) -> Lookup:
+        first.found.update(second.found)
+        first.gone.update(second.gone)
+        first.missing.update(second.missing)
+        return first
+
+    def _hold(self, lookup: Lookup, generations: dict[int, bytes | None]) -> None:
+        """Hold the entries found, each with the generation read beside it."""
+        for post_id, post in lookup.found.items():
+            self._held.put(post_id, (generations[post_id], post))
+
     def _remember(self, lookup: Lookup) -> None:
         """Remember the authors of the posts found; the oldest go past `AUTHORS_KEEP`."""
         for post_id, post in lookup.found.items():
@@ -248,3 +296,27 @@ class _Authors(NamedTuple):
     private_built: bool
     cards: dict[int, bytes]
     generations: dict[int, str]
+
+
+class _Held:
+    """Post entries held in process, each with its generation; the oldest go past `keep`."""
+
+    def __init__(self, keep: int) -> None:
+        self._keep = keep
+        self._entries: dict[int, tuple[bytes | None, Post]] = {}
+
+    def __contains__(self, post_id: int) -> bool:
+        return post_id in self._entries
+
+    def __getitem__(self, post_id: int) -> tuple[bytes | None, Post]:
+        return self._entries[post_id]
+
+    def put(self, post_id: int, held: tuple[bytes | None, Post]) -> None:
+        self._entries.pop(post_id, None)
+        self._entries[post_id] = held
+        if len(self._entries) > self._keep:
+            del self._entries[next(iter(self._entries))]
+
+    def drop(self, post_ids: list[int]) -> None:
+        for post_id in post_ids:
+            self._entries.pop(post_id, None)

@@ -1,6 +1,8 @@
 """A Redis cache in front of the metadata store that never puts back an old value.
 
-Each cached value has a generation key that every change bumps (`changed`). A reader that
+Each cached value has a generation key that every change bumps (`changed`), never to a
+value it had before (one that expired restarts from the clock), so a generation read
+again equal means no change came between. A reader that
 misses notes the generation it saw, reads the store, and fills with that generation
 (`fill`): the fill is dropped if the generation moved meanwhile, so a fill that raced a
 change cannot undo it. A cache may name a tombstone value, which no change replaces.
