@@ -18,7 +18,7 @@ class Cursors:
         self._key = hashlib.sha256(b"pixtrio cursor\x00" + secret).digest()
 
     def _tag(self, kind: str, body: bytes) -> bytes:
-        return hmac.new(self._key, kind.encode() + b"\x00" + body, "sha256").digest()[:TAG_BYTES]
+        return hmac.digest(self._key, kind.encode() + b"\x00" + body, "sha256")[:TAG_BYTES]
 
     def encode(self, kind: str, position: int | None) -> str | None:
         """The cursor for `position` in a list of `kind`, or None for the end of the list."""

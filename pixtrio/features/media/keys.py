@@ -19,7 +19,7 @@ class MediaKeys:
         self._url_prefix = url_prefix.rstrip("/")
 
     def _tag(self, what: str) -> str:
-        return hmac.new(self._key, what.encode(), "sha256").hexdigest()[:16]
+        return hmac.digest(self._key, what.encode(), "sha256").hex()[:16]
 
     @staticmethod
     def original(post_id: int) -> str:

@@ -33,7 +33,7 @@ class MediaSigner:
         return math.ceil((now + self._ttl_s) / BUCKET_S) * BUCKET_S
 
     def signature(self, path: str, exp: int) -> str:
-        mac = hmac.new(self._key, f"{path}\n{exp}".encode(), "sha256").digest()
+        mac = hmac.digest(self._key, f"{path}\n{exp}".encode(), "sha256")
         return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
     def sign(self, path: str, now: float) -> str:

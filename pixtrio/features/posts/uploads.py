@@ -97,7 +97,7 @@ class UploadService:
         self.max_video_bytes = max_video_bytes
 
     def _seal(self, payload: bytes) -> str:
-        return _b64(hmac.new(self._key, payload, "sha256").digest())
+        return _b64(hmac.digest(self._key, payload, "sha256"))
 
     def issue(self, user_id: int, content_type: str, size: int) -> tuple[UploadGrant, str]:
         """A grant for a new post and its URL path. Raises `Unsupported` (type) or

@@ -77,9 +77,11 @@ so a page asks about the authors of the posts it remembers with the entries them
 More than the decoded entries kept (`DECODED_KEEP`): the pages of many viewers span more
 posts than that, and an id and its author cost about a hundred bytes, not kilobytes."""
 
-HELD_KEEP = 8192
+HELD_KEEP = 32_768
 """Posts whose cache entry is held in process with its generation: a page then reads only
-the generation of a held post, and the entry (about a kilobyte) only when that moved."""
+the generation of a held post, and the entry (about a kilobyte, and its decoding) only
+when that moved. About 2.9 KiB a post, so at most ~93 MiB; 8,192 held too few of the
+posts `bench.feed_read`'s 2,000 viewers' first pages span to move its figures."""
 
 VIEWERS_KEEP = 4096
 """Token hashes whose user is remembered in process (a token never changes hands), so a
