@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pixtrio.features.posts.reader import PostReader
 from pixtrio.features.views import author_card
 from pixtrio.features.visibility.rule import in_feed
-from pixtrio.features.visibility.service import Visibility
 from pixtrio.storage.errors import StorageError
 from pixtrio.storage.metadata import MetadataStore
 from pixtrio.storage.redis.author_cards import AuthorCards
@@ -72,7 +71,6 @@ class FeedService:
         self._timelines = timelines
         self._reads = reads
         self._reader = reader
-        self._visibility = Visibility(store)
 
     async def page(self, viewer_id: int, *, before: int | None, limit: int,
                    token_hash_hex: str | None = None) -> FeedPage:
@@ -141,7 +139,7 @@ class FeedService:
                 return read
             viewer_id = viewer = read.viewer_id
             if not read.following_built:
-                await self._rebuild_mirror(self._following, viewer_id, self.feed_sources)
+                await self._rebuild_mirror(self._following, viewer_id, self._feed_sources)
             if not read.liked_built:
                 await self._rebuild_mirror(self._liked, viewer_id, self._store.liked_post_ids)
             if not (read.following_built and read.liked_built):
@@ -154,7 +152,7 @@ class FeedService:
                 await self._rebuild(author, timeline=False)
         raise StorageError(f"the following or liked set of {viewer} could not be built")
 
-    async def feed_sources(self, user_id: int) -> list[int]:
+    async def _feed_sources(self, user_id: int) -> list[int]:
         """Whose posts the user's feed shows, from the store: whom they follow, less whom
         they mute (what the `following` set holds)."""
         muted = set(await self._store.muted_ids(user_id))
