@@ -3,6 +3,7 @@
 // is down.
 import { signOut } from './account.js';
 import { Avatar } from './avatar.js';
+import { useDismiss } from './dismiss.js';
 import { Time } from './format.js';
 import { html, useEffect, useRef, useState } from './html.js';
 import { useConnection } from './live.js';
@@ -92,22 +93,7 @@ function Notifications({ path }) {
 
   useEffect(() => setOpen(false), [path]);
   useEffect(() => { if (open && unread) markAllRead(); }, [open, unread]);
-  useEffect(() => {
-    if (!open) return undefined;
-    title.current.focus();
-    const onKey = (event) => {
-      if (event.key !== 'Escape') return;
-      setOpen(false);
-      button.current.focus();
-    };
-    const onPointer = (event) => { if (!box.current.contains(event.target)) setOpen(false); };
-    document.addEventListener('keydown', onKey);
-    document.addEventListener('pointerdown', onPointer);
-    return () => {
-      document.removeEventListener('keydown', onKey);
-      document.removeEventListener('pointerdown', onPointer);
-    };
-  }, [open]);
+  useDismiss(open, setOpen, box, button, () => title.current);
 
   const name = unread ? `Notifications, ${unread} unread` : 'Notifications';
   return html`

@@ -1,7 +1,8 @@
 // The "…" button and the short list of actions it opens (a disclosure, not an ARIA menu:
 // the actions are ordinary buttons reached with Tab). Escape or a click elsewhere closes
 // it; Escape gives focus back to the button.
-import { html, useEffect, useRef, useState } from './html.js';
+import { useDismiss } from './dismiss.js';
+import { html, useRef, useState } from './html.js';
 
 let counter = 0;
 
@@ -12,23 +13,7 @@ export function MoreMenu({ label, items }) {
   const [id] = useState(() => `more-${(counter += 1)}`);
   const box = useRef(null);
   const button = useRef(null);
-  useEffect(() => {
-    if (!open) return undefined;
-    const first = box.current.querySelector('ul button');
-    if (first) first.focus();
-    const onKey = (event) => {
-      if (event.key !== 'Escape') return;
-      setOpen(false);
-      button.current.focus();
-    };
-    const onPointer = (event) => { if (!box.current.contains(event.target)) setOpen(false); };
-    document.addEventListener('keydown', onKey);
-    document.addEventListener('pointerdown', onPointer);
-    return () => {
-      document.removeEventListener('keydown', onKey);
-      document.removeEventListener('pointerdown', onPointer);
-    };
-  }, [open]);
+  useDismiss(open, setOpen, box, button, () => box.current.querySelector('ul button'));
   const choose = (item) => {
     setOpen(false);
     button.current.focus();
