@@ -97,10 +97,10 @@ class FeedService:
         posts = await self._reader.complete(read.lookup)
         suspended = read.suspended if read.suspended_built else await self._flagged_now(
             self._suspended, self._store.suspended_ids)
-        private = read.private if read.private_built else await self._flagged_now(
+        privates = read.private if read.private_built else await self._flagged_now(
             self._private, self._store.private_ids)
         relations = {a: Relation(following=a in read.followed, owner_suspended=a in suspended,
-                                 owner_private=a in private)
+                                 owner_private=a in privates)
                      for a in read.authors}
         unknown = {p.author_id for p in posts.values()} - read.authors
         if unknown:  # posts that were not cached: the page read could not see their authors
@@ -109,6 +109,7 @@ class FeedService:
                    and post.status == "ready"
                    and in_feed(viewer_id, post.author_id, relations.get(post.author_id,
                                                                         NO_RELATION))]
+        # private authors among all the page's, the uncached ones' included (from the store)
         private = {a for a, relation in relations.items() if relation.owner_private}
         if len(visible) > limit:
             return FeedPage(visible[:limit], visible[limit - 1].post_id, read.counts,
