@@ -61,6 +61,9 @@ export function usePath() {
     addEventListener('popstate', onMove);
     addEventListener(NAVIGATE, onMove);
     document.addEventListener('click', onClick);
+    // A move made before this effect ran (the early feed request's 401 sends to /login
+    // as the page loads) fired no event this hook heard: take the address as it is now.
+    onMove();
     return () => {
       removeEventListener('popstate', onMove);
       removeEventListener(NAVIGATE, onMove);
